@@ -1,0 +1,108 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"strings"
+)
+
+// backend is what the shared store code needs from a database. Queries are written
+// once, with ? placeholders; a backend rewrites them for its dialect. Arguments and
+// scan destinations of type time.Time / *time.Time are converted by the backend (the
+// zero time is NULL), so the shared code never sees the column representation.
+type backend interface {
+	driver() Driver
+	// begin starts a transaction. A write transaction takes the write lock at once
+	// (SQLite BEGIN IMMEDIATE) so it cannot fail halfway with SQLITE_BUSY.
+	begin(ctx context.Context, write bool) (tx, error)
+	// lockSuffix is appended to the claim subquery: FOR UPDATE SKIP LOCKED on PostgreSQL.
+	lockSuffix() string
+	// isUnique reports whether err is a unique-constraint violation.
+	isUnique(err error) bool
+	ping(ctx context.Context) error
+	close() error
+}
+
+// querier runs statements inside a transaction.
+type querier interface {
+	exec(ctx context.Context, q string, args ...any) (int64, error)
+	query(ctx context.Context, q string, args ...any) (rows, error)
+}
+
+// tx is a database transaction.
+type tx interface {
+	querier
+	commit(ctx context.Context) error
+	rollback(ctx context.Context) error
+}
+
+// rows iterates over a result set.
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
+// queryRow runs q and scans its first row into dest; it reports whether a row existed.
+func queryRow(ctx context.Context, q querier, query string, args []any, dest ...any) (bool, error) {
+	r, err := q.query(ctx, query, args...)
+	if err != nil {
+		return false, err
+	}
+	defer r.Close()
+	if !r.Next() {
+		return false, r.Err()
+	}
+	if err := r.Scan(dest...); err != nil {
+		return false, err
+	}
+	return true, r.Close()
+}
+
+// readTx runs fn in a read transaction.
+func readTx(ctx context.Context, db backend, fn func(tx) error) error {
+	t, err := db.begin(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer t.rollback(ctx)
+	if err := fn(t); err != nil {
+		return err
+	}
+	return t.commit(ctx)
+}
+
+// writeTx runs fn in a write transaction and commits it if fn succeeds.
+func writeTx(ctx context.Context, db backend, fn func(tx) error) error {
+	t, err := db.begin(ctx, true)
+	if err != nil {
+		return err
+	}
+	if err := fn(t); err != nil {
+		t.rollback(ctx)
+		return err
+	}
+	return t.commit(ctx)
+}
+
+// dollarPlaceholders rewrites ? placeholders to $1, $2, … (the queries hold no
+// literal question marks).
+func dollarPlaceholders(q string) string {
+	if !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}

@@ -1,0 +1,595 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// jobColumns lists the jobs columns in the order scanJob reads them.
+const jobColumns = `id, kind, callout, rule, form, entry_id, event_kind, payload, parent_id,
+	status, attempts, max_attempts, next_at, created_at, updated_at,
+	last_status_code, last_error, first_attempt_at, last_attempt_at, lease_owner, lease_until`
+
+func scanJob(r rows) (Job, error) {
+	var j Job
+	err := r.Scan(&j.ID, &j.Kind, &j.Callout, &j.Rule, &j.Form, &j.EntryID, &j.EventKind, &j.Payload, &j.ParentID,
+		&j.Status, &j.Attempts, &j.MaxAttempts, &j.NextAt, &j.CreatedAt, &j.UpdatedAt,
+		&j.LastStatusCode, &j.LastError, &j.FirstAttemptAt, &j.LastAttemptAt, &j.LeaseOwner, &j.LeaseUntil)
+	return j, err
+}
+
+func collectJobs(r rows, err error) ([]Job, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var jobs []Job
+	for r.Next() {
+		j, err := scanJob(r)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	return jobs, r.Close()
+}
+
+// prepareJobs validates jobs and fills in their zero ID, NextAt and CreatedAt, and
+// sets Status, Attempts and UpdatedAt, in place.
+func prepareJobs(jobs []Job, now time.Time) error {
+	now = utc(now)
+	for i := range jobs {
+		j := &jobs[i]
+		if j.ID == "" {
+			j.ID = NewID(JobIDPrefix, now)
+		}
+		name := j.ID
+		switch {
+		case len(j.ID) > 200:
+			return fmt.Errorf("store: job %d: ID longer than 200 bytes", i)
+		case !j.Kind.Valid():
+			return fmt.Errorf("store: job %s: kind %q, want callout or email", name, j.Kind)
+		case j.MaxAttempts < 1:
+			return fmt.Errorf("store: job %s: max attempts must be at least 1, got %d", name, j.MaxAttempts)
+		}
+		if j.CreatedAt.IsZero() {
+			j.CreatedAt = now
+		}
+		j.CreatedAt = utc(j.CreatedAt)
+		if j.NextAt.IsZero() {
+			j.NextAt = j.CreatedAt
+		}
+		j.NextAt = utc(j.NextAt)
+		j.UpdatedAt = j.CreatedAt
+		j.Status = StatusPending
+		j.Attempts = 0
+		j.LastStatusCode, j.LastError = 0, ""
+		j.FirstAttemptAt, j.LastAttemptAt = time.Time{}, time.Time{}
+		j.LeaseOwner, j.LeaseUntil = "", time.Time{}
+		if j.Payload == nil {
+			j.Payload = []byte{}
+		}
+	}
+	for i := range jobs {
+		for k := i + 1; k < len(jobs); k++ {
+			if jobs[i].ID == jobs[k].ID {
+				return fmt.Errorf("store: job %s: %w ID in one batch", jobs[i].ID, ErrDuplicate)
+			}
+		}
+		if i > 64 { // long batches: leave the rest to the primary key
+			break
+		}
+	}
+	return nil
+}
+
+// insertJobs inserts prepared jobs; a taken ID is an ErrDuplicate result.
+func (s *Store) insertJobs(ctx context.Context, t tx, jobs []Job) (error, error) {
+	// Check IDs first so a duplicate is a clean result, not an aborted transaction
+	// (PostgreSQL cannot continue a transaction after a failed statement).
+	for _, j := range jobs {
+		var one int
+		ok, err := queryRow(ctx, t, "SELECT 1 FROM jobs WHERE id = ?", []any{j.ID}, &one)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return fmt.Errorf("store: job %s: %w ID", j.ID, ErrDuplicate), nil
+		}
+	}
+	for _, j := range jobs {
+		_, err := t.exec(ctx, `INSERT INTO jobs (id, kind, callout, rule, form, entry_id, event_kind, payload, parent_id,
+	status, attempts, max_attempts, retry_budget, next_at, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
+			j.ID, string(j.Kind), j.Callout, j.Rule, j.Form, j.EntryID, j.EventKind, j.Payload, j.ParentID,
+			string(StatusPending), j.MaxAttempts, j.MaxAttempts, j.NextAt, j.CreatedAt, j.UpdatedAt)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// Enqueue stores jobs as pending. It returns only when they are durably committed
+// (see Open for the SQLite synchronous setting), or with an error, in which case
+// none of them is stored.
+//
+// Zero IDs (NewID with JobIDPrefix), NextAt (now) and CreatedAt (now) are filled
+// in and the store-maintained fields reset, in jobs itself, so the caller learns the
+// IDs. A job ID that is already stored fails the call with ErrDuplicate.
+//
+// Concurrent Enqueue calls share transactions (group commit); each gets its own
+// error. If ctx ends while the call waits, it returns ctx.Err() and the jobs may or
+// may not have been stored.
+func (s *Store) Enqueue(ctx context.Context, jobs []Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	if err := prepareJobs(jobs, time.Now()); err != nil {
+		return err
+	}
+	own := append([]Job(nil), jobs...)
+	return s.committer.do(ctx, len(own), func(ctx context.Context, t tx) (error, error) {
+		return s.insertJobs(ctx, t, own)
+	})
+}
+
+// Claim leases up to limit due jobs to owner until now+lease and returns them,
+// oldest due first. A job is due when it is pending, its NextAt is not after now,
+// and it is not leased or its lease has expired (a crashed owner's jobs are taken
+// over this way). The caller must settle each job with Complete, Reschedule, Fail or
+// Settle, or give it back with Release, before the lease ends.
+//
+// On PostgreSQL claims use FOR UPDATE SKIP LOCKED, so any number of nodes can
+// claim at once without taking the same job; on SQLite the claim is one UPDATE …
+// RETURNING in an immediate transaction.
+func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]Job, error) {
+	switch {
+	case owner == "":
+		return nil, errors.New("store: claim: empty owner")
+	case limit <= 0:
+		return nil, fmt.Errorf("store: claim: limit must be positive, got %d", limit)
+	case lease <= 0:
+		return nil, fmt.Errorf("store: claim: lease must be positive, got %v", lease)
+	}
+	if s.committer.isClosed() {
+		return nil, ErrClosed
+	}
+	now = utc(now)
+	until := utc(now.Add(lease))
+	q := `UPDATE jobs SET lease_owner = ?, lease_until = ?, updated_at = ?
+WHERE id IN (
+	SELECT id FROM jobs
+	WHERE status = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+	ORDER BY next_at, id
+	LIMIT ?` + s.db.lockSuffix() + `)
+RETURNING ` + jobColumns
+	var jobs []Job
+	err := writeTx(ctx, s.db, func(t tx) error {
+		var err error
+		jobs, err = collectJobs(t.query(ctx, q, owner, until, now, now, now, limit))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim: %w", err)
+	}
+	sortJobsByDue(jobs)
+	return jobs, nil
+}
+
+func sortJobsByDue(jobs []Job) {
+	// Insertion sort: claims are small and RETURNING order is unspecified.
+	for i := 1; i < len(jobs); i++ {
+		for k := i; k > 0 && dueBefore(jobs[k], jobs[k-1]); k-- {
+			jobs[k], jobs[k-1] = jobs[k-1], jobs[k]
+		}
+	}
+}
+
+func dueBefore(a, b Job) bool {
+	if !a.NextAt.Equal(b.NextAt) {
+		return a.NextAt.Before(b.NextAt)
+	}
+	return a.ID < b.ID
+}
+
+// Outcome is how one attempt of a claimed job ended, for Settle.
+type Outcome struct {
+	ID      string
+	Status  Status    // delivered, failed, or pending to try again at NextAt
+	NextAt  time.Time // for StatusPending: when to try again
+	Attempt Attempt   // the attempt just made; StartedAt must be set
+	Follow  []Job     // jobs to enqueue with the outcome (the notification e-mail)
+}
+
+// Complete records a successful attempt of a job owner holds, marks the job
+// delivered, releases the lease and enqueues follow (the notification), all in one
+// transaction. It fails with ErrLeaseLost if owner no longer holds the lease and with
+// ErrNotFound if there is no such job; then nothing is written.
+func (s *Store) Complete(ctx context.Context, id, owner string, a Attempt, follow []Job) error {
+	return s.settleOne(ctx, owner, Outcome{ID: id, Status: StatusDelivered, Attempt: a, Follow: follow})
+}
+
+// Reschedule records a failed attempt of a job owner holds and releases the job
+// until next, when it becomes due again. Errors are those of Complete.
+func (s *Store) Reschedule(ctx context.Context, id, owner string, a Attempt, next time.Time) error {
+	return s.settleOne(ctx, owner, Outcome{ID: id, Status: StatusPending, NextAt: next, Attempt: a})
+}
+
+// Fail records the last attempt of a job owner holds and marks the job failed
+// (retries exhausted or a permanent error), enqueuing follow in the same
+// transaction. Errors are those of Complete.
+func (s *Store) Fail(ctx context.Context, id, owner string, a Attempt, follow []Job) error {
+	return s.settleOne(ctx, owner, Outcome{ID: id, Status: StatusFailed, Attempt: a, Follow: follow})
+}
+
+func (s *Store) settleOne(ctx context.Context, owner string, o Outcome) error {
+	res, err := s.Settle(ctx, owner, []Outcome{o})
+	if err != nil {
+		return err
+	}
+	return res[0]
+}
+
+// Settle records several outcomes of jobs owner holds in one transaction: the batch
+// form of Complete, Reschedule and Fail for a dispatcher that claims many jobs at a
+// time. results[i] is nil, ErrLeaseLost or ErrNotFound (wrapped) for outs[i]; an
+// outcome with such a result writes nothing, the others are still recorded. A
+// non-nil err means nothing was written.
+//
+// Follow-up jobs are prepared as by Enqueue (their zero IDs are filled in, in
+// outs[i].Follow). Concurrent Settle calls, like Enqueue calls, share commits.
+func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (results []error, err error) {
+	if owner == "" {
+		return nil, errors.New("store: settle: empty owner")
+	}
+	own := make([]Outcome, len(outs))
+	weight := 0
+	for i, o := range outs {
+		if err := checkOutcome(o); err != nil {
+			return nil, err
+		}
+		if err := prepareJobs(o.Follow, o.Attempt.StartedAt.Add(o.Attempt.Duration)); err != nil {
+			return nil, err
+		}
+		own[i] = o
+		own[i].Follow = append([]Job(nil), o.Follow...)
+		weight += 1 + len(o.Follow)
+	}
+	results = make([]error, len(own))
+	err = s.committer.do(ctx, weight, func(ctx context.Context, t tx) (error, error) {
+		for i, o := range own {
+			res, err := s.settle(ctx, t, owner, o)
+			if err != nil {
+				return nil, err
+			}
+			results[i] = res
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+func checkOutcome(o Outcome) error {
+	switch {
+	case o.ID == "":
+		return errors.New("store: settle: empty job ID")
+	case o.Status != StatusDelivered && o.Status != StatusFailed && o.Status != StatusPending:
+		return fmt.Errorf("store: job %s: settle: status %q, want delivered, failed or pending", o.ID, o.Status)
+	case o.Status == StatusPending && o.NextAt.IsZero():
+		return fmt.Errorf("store: job %s: reschedule: zero next time", o.ID)
+	case o.Attempt.StartedAt.IsZero():
+		return fmt.Errorf("store: job %s: attempt without a start time", o.ID)
+	case o.Attempt.Duration < 0:
+		return fmt.Errorf("store: job %s: attempt with negative duration %v", o.ID, o.Attempt.Duration)
+	}
+	return nil
+}
+
+// settle applies one outcome inside t. A lost lease or a missing job is a result
+// and writes nothing.
+func (s *Store) settle(ctx context.Context, t tx, owner string, o Outcome) (error, error) {
+	a := o.Attempt
+	started := utc(a.StartedAt)
+	ended := utc(a.StartedAt.Add(a.Duration))
+	var next any // NULL keeps next_at
+	if o.Status == StatusPending {
+		next = utc(o.NextAt)
+	}
+	var n int
+	ok, err := queryRow(ctx, t, `UPDATE jobs SET status = ?, attempts = attempts + 1, next_at = COALESCE(?, next_at),
+	last_status_code = ?, last_error = ?, first_attempt_at = COALESCE(first_attempt_at, ?), last_attempt_at = ?,
+	lease_owner = '', lease_until = NULL, updated_at = ?
+WHERE id = ? AND status = 'pending' AND lease_owner = ?
+RETURNING attempts`,
+		[]any{string(o.Status), next, a.StatusCode, a.Error, started, started, ended, o.ID, owner}, &n)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		var one int
+		exists, err := queryRow(ctx, t, "SELECT 1 FROM jobs WHERE id = ?", []any{o.ID}, &one)
+		if err != nil {
+			return nil, err
+		}
+		if !exists {
+			return fmt.Errorf("store: job %s: %w", o.ID, ErrNotFound), nil
+		}
+		return fmt.Errorf("store: job %s: %w", o.ID, ErrLeaseLost), nil
+	}
+	resp := a.Response
+	if len(resp) > MaxResponseBytes {
+		resp = resp[:MaxResponseBytes]
+	}
+	if _, err := t.exec(ctx, `INSERT INTO job_attempts (job_id, n, started_at, duration_us, status_code, error, response)
+VALUES (?, ?, ?, ?, ?, ?, ?)`, o.ID, n, started, a.Duration.Microseconds(), a.StatusCode, a.Error, resp); err != nil {
+		return nil, err
+	}
+	if len(o.Follow) > 0 {
+		res, err := s.insertJobs(ctx, t, o.Follow)
+		if err != nil {
+			return nil, err
+		}
+		if res != nil {
+			// A follow-up's ID is taken: the whole outcome must not half-apply.
+			return nil, res
+		}
+	}
+	return nil, nil
+}
+
+// Release gives back every lease owner holds, e.g. on graceful shutdown, so other
+// workers can claim those jobs at once. It returns how many jobs it released.
+func (s *Store) Release(ctx context.Context, owner string) (int64, error) {
+	if owner == "" {
+		return 0, errors.New("store: release: empty owner")
+	}
+	if s.committer.isClosed() {
+		return 0, ErrClosed
+	}
+	var n int64
+	err := writeTx(ctx, s.db, func(t tx) error {
+		var err error
+		n, err = t.exec(ctx, `UPDATE jobs SET lease_owner = '', lease_until = NULL
+WHERE lease_owner = ? AND status = 'pending'`, owner)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: release: %w", err)
+	}
+	return n, nil
+}
+
+// Get returns a job and its attempts, oldest first, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, id string) (Job, []Attempt, error) {
+	if s.committer.isClosed() {
+		return Job{}, nil, ErrClosed
+	}
+	var job Job
+	var atts []Attempt
+	err := readTx(ctx, s.db, func(t tx) error {
+		jobs, err := collectJobs(t.query(ctx, "SELECT "+jobColumns+" FROM jobs WHERE id = ?", id))
+		if err != nil {
+			return err
+		}
+		if len(jobs) == 0 {
+			return fmt.Errorf("store: job %s: %w", id, ErrNotFound)
+		}
+		job = jobs[0]
+		r, err := t.query(ctx, `SELECT job_id, n, started_at, duration_us, status_code, error, response
+FROM job_attempts WHERE job_id = ? ORDER BY n`, id)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		for r.Next() {
+			var a Attempt
+			var us int64
+			if err := r.Scan(&a.JobID, &a.N, &a.StartedAt, &us, &a.StatusCode, &a.Error, &a.Response); err != nil {
+				return err
+			}
+			a.Duration = time.Duration(us) * time.Microsecond
+			atts = append(atts, a)
+		}
+		return r.Err()
+	})
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return Job{}, nil, err
+		}
+		return Job{}, nil, fmt.Errorf("store: get %s: %w", id, err)
+	}
+	return job, atts, nil
+}
+
+// List returns the jobs that match f, in ID order (which is creation order for
+// generated IDs). To page, pass the last ID returned as the next Filter.After.
+func (s *Store) List(ctx context.Context, f Filter) ([]Job, error) {
+	if f.Status != "" && !f.Status.Valid() {
+		return nil, fmt.Errorf("store: list: status %q, want pending, delivered or failed", f.Status)
+	}
+	if f.Kind != "" && !f.Kind.Valid() {
+		return nil, fmt.Errorf("store: list: kind %q, want callout or email", f.Kind)
+	}
+	if s.committer.isClosed() {
+		return nil, ErrClosed
+	}
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		where = append(where, cond)
+		args = append(args, v)
+	}
+	if f.Status != "" {
+		add("status = ?", string(f.Status))
+	}
+	if f.Kind != "" {
+		add("kind = ?", string(f.Kind))
+	}
+	if f.Callout != "" {
+		add("callout = ?", f.Callout)
+	}
+	if f.Form != "" {
+		add("form = ?", f.Form)
+	}
+	if f.EntryID != "" {
+		add("entry_id = ?", f.EntryID)
+	}
+	if f.ParentID != "" {
+		add("parent_id = ?", f.ParentID)
+	}
+	if f.After != "" {
+		add("id > ?", f.After)
+	}
+	limit := f.Limit
+	switch {
+	case limit <= 0:
+		limit = 100
+	case limit > 1000:
+		limit = 1000
+	}
+	q := "SELECT " + jobColumns + " FROM jobs"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id LIMIT ?"
+	args = append(args, limit)
+	var jobs []Job
+	err := readTx(ctx, s.db, func(t tx) error {
+		var err error
+		jobs, err = collectJobs(t.query(ctx, q, args...))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: list: %w", err)
+	}
+	return jobs, nil
+}
+
+// Retry re-drives a job by hand. A delivered or failed job becomes pending again,
+// due at now, with its attempt budget renewed (MaxAttempts = Attempts + the
+// MaxAttempts it was enqueued with) and its history (attempts, last error) kept. A
+// pending job is made due at now (its lease, if any, is kept). ErrNotFound if there
+// is no such job.
+func (s *Store) Retry(ctx context.Context, id string, now time.Time) error {
+	if s.committer.isClosed() {
+		return ErrClosed
+	}
+	now = utc(now)
+	err := writeTx(ctx, s.db, func(t tx) error {
+		n, err := t.exec(ctx, `UPDATE jobs SET
+	max_attempts = CASE WHEN status = 'pending' THEN max_attempts ELSE attempts + retry_budget END,
+	status = 'pending', next_at = ?, updated_at = ?
+WHERE id = ?`, now, now, id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("store: job %s: %w", id, ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("store: retry %s: %w", id, err)
+	}
+	return err
+}
+
+// Stats counts the jobs by state as of now.
+func (s *Store) Stats(ctx context.Context, now time.Time) (Stats, error) {
+	if s.committer.isClosed() {
+		return Stats{}, ErrClosed
+	}
+	now = utc(now)
+	var st Stats
+	var oldest time.Time
+	err := readTx(ctx, s.db, func(t tx) error {
+		r, err := t.query(ctx, `SELECT status, COUNT(*) FROM jobs GROUP BY status`)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		for r.Next() {
+			var status string
+			var n int64
+			if err := r.Scan(&status, &n); err != nil {
+				return err
+			}
+			switch Status(status) {
+			case StatusPending:
+				st.Pending = n
+			case StatusDelivered:
+				st.Delivered = n
+			case StatusFailed:
+				st.Failed = n
+			}
+		}
+		if err := r.Close(); err != nil {
+			return err
+		}
+		_, err = queryRow(ctx, t, `SELECT
+	CAST(COALESCE(SUM(CASE WHEN lease_until IS NOT NULL AND lease_until > ? THEN 1 ELSE 0 END), 0) AS BIGINT),
+	CAST(COALESCE(SUM(CASE WHEN next_at <= ? AND (lease_until IS NULL OR lease_until <= ?) THEN 1 ELSE 0 END), 0) AS BIGINT),
+	MIN(created_at)
+FROM jobs WHERE status = 'pending'`, []any{now, now, now}, &st.Leased, &st.Due, &oldest)
+		return err
+	})
+	if err != nil {
+		return Stats{}, fmt.Errorf("store: stats: %w", err)
+	}
+	if !oldest.IsZero() && now.After(oldest) {
+		st.OldestPendingAge = now.Sub(oldest)
+	}
+	return st, nil
+}
+
+// NextDue returns when the next pending job becomes claimable (its NextAt, or the
+// end of its lease if later), and false if no job is pending. A dispatcher sleeps
+// until then (or until it enqueues something itself).
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	if s.committer.isClosed() {
+		return time.Time{}, false, ErrClosed
+	}
+	var next time.Time
+	err := readTx(ctx, s.db, func(t tx) error {
+		_, err := queryRow(ctx, t, `SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_at
+	THEN lease_until ELSE next_at END) FROM jobs WHERE status = 'pending'`, nil, &next)
+		return err
+	})
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("store: next due: %w", err)
+	}
+	return next, !next.IsZero(), nil
+}
+
+// Purge deletes delivered and failed jobs last updated before cutoff, with their
+// attempts, and returns how many jobs it deleted. Pending jobs are never purged.
+func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
+	if s.committer.isClosed() {
+		return 0, ErrClosed
+	}
+	cutoff = utc(cutoff)
+	var n int64
+	err := writeTx(ctx, s.db, func(t tx) error {
+		const done = `SELECT id FROM jobs WHERE status IN ('delivered', 'failed') AND updated_at < ?`
+		if _, err := t.exec(ctx, "DELETE FROM job_attempts WHERE job_id IN ("+done+")", cutoff); err != nil {
+			return err
+		}
+		var err error
+		n, err = t.exec(ctx, "DELETE FROM jobs WHERE id IN ("+done+")", cutoff)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: purge: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// pgBackend is the PostgreSQL backend: a pgxpool, timestamptz columns, and claims
+// with FOR UPDATE SKIP LOCKED so several nodes can share the outbox.
+type pgBackend struct {
+	pool *pgxpool.Pool
+}
+
+func openPostgres(ctx context.Context, d DSN) (backend, error) {
+	cfg, err := pgxpool.ParseConfig(d.ConnString)
+	if err != nil {
+		return nil, err // pgconn redacts the password in its parse errors
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &pgBackend{pool: pool}, nil
+}
+
+func (b *pgBackend) driver() Driver     { return DriverPostgres }
+func (b *pgBackend) lockSuffix() string { return " FOR UPDATE SKIP LOCKED" }
+
+func (b *pgBackend) begin(ctx context.Context, write bool) (tx, error) {
+	opts := pgx.TxOptions{}
+	if !write {
+		opts.AccessMode = pgx.ReadOnly
+		opts.IsoLevel = pgx.RepeatableRead // one snapshot for a job and its attempts
+	}
+	t, err := b.pool.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &pgTx{t: t}, nil
+}
+
+func (b *pgBackend) isUnique(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "23505"
+}
+
+func (b *pgBackend) ping(ctx context.Context) error { return b.pool.Ping(ctx) }
+
+func (b *pgBackend) close() error {
+	b.pool.Close()
+	return nil
+}
+
+type pgTx struct{ t pgx.Tx }
+
+func (t *pgTx) commit(ctx context.Context) error { return t.t.Commit(ctx) }
+
+// rollback uses a fresh context: the caller's may be the reason for rolling back.
+func (t *pgTx) rollback(ctx context.Context) error {
+	return t.t.Rollback(context.WithoutCancel(ctx))
+}
+
+func (t *pgTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	tag, err := t.t.Exec(ctx, dollarPlaceholders(q), pgArgs(args)...)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (t *pgTx) query(ctx context.Context, q string, args ...any) (rows, error) {
+	r, err := t.t.Query(ctx, dollarPlaceholders(q), pgArgs(args)...)
+	if err != nil {
+		return nil, err
+	}
+	return &pgRows{r: r}, nil
+}
+
+// pgArgs turns the zero time into NULL and a nil []byte into an empty bytea.
+func pgArgs(in []any) []any {
+	args := make([]any, len(in))
+	copy(args, in)
+	for i, a := range args {
+		switch v := a.(type) {
+		case time.Time:
+			if v.IsZero() {
+				args[i] = nil
+			} else {
+				args[i] = v.UTC()
+			}
+		case []byte:
+			if v == nil {
+				args[i] = []byte{}
+			}
+		}
+	}
+	return args
+}
+
+type pgRows struct {
+	r pgx.Rows
+}
+
+func (r *pgRows) Next() bool { return r.r.Next() }
+func (r *pgRows) Err() error { return r.r.Err() }
+func (r *pgRows) Close() error {
+	r.r.Close()
+	return r.r.Err()
+}
+
+// Scan reads NULL timestamptz columns into the zero time.
+func (r *pgRows) Scan(dest ...any) error {
+	var times []*time.Time
+	var tmp []pgtype.Timestamptz
+	dest = append([]any(nil), dest...)
+	for i, d := range dest {
+		if tp, ok := d.(*time.Time); ok {
+			if tmp == nil {
+				tmp = make([]pgtype.Timestamptz, 0, len(dest))
+			}
+			tmp = append(tmp, pgtype.Timestamptz{})
+			times = append(times, tp)
+			dest[i] = &tmp[len(tmp)-1]
+		}
+	}
+	if err := r.r.Scan(dest...); err != nil {
+		return err
+	}
+	for i, tp := range times {
+		if tmp[i].Valid {
+			*tp = tmp[i].Time.UTC()
+		} else {
+			*tp = time.Time{}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,500 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Webhook is an AR System webhook registered through the HTTP API. The store keeps
+// the caller's JSON document as opaque bytes (with the callback password already
+// encrypted) plus the three fields that identify a registration.
+type Webhook struct {
+	ID        string // WBH followed by 12 digits, allocated by CreateWebhook
+	Form      string
+	Events    string // normalised by NormalizeEvents: lower case, sorted, comma separated
+	URL       string // the callback URL
+	Document  []byte
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// NormalizeEvents returns events lower-cased, trimmed, deduplicated, sorted and
+// joined with commas: the form in which (form, events, url) is unique.
+func NormalizeEvents(events []string) string {
+	set := map[string]bool{}
+	for _, e := range events {
+		if e = strings.ToLower(strings.TrimSpace(e)); e != "" {
+			set[e] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for e := range set {
+		out = append(out, e)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
+
+// WebhookID formats the n-th webhook ID: WBH000000000101 for 101.
+func WebhookID(n int64) string { return fmt.Sprintf("WBH%012d", n) }
+
+const webhookColumns = "id, form, events, url, document, created_at, updated_at"
+
+func scanWebhook(r rows) (Webhook, error) {
+	var w Webhook
+	err := r.Scan(&w.ID, &w.Form, &w.Events, &w.URL, &w.Document, &w.CreatedAt, &w.UpdatedAt)
+	return w, err
+}
+
+func checkWebhook(w Webhook) error {
+	switch {
+	case w.Form == "":
+		return errors.New("store: webhook: empty form")
+	case w.Events == "":
+		return errors.New("store: webhook: no events")
+	case w.Events != NormalizeEvents(strings.Split(w.Events, ",")):
+		return fmt.Errorf("store: webhook: events %q not normalised (use NormalizeEvents)", w.Events)
+	case w.URL == "":
+		return errors.New("store: webhook: empty callback URL")
+	}
+	return nil
+}
+
+// bumpRevision advances the registry revision inside t.
+func bumpRevision(ctx context.Context, t tx) error {
+	_, err := t.exec(ctx, "UPDATE counters SET value = value + 1 WHERE name = 'revision'")
+	return err
+}
+
+// CreateWebhook stores w under the next webhook ID (allocated atomically from a
+// sequence: WBH000000000001, WBH000000000002, …) and returns it as stored. w.ID is
+// ignored. A registration with the same (form, events, url) fails with ErrDuplicate.
+func (s *Store) CreateWebhook(ctx context.Context, w Webhook, now time.Time) (Webhook, error) {
+	if err := checkWebhook(w); err != nil {
+		return Webhook{}, err
+	}
+	if s.committer.isClosed() {
+		return Webhook{}, ErrClosed
+	}
+	now = utc(now)
+	w.CreatedAt, w.UpdatedAt = now, now
+	if w.Document == nil {
+		w.Document = []byte{}
+	}
+	err := writeTx(ctx, s.db, func(t tx) error {
+		if err := s.webhookConflict(ctx, t, w); err != nil {
+			return err
+		}
+		var n int64
+		if _, err := queryRow(ctx, t, "UPDATE counters SET value = value + 1 WHERE name = 'webhook_id' RETURNING value", nil, &n); err != nil {
+			return err
+		}
+		w.ID = WebhookID(n)
+		if _, err := t.exec(ctx, "INSERT INTO webhooks ("+webhookColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+			w.ID, w.Form, w.Events, w.URL, w.Document, w.CreatedAt, w.UpdatedAt); err != nil {
+			return err
+		}
+		return bumpRevision(ctx, t)
+	})
+	if err != nil {
+		return Webhook{}, s.registryErr("create webhook", err)
+	}
+	return w, nil
+}
+
+// webhookConflict returns ErrDuplicate when another webhook has w's (form, events,
+// url); checking first keeps the transaction usable on PostgreSQL.
+func (s *Store) webhookConflict(ctx context.Context, t tx, w Webhook) error {
+	var other string
+	ok, err := queryRow(ctx, t, "SELECT id FROM webhooks WHERE form = ? AND events = ? AND url = ? AND id <> ?",
+		[]any{w.Form, w.Events, w.URL, w.ID}, &other)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return fmt.Errorf("store: webhook for form %q, events %q and url %q: %w of %s", w.Form, w.Events, w.URL, ErrDuplicate, other)
+	}
+	return nil
+}
+
+// registryErr wraps a database error; store errors (ErrNotFound, ErrDuplicate, …)
+// pass through, and a unique violation that slipped past the checks (a concurrent
+// writer on PostgreSQL) becomes ErrDuplicate.
+func (s *Store) registryErr(what string, err error) error {
+	switch {
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrDuplicate):
+		return err
+	case s.db.isUnique(err):
+		return fmt.Errorf("store: %s: %w", what, ErrDuplicate)
+	}
+	return fmt.Errorf("store: %s: %w", what, err)
+}
+
+// GetWebhook returns the webhook with the given ID, or ErrNotFound.
+func (s *Store) GetWebhook(ctx context.Context, id string) (Webhook, error) {
+	if s.committer.isClosed() {
+		return Webhook{}, ErrClosed
+	}
+	var w Webhook
+	err := readTx(ctx, s.db, func(t tx) error {
+		r, err := t.query(ctx, "SELECT "+webhookColumns+" FROM webhooks WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		if !r.Next() {
+			if err := r.Err(); err != nil {
+				return err
+			}
+			return fmt.Errorf("store: webhook %s: %w", id, ErrNotFound)
+		}
+		w, err = scanWebhook(r)
+		return err
+	})
+	if err != nil {
+		return Webhook{}, s.registryErr("get webhook", err)
+	}
+	return w, nil
+}
+
+// ListWebhooks returns every registered webhook in ID order.
+func (s *Store) ListWebhooks(ctx context.Context) ([]Webhook, error) {
+	if s.committer.isClosed() {
+		return nil, ErrClosed
+	}
+	var ws []Webhook
+	err := readTx(ctx, s.db, func(t tx) error {
+		r, err := t.query(ctx, "SELECT "+webhookColumns+" FROM webhooks ORDER BY id")
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		for r.Next() {
+			w, err := scanWebhook(r)
+			if err != nil {
+				return err
+			}
+			ws = append(ws, w)
+		}
+		return r.Err()
+	})
+	if err != nil {
+		return nil, s.registryErr("list webhooks", err)
+	}
+	return ws, nil
+}
+
+// UpdateWebhook replaces the form, events, URL and document of the webhook w.ID and
+// returns it as stored. ErrNotFound if there is none; ErrDuplicate if another
+// webhook has the new (form, events, url).
+func (s *Store) UpdateWebhook(ctx context.Context, w Webhook, now time.Time) (Webhook, error) {
+	if err := checkWebhook(w); err != nil {
+		return Webhook{}, err
+	}
+	if s.committer.isClosed() {
+		return Webhook{}, ErrClosed
+	}
+	w.UpdatedAt = utc(now)
+	if w.Document == nil {
+		w.Document = []byte{}
+	}
+	err := writeTx(ctx, s.db, func(t tx) error {
+		if err := s.webhookConflict(ctx, t, w); err != nil {
+			return err
+		}
+		ok, err := queryRow(ctx, t, `UPDATE webhooks SET form = ?, events = ?, url = ?, document = ?, updated_at = ?
+WHERE id = ? RETURNING created_at`, []any{w.Form, w.Events, w.URL, w.Document, w.UpdatedAt, w.ID}, &w.CreatedAt)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("store: webhook %s: %w", w.ID, ErrNotFound)
+		}
+		return bumpRevision(ctx, t)
+	})
+	if err != nil {
+		return Webhook{}, s.registryErr("update webhook", err)
+	}
+	return w, nil
+}
+
+// DeleteWebhook removes the webhook with the given ID, or returns ErrNotFound. Its
+// ID is never reused.
+func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
+	if s.committer.isClosed() {
+		return ErrClosed
+	}
+	err := writeTx(ctx, s.db, func(t tx) error {
+		n, err := t.exec(ctx, "DELETE FROM webhooks WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("store: webhook %s: %w", id, ErrNotFound)
+		}
+		return bumpRevision(ctx, t)
+	})
+	if err != nil {
+		return s.registryErr("delete webhook", err)
+	}
+	return nil
+}
+
+// Revision returns a number that grows whenever a webhook, target or callback token
+// changes, so nodes sharing a store can poll it cheaply and reload only on change.
+func (s *Store) Revision(ctx context.Context) (int64, error) {
+	if s.committer.isClosed() {
+		return 0, ErrClosed
+	}
+	var rev int64
+	err := readTx(ctx, s.db, func(t tx) error {
+		_, err := queryRow(ctx, t, "SELECT value FROM counters WHERE name = 'revision'", nil, &rev)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: revision: %w", err)
+	}
+	return rev, nil
+}
+
+// Target is a Freshworks-style external-event target URL. Only the SHA-256 of its
+// token is stored; the token itself is shown once, to whoever created the target.
+type Target struct {
+	ID        string // tgt_ + ULID, allocated by CreateTarget when empty
+	Name      string // unique among active targets
+	TokenHash TokenHash
+	IParams   []byte // installation parameters, opaque JSON
+	CreatedAt time.Time
+	RevokedAt time.Time // zero while active
+}
+
+const targetColumns = "id, name, token_hash, iparams, created_at, revoked_at"
+
+func scanTarget(r rows) (Target, error) {
+	var tg Target
+	var hash []byte
+	if err := r.Scan(&tg.ID, &tg.Name, &hash, &tg.IParams, &tg.CreatedAt, &tg.RevokedAt); err != nil {
+		return Target{}, err
+	}
+	if len(hash) != len(tg.TokenHash) {
+		return Target{}, fmt.Errorf("target %s: token hash of %d bytes", tg.ID, len(hash))
+	}
+	copy(tg.TokenHash[:], hash)
+	return tg, nil
+}
+
+// CreateTarget stores an active target and returns it as stored. A zero ID is
+// generated. ErrDuplicate if an active target has the same name, or any target the
+// same token hash.
+func (s *Store) CreateTarget(ctx context.Context, tg Target, now time.Time) (Target, error) {
+	switch {
+	case tg.Name == "":
+		return Target{}, errors.New("store: target: empty name")
+	case tg.TokenHash == TokenHash{}:
+		return Target{}, fmt.Errorf("store: target %q: zero token hash", tg.Name)
+	}
+	if s.committer.isClosed() {
+		return Target{}, ErrClosed
+	}
+	now = utc(now)
+	if tg.ID == "" {
+		tg.ID = NewID(TargetIDPrefix, now)
+	}
+	tg.CreatedAt, tg.RevokedAt = now, time.Time{}
+	if tg.IParams == nil {
+		tg.IParams = []byte{}
+	}
+	err := writeTx(ctx, s.db, func(t tx) error {
+		var other string
+		ok, err := queryRow(ctx, t, `SELECT id FROM targets WHERE id = ? OR token_hash = ? OR (name = ? AND revoked_at IS NULL)`,
+			[]any{tg.ID, tg.TokenHash[:], tg.Name}, &other)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return fmt.Errorf("store: target %q: %w of %s", tg.Name, ErrDuplicate, other)
+		}
+		if _, err := t.exec(ctx, "INSERT INTO targets ("+targetColumns+") VALUES (?, ?, ?, ?, ?, ?)",
+			tg.ID, tg.Name, tg.TokenHash[:], tg.IParams, tg.CreatedAt, tg.RevokedAt); err != nil {
+			return err
+		}
+		return bumpRevision(ctx, t)
+	})
+	if err != nil {
+		return Target{}, s.registryErr("create target", err)
+	}
+	return tg, nil
+}
+
+// GetTarget returns the target with the given ID, active or revoked, or ErrNotFound.
+func (s *Store) GetTarget(ctx context.Context, id string) (Target, error) {
+	return s.oneTarget(ctx, "id = ?", id, id)
+}
+
+// TargetByTokenHash returns the active target whose token hashes to h, or
+// ErrNotFound (also for a revoked target's token).
+func (s *Store) TargetByTokenHash(ctx context.Context, h TokenHash) (Target, error) {
+	return s.oneTarget(ctx, "token_hash = ? AND revoked_at IS NULL", h[:], "with this token")
+}
+
+func (s *Store) oneTarget(ctx context.Context, cond string, arg any, name string) (Target, error) {
+	if s.committer.isClosed() {
+		return Target{}, ErrClosed
+	}
+	var tg Target
+	err := readTx(ctx, s.db, func(t tx) error {
+		r, err := t.query(ctx, "SELECT "+targetColumns+" FROM targets WHERE "+cond, arg)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		if !r.Next() {
+			if err := r.Err(); err != nil {
+				return err
+			}
+			return fmt.Errorf("store: target %s: %w", name, ErrNotFound)
+		}
+		tg, err = scanTarget(r)
+		return err
+	})
+	if err != nil {
+		return Target{}, s.registryErr("get target", err)
+	}
+	return tg, nil
+}
+
+// ListTargets returns every target, active and revoked, in ID order.
+func (s *Store) ListTargets(ctx context.Context) ([]Target, error) {
+	if s.committer.isClosed() {
+		return nil, ErrClosed
+	}
+	var tgs []Target
+	err := readTx(ctx, s.db, func(t tx) error {
+		r, err := t.query(ctx, "SELECT "+targetColumns+" FROM targets ORDER BY id")
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		for r.Next() {
+			tg, err := scanTarget(r)
+			if err != nil {
+				return err
+			}
+			tgs = append(tgs, tg)
+		}
+		return r.Err()
+	})
+	if err != nil {
+		return nil, s.registryErr("list targets", err)
+	}
+	return tgs, nil
+}
+
+// RevokeTarget revokes the active target with the given ID: its token stops
+// working at once. ErrNotFound if there is no such active target.
+func (s *Store) RevokeTarget(ctx context.Context, id string, now time.Time) error {
+	if s.committer.isClosed() {
+		return ErrClosed
+	}
+	err := writeTx(ctx, s.db, func(t tx) error {
+		n, err := t.exec(ctx, "UPDATE targets SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", utc(now), id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("store: target %s: %w", id, ErrNotFound)
+		}
+		return bumpRevision(ctx, t)
+	})
+	if err != nil {
+		return s.registryErr("revoke target", err)
+	}
+	return nil
+}
+
+// CallbackToken is the publication state of a ServiceDesk Plus–style callback
+// function: whether it is published and the SHA-256 of its current token (a new
+// token is generated on every publish).
+type CallbackToken struct {
+	APIName   string
+	Published bool
+	TokenHash TokenHash
+	UpdatedAt time.Time
+}
+
+// PutCallbackToken creates or replaces the token state of ct.APIName and returns it
+// as stored.
+func (s *Store) PutCallbackToken(ctx context.Context, ct CallbackToken, now time.Time) (CallbackToken, error) {
+	if ct.APIName == "" {
+		return CallbackToken{}, errors.New("store: callback token: empty API name")
+	}
+	if s.committer.isClosed() {
+		return CallbackToken{}, ErrClosed
+	}
+	ct.UpdatedAt = utc(now)
+	err := writeTx(ctx, s.db, func(t tx) error {
+		if _, err := t.exec(ctx, `INSERT INTO callback_tokens (api_name, published, token_hash, updated_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (api_name) DO UPDATE SET published = excluded.published, token_hash = excluded.token_hash, updated_at = excluded.updated_at`,
+			ct.APIName, ct.Published, ct.TokenHash[:], ct.UpdatedAt); err != nil {
+			return err
+		}
+		return bumpRevision(ctx, t)
+	})
+	if err != nil {
+		return CallbackToken{}, s.registryErr("put callback token", err)
+	}
+	return ct, nil
+}
+
+// GetCallbackToken returns the token state of apiName, or ErrNotFound if it was
+// never stored.
+func (s *Store) GetCallbackToken(ctx context.Context, apiName string) (CallbackToken, error) {
+	cts, err := s.callbackTokens(ctx, "WHERE api_name = ?", apiName)
+	if err != nil {
+		return CallbackToken{}, err
+	}
+	if len(cts) == 0 {
+		return CallbackToken{}, fmt.Errorf("store: callback token %s: %w", apiName, ErrNotFound)
+	}
+	return cts[0], nil
+}
+
+// ListCallbackTokens returns every stored callback token state, by API name.
+func (s *Store) ListCallbackTokens(ctx context.Context) ([]CallbackToken, error) {
+	return s.callbackTokens(ctx, "")
+}
+
+func (s *Store) callbackTokens(ctx context.Context, where string, args ...any) ([]CallbackToken, error) {
+	if s.committer.isClosed() {
+		return nil, ErrClosed
+	}
+	var cts []CallbackToken
+	err := readTx(ctx, s.db, func(t tx) error {
+		r, err := t.query(ctx, "SELECT api_name, published, token_hash, updated_at FROM callback_tokens "+where+" ORDER BY api_name", args...)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		for r.Next() {
+			var ct CallbackToken
+			var hash []byte
+			if err := r.Scan(&ct.APIName, &ct.Published, &hash, &ct.UpdatedAt); err != nil {
+				return err
+			}
+			if len(hash) != len(ct.TokenHash) {
+				return fmt.Errorf("callback token %s: token hash of %d bytes", ct.APIName, len(hash))
+			}
+			copy(ct.TokenHash[:], hash)
+			cts = append(cts, ct)
+		}
+		return r.Err()
+	})
+	if err != nil {
+		return nil, s.registryErr("callback tokens", err)
+	}
+	return cts, nil
+}

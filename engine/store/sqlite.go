@@ -1,0 +1,193 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// sqliteBackend keeps two pools on one file: a single-connection writer (SQLite has
+// one writer at a time; one connection avoids lock contention inside the process and
+// every write transaction is BEGIN IMMEDIATE) and a small reader pool that WAL lets
+// run alongside the writer. Pragmas live in the DSN so every pooled connection gets
+// them.
+//
+// Times are stored as INTEGER microseconds since the Unix epoch (UTC), which sort and
+// compare correctly; NULL is the zero time.
+type sqliteBackend struct {
+	writer *sql.DB
+	reader *sql.DB
+}
+
+// sqliteURI returns the modernc DSN for path with the store's pragmas.
+func sqliteURI(d DSN, write bool) string {
+	// file: URIs percent-decode the path, so escape what would change its meaning.
+	p := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(d.Path)
+	q := []string{
+		"_pragma=busy_timeout(" + fmt.Sprint(d.BusyTimeout.Milliseconds()) + ")",
+		"_pragma=journal_mode(WAL)",
+		"_pragma=synchronous(" + d.Synchronous + ")",
+		"_pragma=foreign_keys(1)",
+	}
+	if write {
+		q = append(q, "_txlock=immediate")
+	} else {
+		q = append(q, "_pragma=query_only(1)", "_txlock=deferred")
+	}
+	return "file:" + p + "?" + strings.Join(q, "&")
+}
+
+func openSQLite(ctx context.Context, d DSN) (backend, error) {
+	if dir := filepath.Dir(d.Path); dir != "" {
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("database directory: %w", err)
+		}
+	}
+	w, err := sql.Open("sqlite", sqliteURI(d, true))
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	// The writer connects first: it switches the file to WAL before readers open it.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", sqliteURI(d, false))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	n := max(2, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	if err := r.PingContext(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	return &sqliteBackend{writer: w, reader: r}, nil
+}
+
+func (b *sqliteBackend) driver() Driver     { return DriverSQLite }
+func (b *sqliteBackend) lockSuffix() string { return "" }
+
+func (b *sqliteBackend) begin(ctx context.Context, write bool) (tx, error) {
+	db := b.reader
+	if write {
+		db = b.writer
+	}
+	t, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &sqliteTx{t: t}, nil
+}
+
+func (b *sqliteBackend) isUnique(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return true
+	}
+	return false
+}
+
+func (b *sqliteBackend) ping(ctx context.Context) error {
+	if err := b.writer.PingContext(ctx); err != nil {
+		return err
+	}
+	return b.reader.PingContext(ctx)
+}
+
+func (b *sqliteBackend) close() error {
+	return errors.Join(b.reader.Close(), b.writer.Close())
+}
+
+type sqliteTx struct{ t *sql.Tx }
+
+func (t *sqliteTx) commit(context.Context) error   { return t.t.Commit() }
+func (t *sqliteTx) rollback(context.Context) error { return t.t.Rollback() }
+
+func (t *sqliteTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := t.t.ExecContext(ctx, q, sqliteArgs(args)...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (t *sqliteTx) query(ctx context.Context, q string, args ...any) (rows, error) {
+	r, err := t.t.QueryContext(ctx, q, sqliteArgs(args)...)
+	if err != nil {
+		return nil, err
+	}
+	return &sqliteRows{Rows: r}, nil
+}
+
+// sqliteArgs converts time.Time to microseconds (zero → NULL) and nil []byte to an
+// empty blob.
+func sqliteArgs(in []any) []any {
+	args := make([]any, len(in))
+	copy(args, in)
+	for i, a := range args {
+		switch v := a.(type) {
+		case time.Time:
+			if v.IsZero() {
+				args[i] = nil
+			} else {
+				args[i] = v.UnixMicro()
+			}
+		case []byte:
+			if v == nil {
+				args[i] = []byte{}
+			}
+		}
+	}
+	return args
+}
+
+type sqliteRows struct{ *sql.Rows }
+
+// Scan reads *time.Time destinations from microsecond integers.
+func (r *sqliteRows) Scan(dest ...any) error {
+	var times []*time.Time
+	var tmp []sql.NullInt64
+	dest = append([]any(nil), dest...)
+	for i, d := range dest {
+		if tp, ok := d.(*time.Time); ok {
+			if tmp == nil {
+				tmp = make([]sql.NullInt64, 0, len(dest))
+			}
+			tmp = append(tmp, sql.NullInt64{})
+			times = append(times, tp)
+			dest[i] = &tmp[len(tmp)-1]
+		}
+	}
+	if err := r.Rows.Scan(dest...); err != nil {
+		return err
+	}
+	for i, tp := range times {
+		if tmp[i].Valid {
+			*tp = time.UnixMicro(tmp[i].Int64).UTC()
+		} else {
+			*tp = time.Time{}
+		}
+	}
+	return nil
+}
