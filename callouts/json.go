@@ -1,0 +1,361 @@
+package callouts
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"math"
+	"mime"
+	"mime/multipart"
+	"net/textproto"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ruleflow/ruleflow/qualification"
+	"github.com/ruleflow/ruleflow/rules"
+)
+
+// json encodes the AR System webhook callback (AR seed):
+//
+//	{"webhook_id":..,"entry_event":..,"form_name":..,"entry_id":..,"entry_details":{..}}
+//
+// with the keys in exactly that order. entry_event is the event kind as the seed
+// spells it ("create", "update", "delete"). entry_details holds, on create (and on
+// callback and external events), the callout's payload fields, or every field of the
+// form in declaration order when the list is empty; on update only the registered
+// payload fields that changed (every changed field when the list is empty); it is
+// left out on delete. Values: text, numbers and booleans as JSON; date-times as
+// strings in DateTimeLayout in the configured zone; selections by option name; an
+// attachment by its file name; NULL as null.
+//
+// When a sent field holds an attachment, the body is multipart/form-data: a part
+// "entry" (application/json; charset=UTF-8) with the JSON above, then one part
+// "attach-<FieldName>" per attachment carrying its file name and bytes. The boundary
+// is derived from a hash of the content, so rendering is deterministic.
+func (r *renderer) json(req *Request) error {
+	if req.Method != "POST" {
+		return r.errorf("format json needs method POST")
+	}
+	fields := r.jsonFields()
+	b := make([]byte, 0, 256)
+	b = append(b, `{"webhook_id":`...)
+	b = appendJSONString(b, r.c.WebhookID)
+	b = append(b, `,"entry_event":`...)
+	b = appendJSONString(b, string(r.ev.Kind))
+	b = append(b, `,"form_name":`...)
+	b = appendJSONString(b, r.ev.Form)
+	b = append(b, `,"entry_id":`...)
+	b = appendJSONString(b, r.ev.EntryID)
+	var attachments []namedAttachment
+	if r.ev.Kind != rules.KindDelete {
+		b = append(b, `,"entry_details":{`...)
+		for i, name := range fields {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, name)
+			b = append(b, ':')
+			v := r.rec[name]
+			b = r.appendJSONValue(b, v, r.field(name))
+			switch a := v.(type) {
+			case *rules.Attachment:
+				if a != nil {
+					attachments = append(attachments, namedAttachment{name, a})
+				}
+			case rules.Attachment:
+				attachments = append(attachments, namedAttachment{name, &a})
+			}
+		}
+		b = append(b, '}')
+	}
+	b = append(b, '}')
+	if len(attachments) == 0 {
+		req.Header["Content-Type"] = "application/json"
+		req.Body = b
+		return nil
+	}
+	body, boundary, err := multipartBody(b, attachments)
+	if err != nil {
+		return r.errorf("multipart: %v", err)
+	}
+	req.Header["Content-Type"] = "multipart/form-data; boundary=" + boundary
+	req.Body = body
+	return nil
+}
+
+type namedAttachment struct {
+	field string
+	a     *rules.Attachment
+}
+
+// jsonFields returns the record keys sent in entry_details, in order.
+func (r *renderer) jsonFields() []string {
+	switch r.ev.Kind {
+	case rules.KindDelete:
+		return nil
+	case rules.KindUpdate:
+		changed := r.changedFields()
+		if len(r.c.PayloadFields) > 0 {
+			var out []string
+			for _, p := range r.c.PayloadFields {
+				name := r.fieldName(p)
+				if changed[name] && !slices.Contains(out, name) {
+					out = append(out, name)
+				}
+			}
+			return out
+		}
+		return r.inFormOrder(changed)
+	default:
+		if len(r.c.PayloadFields) > 0 {
+			out := make([]string, 0, len(r.c.PayloadFields))
+			for _, p := range r.c.PayloadFields {
+				if name := r.fieldName(p); !slices.Contains(out, name) {
+					out = append(out, name)
+				}
+			}
+			return out
+		}
+		if r.schema != nil {
+			out := make([]string, len(r.schema.Fields))
+			for i, f := range r.schema.Fields {
+				out[i] = f.Name
+			}
+			return out
+		}
+		all := make(map[string]bool, len(r.rec))
+		for k := range r.rec {
+			all[k] = true
+		}
+		return r.inFormOrder(all)
+	}
+}
+
+// inFormOrder lists the names in set: the form's fields in declaration order first,
+// then any others sorted by name.
+func (r *renderer) inFormOrder(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	seen := make(map[string]bool, len(set))
+	if r.schema != nil {
+		for _, f := range r.schema.Fields {
+			if set[f.Name] {
+				out = append(out, f.Name)
+				seen[f.Name] = true
+			}
+		}
+	}
+	var rest []string
+	for name := range set {
+		if !seen[name] {
+			rest = append(rest, name)
+		}
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
+}
+
+// changedFields returns the fields changed by an update: ev.Set when given, else
+// the fields whose value differs between Before and After.
+func (r *renderer) changedFields() map[string]bool {
+	changed := make(map[string]bool)
+	if r.ev.Set != nil {
+		for _, name := range r.ev.Set {
+			changed[r.fieldName(name)] = true
+		}
+		return changed
+	}
+	for k, a := range r.ev.After {
+		if b, ok := r.ev.Before[k]; !ok || !sameValue(a, b) {
+			if ok || a != nil {
+				changed[k] = true
+			}
+		}
+	}
+	for k, b := range r.ev.Before {
+		if _, ok := r.ev.After[k]; !ok && b != nil {
+			changed[k] = true
+		}
+	}
+	return changed
+}
+
+// sameValue compares two record values without panicking on uncomparable types.
+func sameValue(a, b any) bool {
+	switch a := a.(type) {
+	case nil:
+		return b == nil
+	case string:
+		bs, ok := b.(string)
+		return ok && a == bs
+	case int64:
+		bi, ok := b.(int64)
+		return ok && a == bi
+	case float64:
+		bf, ok := b.(float64)
+		return ok && (a == bf || math.IsNaN(a) && math.IsNaN(bf))
+	case bool:
+		bb, ok := b.(bool)
+		return ok && a == bb
+	case time.Time:
+		bt, ok := b.(time.Time)
+		return ok && a.Equal(bt)
+	case *rules.Attachment:
+		bp, ok := b.(*rules.Attachment)
+		if !ok || (a == nil) != (bp == nil) {
+			return false
+		}
+		return a == nil || a.Name == bp.Name && a.ContentType == bp.ContentType && bytes.Equal(a.Data, bp.Data)
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// appendJSONValue appends the JSON form of a record value.
+func (r *renderer) appendJSONValue(b []byte, v any, f *qualification.Field) []byte {
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case int64:
+		if f != nil && f.Type == qualification.Selection {
+			s, _ := r.text(v, f)
+			return appendJSONString(b, s)
+		}
+		return strconv.AppendInt(b, v, 10)
+	case int:
+		return r.appendJSONValue(b, int64(v), f)
+	case int32:
+		return r.appendJSONValue(b, int64(v), f)
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return append(b, "null"...)
+		}
+		return strconv.AppendFloat(b, v, 'g', -1, 64)
+	case float32:
+		return r.appendJSONValue(b, float64(v), f)
+	case bool:
+		return strconv.AppendBool(b, v)
+	case *rules.Attachment:
+		if v == nil {
+			return append(b, "null"...)
+		}
+		return appendJSONString(b, v.Name)
+	default:
+		s, _ := r.text(v, f)
+		return appendJSONString(b, s)
+	}
+}
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD; control
+// characters and U+2028/U+2029 are escaped; HTML characters are left as they are.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20 || c == 0x7f:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		rn, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case rn == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case rn == '\u2028' || rn == '\u2029':
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[rn&0xF])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
+// multipartBody builds the multipart/form-data body of an AR webhook callback with
+// attachments. The boundary is a hash of the content.
+func multipartBody(entry []byte, atts []namedAttachment) ([]byte, string, error) {
+	h := sha256.New()
+	h.Write(entry)
+	for _, a := range atts {
+		h.Write([]byte(a.field))
+		h.Write([]byte{0})
+		h.Write([]byte(a.a.Name))
+		h.Write([]byte{0})
+		h.Write(a.a.Data)
+	}
+	boundary := "ruleflow-" + hex.EncodeToString(h.Sum(nil)[:16])
+
+	var buf bytes.Buffer
+	buf.Grow(len(entry) + 512)
+	for _, a := range atts {
+		buf.Grow(len(a.a.Data) + 256)
+	}
+	w := multipart.NewWriter(&buf)
+	if err := w.SetBoundary(boundary); err != nil {
+		return nil, "", err
+	}
+	part, err := w.CreatePart(textproto.MIMEHeader{
+		"Content-Disposition": {`form-data; name="entry"`},
+		"Content-Type":        {"application/json; charset=UTF-8"},
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	part.Write(entry)
+	for _, a := range atts {
+		ct := a.a.ContentType
+		if _, _, err := mime.ParseMediaType(ct); err != nil || strings.ContainsAny(ct, "\r\n") {
+			ct = "application/octet-stream"
+		}
+		part, err := w.CreatePart(textproto.MIMEHeader{
+			"Content-Disposition":       {`form-data; name="` + quoteParam("attach-"+a.field) + `"; filename="` + quoteParam(a.a.Name) + `"`},
+			"Content-Type":              {ct},
+			"Content-Transfer-Encoding": {"binary"},
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		part.Write(a.a.Data)
+	}
+	if err := w.Close(); err != nil {
+		return nil, "", err
+	}
+	return buf.Bytes(), boundary, nil
+}
+
+// quoteParam escapes a Content-Disposition parameter value for a quoted string:
+// backslash and double quote are escaped, line breaks and other control characters
+// (which would split the header) become spaces, invalid UTF-8 becomes U+FFFD.
+func quoteParam(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(c)
+		case c < 0x20 || c == 0x7f:
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}

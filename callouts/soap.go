@@ -1,0 +1,95 @@
+package callouts
+
+import (
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// The namespaces declared on every SOAP 1.1 envelope (Autotask seed).
+const (
+	nsXSI  = "http://www.w3.org/2001/XMLSchema-instance"
+	nsXSD  = "http://www.w3.org/2001/XMLSchema"
+	nsSOAP = "http://schemas.xmlsoap.org/soap/envelope/"
+)
+
+// SOAPNamespace returns the namespace of a SOAP callout's method element: the SOAP
+// action with the method name removed, as the Autotask seed defines it
+// (NAMESPACE = SOAPACTION.Replace(METHODNAME, "")). When the action ends with the
+// method name only that suffix is removed, so "http://x/CloseTicketService/CloseTicket"
+// gives "http://x/CloseTicketService/"; otherwise every occurrence is removed.
+func SOAPNamespace(soapAction, method string) string {
+	if method == "" {
+		return soapAction
+	}
+	if strings.HasSuffix(soapAction, method) {
+		return strings.TrimSuffix(soapAction, method)
+	}
+	return strings.ReplaceAll(soapAction, method, "")
+}
+
+// validXMLName reports whether s is a plain XML element name without a prefix
+// (letters, digits, '_', '-', '.'; not starting with a digit, '-' or '.').
+func validXMLName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c == '_', c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= 0xC0 && c != 0xD7 && c != 0xF7 && c <= 0x2FF:
+		case i > 0 && (c == '-' || c == '.' || c >= '0' && c <= '9'):
+		default:
+			return false
+		}
+	}
+	return !strings.HasPrefix(strings.ToLower(s), "xml")
+}
+
+// soap encodes the standard data as the SOAP 1.1 envelope of the Autotask seed: one
+// child of <METHOD xmlns="NAMESPACE"> per standard field, each on its own line.
+// NULL and empty values give an empty element (<udf></udf>).
+func (r *renderer) soap(req *Request) error {
+	if req.Method != "POST" {
+		return r.errorf("format soap needs method POST")
+	}
+	method := r.c.MethodName
+	if !validXMLName(method) {
+		return r.errorf("soap method_name %q is not a valid XML element name", method)
+	}
+	action := r.c.SOAPAction
+	if action == "" {
+		return r.errorf("format soap needs a soap_action")
+	}
+	if strings.ContainsAny(action, "\"\r\n\x00") {
+		return r.errorf("soap_action must not contain quotes, line breaks or NUL")
+	}
+	std, err := r.standard()
+	if err != nil {
+		return err
+	}
+	doc := etree.NewDocument()
+	doc.WriteSettings.CanonicalEndTags = true
+	// Escape & < > and write CR as &#xD; so that every value survives a parser exactly.
+	doc.WriteSettings.CanonicalText = true
+	doc.CreateProcInst("xml", `version="1.0" encoding="utf-8"`)
+	env := doc.CreateElement("soap:Envelope")
+	env.CreateAttr("xmlns:xsi", nsXSI)
+	env.CreateAttr("xmlns:xsd", nsXSD)
+	env.CreateAttr("xmlns:soap", nsSOAP)
+	call := env.CreateElement("soap:Body").CreateElement(method)
+	call.CreateAttr("xmlns", SOAPNamespace(action, method))
+	for _, v := range std {
+		call.CreateElement(v.Name).SetText(v.Value)
+	}
+	// One element per line as in the seed, without touching the values: leaf text
+	// that is only white space must survive indentation.
+	doc.IndentWithSettings(&etree.IndentSettings{Spaces: 0, PreserveLeafWhitespace: true})
+	body, err := doc.WriteToBytes()
+	if err != nil {
+		return r.errorf("soap: %v", err)
+	}
+	req.Header["Content-Type"] = "text/xml; charset=utf-8"
+	req.Header["SOAPAction"] = `"` + action + `"`
+	req.Body = body
+	return nil
+}

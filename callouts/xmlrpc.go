@@ -1,0 +1,76 @@
+package callouts
+
+import (
+	"math"
+
+	"github.com/kolo/xmlrpc"
+)
+
+// xmlrpcStandard is the deterministic, ordered wrapper handed to kolo/xmlrpc: a struct
+// encodes its members in declaration order (a map's order would be random). The
+// member names are fixed, so they need no escaping; values are escaped by the
+// encoder. Each member is an any so that an absent id can be an empty string rather
+// than the invalid empty <value/>.
+type xmlrpcStandard struct {
+	ID                   any    `xmlrpc:"id"`
+	Number               string `xmlrpc:"number"`
+	Status               string `xmlrpc:"status"`
+	CreatedDatetime      string `xmlrpc:"created_datetime"`
+	LastActivityDatetime string `xmlrpc:"last_activity_datetime"`
+	Domain               string `xmlrpc:"domain"`
+	UDF                  string `xmlrpc:"udf"`
+}
+
+// validXMLRPCMethod reports whether s uses only the characters the XML-RPC
+// specification allows in a methodName: A-Z, a-z, 0-9, '_', '.', ':' and '/'.
+func validXMLRPCMethod(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '.', c == ':', c == '/':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// xmlrpc encodes <methodCall><methodName>METHOD</methodName> with one param, a
+// <struct> of the standard data in standard order: id as <int>, the rest as
+// <string>. A NULL id, or one outside XML-RPC's 32-bit int range, is written as a
+// <string> (empty, or the decimal digits) so that no value is lost or invalid.
+func (r *renderer) xmlrpc(req *Request) error {
+	if req.Method != "POST" {
+		return r.errorf("format xmlrpc needs method POST")
+	}
+	method := r.c.MethodName
+	if !validXMLRPCMethod(method) {
+		return r.errorf("xmlrpc method_name %q may only use A-Z a-z 0-9 _ . : /", method)
+	}
+	std, err := r.standard()
+	if err != nil {
+		return err
+	}
+	p := xmlrpcStandard{
+		ID:                   std[0].Value,
+		Number:               std[1].Value,
+		Status:               std[2].Value,
+		CreatedDatetime:      std[3].Value,
+		LastActivityDatetime: std[4].Value,
+		Domain:               std[5].Value,
+		UDF:                  std[6].Value,
+	}
+	if id := std[0]; id.IsInt && id.Int >= math.MinInt32 && id.Int <= math.MaxInt32 {
+		p.ID = id.Int
+	}
+	body, err := xmlrpc.EncodeMethodCall(method, p)
+	if err != nil {
+		return r.errorf("xmlrpc: %v", err)
+	}
+	req.Header["Content-Type"] = "text/xml"
+	req.Body = body
+	return nil
+}
