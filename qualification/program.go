@@ -1,5 +1,59 @@
 package qualification
 
-// Program is a compiled qualification. This is a placeholder the qualification
-// implementation replaces.
-type Program struct{}
+import (
+	"errors"
+	"reflect"
+	"slices"
+	"sync"
+
+	"github.com/expr-lang/expr/vm"
+)
+
+type programT = vm.Program
+
+var boolKind = reflect.Bool
+
+func sortStrings(s []string) { slices.Sort(s) }
+
+func newVM() any { return new(vm.VM) }
+
+// Program is a compiled qualification. It is immutable and safe for concurrent
+// use: each evaluation borrows an expr-lang VM from a pool, as a vm.VM is not
+// safe for concurrent use but is cheap to reuse.
+type Program struct {
+	src    string
+	prog   *vm.Program
+	opts   Options
+	fields []string
+	pool   sync.Pool // of *vm.VM
+}
+
+// Source returns the qualification the program was compiled from.
+func (p *Program) Source() string { return p.src }
+
+// Fields returns the names of the fields the qualification reads, sorted.
+func (p *Program) Fields() []string { return slices.Clone(p.fields) }
+
+// Options returns the options the program was compiled with (Location never nil).
+func (p *Program) Options() Options { return p.opts }
+
+// Eval evaluates the qualification against env. A run-time failure (division
+// by zero, a record value of the wrong type) is returned as an *Error that
+// points into the qualification. Eval does not allocate on the common paths.
+func (p *Program) Eval(env *Env) (bool, error) {
+	if env == nil {
+		return false, errors.New("qualification: Eval with nil Env")
+	}
+	m := p.pool.Get().(*vm.VM)
+	out, err := m.Run(p.prog, env)
+	p.pool.Put(m)
+	if err != nil {
+		var qe *Error
+		if errors.As(err, &qe) {
+			return false, qe
+		}
+		return false, &Error{Line: 1, Column: 1, Msg: "evaluation failed: " + err.Error(), Source: p.src}
+	}
+	res, _ := out.(bool)
+	return res, nil
+}

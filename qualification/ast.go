@@ -1,0 +1,190 @@
+package qualification
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Node is a node of a parsed qualification. Every node knows the byte offsets
+// of its first character and of the character just after it.
+type Node interface {
+	Pos() int       // offset of the first character
+	End() int       // offset just after the last character
+	String() string // the node in canonical qualification syntax, binary operations parenthesised
+	node()
+}
+
+// LogicalExpr is X AND Y or X OR Y.
+type LogicalExpr struct {
+	X     Node
+	Op    Token // AND or OR
+	OpPos int
+	Y     Node
+}
+
+// NotExpr is NOT X (also written !X); X is a comparison or a condition in parentheses.
+type NotExpr struct {
+	NotPos int
+	X      Node
+}
+
+// CompareExpr is X op Y with op one of = != < <= > >= LIKE.
+type CompareExpr struct {
+	X     Node
+	Op    Token
+	OpPos int
+	Y     Node
+}
+
+// ArithExpr is X op Y with op one of + - * / %.
+type ArithExpr struct {
+	X     Node
+	Op    Token
+	OpPos int
+	Y     Node
+}
+
+// NegExpr is unary minus: -X.
+type NegExpr struct {
+	MinusPos int
+	X        Node
+}
+
+// ParenExpr is a condition or an arithmetic value in parentheses.
+type ParenExpr struct {
+	Lparen, Rparen int
+	X              Node
+}
+
+// FieldRef is a quoted field reference 'Name', 'ID', 'TR.Name' or 'DB.Name'.
+// Name is the text between the quotes with doubled quotes undone.
+type FieldRef struct {
+	NamePos, NameEnd int
+	Name             string
+}
+
+// ValueRef is $Name$ or $ID$ that is not a keyword: the value of a field.
+type ValueRef struct {
+	NamePos, NameEnd int
+	Name             string
+}
+
+// Keyword is a keyword such as $USER$ or $TIMESTAMP$. Name is the canonical
+// spelling without dollars (SERVER-TIMESTAMP variants are normalised), such as "TIMESTAMP".
+type Keyword struct {
+	NamePos, NameEnd int
+	Name             string
+	Text             string // the spelling in the source, without dollars
+}
+
+// NullLit is $NULL$.
+type NullLit struct {
+	NullPos, NullEnd int
+}
+
+// StringLit is a string literal "text"; Value has doubled quotes undone.
+type StringLit struct {
+	ValuePos, ValueEnd int
+	Value              string
+}
+
+// NumberLit is an unsigned integer or decimal literal.
+type NumberLit struct {
+	ValuePos, ValueEnd int
+	Text               string  // as written
+	IsInt              bool    // whether Text has no fraction
+	Int                int64   // the value when IsInt
+	Float              float64 // the value (also set when IsInt)
+}
+
+func (n *LogicalExpr) Pos() int { return n.X.Pos() }
+func (n *NotExpr) Pos() int     { return n.NotPos }
+func (n *CompareExpr) Pos() int { return n.X.Pos() }
+func (n *ArithExpr) Pos() int   { return n.X.Pos() }
+func (n *NegExpr) Pos() int     { return n.MinusPos }
+func (n *ParenExpr) Pos() int   { return n.Lparen }
+func (n *FieldRef) Pos() int    { return n.NamePos }
+func (n *ValueRef) Pos() int    { return n.NamePos }
+func (n *Keyword) Pos() int     { return n.NamePos }
+func (n *NullLit) Pos() int     { return n.NullPos }
+func (n *StringLit) Pos() int   { return n.ValuePos }
+func (n *NumberLit) Pos() int   { return n.ValuePos }
+
+func (n *LogicalExpr) End() int { return n.Y.End() }
+func (n *NotExpr) End() int     { return n.X.End() }
+func (n *CompareExpr) End() int { return n.Y.End() }
+func (n *ArithExpr) End() int   { return n.Y.End() }
+func (n *NegExpr) End() int     { return n.X.End() }
+func (n *ParenExpr) End() int   { return n.Rparen + 1 }
+func (n *FieldRef) End() int    { return n.NameEnd }
+func (n *ValueRef) End() int    { return n.NameEnd }
+func (n *Keyword) End() int     { return n.NameEnd }
+func (n *NullLit) End() int     { return n.NullEnd }
+func (n *StringLit) End() int   { return n.ValueEnd }
+func (n *NumberLit) End() int   { return n.ValueEnd }
+
+func (n *LogicalExpr) String() string { return binString(n.X, n.Op, n.Y) }
+func (n *NotExpr) String() string     { return "NOT " + n.X.String() }
+func (n *CompareExpr) String() string { return binString(n.X, n.Op, n.Y) }
+func (n *ArithExpr) String() string   { return binString(n.X, n.Op, n.Y) }
+func (n *NegExpr) String() string     { return "-" + n.X.String() }
+func (n *ParenExpr) String() string   { return n.X.String() }
+func (n *FieldRef) String() string    { return "'" + strings.ReplaceAll(n.Name, "'", "''") + "'" }
+func (n *ValueRef) String() string    { return "$" + n.Name + "$" }
+func (n *Keyword) String() string     { return "$" + n.Name + "$" }
+func (n *NullLit) String() string     { return "$NULL$" }
+func (n *StringLit) String() string   { return `"` + strings.ReplaceAll(n.Value, `"`, `""`) + `"` }
+func (n *NumberLit) String() string   { return n.Text }
+
+func binString(x Node, op Token, y Node) string {
+	return "(" + x.String() + " " + op.String() + " " + y.String() + ")"
+}
+
+func (*LogicalExpr) node() {}
+func (*NotExpr) node()     {}
+func (*CompareExpr) node() {}
+func (*ArithExpr) node()   {}
+func (*NegExpr) node()     {}
+func (*ParenExpr) node()   {}
+func (*FieldRef) node()    {}
+func (*ValueRef) node()    {}
+func (*Keyword) node()     {}
+func (*NullLit) node()     {}
+func (*StringLit) node()   {}
+func (*NumberLit) node()   {}
+
+// isCondition reports whether n yields true or false (as opposed to a value).
+func isCondition(n Node) bool {
+	switch n := n.(type) {
+	case *LogicalExpr, *NotExpr, *CompareExpr:
+		return true
+	case *ParenExpr:
+		return isCondition(n.X)
+	}
+	return false
+}
+
+// describe names a node for error messages: the token at its start.
+func describe(n Node) string {
+	switch n := n.(type) {
+	case *FieldRef:
+		return "field " + n.String()
+	case *ValueRef:
+		return "field value " + n.String()
+	case *Keyword:
+		return "keyword $" + n.Text + "$"
+	case *NullLit:
+		return "$NULL$"
+	case *StringLit:
+		return "string " + n.String()
+	case *NumberLit:
+		return "number " + n.Text
+	case *ArithExpr:
+		return "arithmetic " + strconv.Quote(n.Op.String())
+	case *NegExpr:
+		return "negation"
+	case *ParenExpr:
+		return describe(n.X)
+	}
+	return "condition"
+}

@@ -1,0 +1,120 @@
+package qualification
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Error is a positioned error in a qualification: a syntax error, a binding
+// error (unknown field, type mismatch) or a run-time error (division by zero).
+type Error struct {
+	Offset int    // byte offset of the offending token in Source, starting at 0
+	Line   int    // line number, starting at 1
+	Column int    // column number in bytes, starting at 1
+	Msg    string // the message, naming the offending token
+	Source string // the qualification the error refers to
+}
+
+// newError returns an Error at byte offset off of src.
+func newError(src string, off int, msg string) *Error {
+	if off < 0 {
+		off = 0
+	}
+	if off > len(src) {
+		off = len(src)
+	}
+	line := 1 + strings.Count(src[:off], "\n")
+	lineStart := strings.LastIndexByte(src[:off], '\n') + 1
+	return &Error{Offset: off, Line: line, Column: off - lineStart + 1, Msg: msg, Source: src}
+}
+
+// Position returns the "qualification:LINE:COL" prefix of the error.
+func (e *Error) Position() string {
+	return "qualification:" + strconv.Itoa(e.Line) + ":" + strconv.Itoa(e.Column)
+}
+
+// Error returns the message in the form
+//
+//	qualification:LINE:COL: msg
+//	<source line>
+//	<spaces>^
+//
+// The caret line is left out when the error has no source.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Position())
+	b.WriteString(": ")
+	b.WriteString(e.Msg)
+	if e.Source == "" {
+		return b.String()
+	}
+	off := min(max(e.Offset, 0), len(e.Source))
+	start := strings.LastIndexByte(e.Source[:off], '\n') + 1
+	end := strings.IndexByte(e.Source[off:], '\n')
+	if end < 0 {
+		end = len(e.Source)
+	} else {
+		end += off
+	}
+	line := strings.TrimRight(e.Source[start:end], "\r")
+	b.WriteByte('\n')
+	b.WriteString(line)
+	b.WriteByte('\n')
+	// Pad with one space per character before the caret, keeping tabs so
+	// the caret lines up in a terminal.
+	for _, r := range e.Source[start:off] {
+		if r == '\t' {
+			b.WriteByte('\t')
+		} else {
+			b.WriteByte(' ')
+		}
+	}
+	b.WriteByte('^')
+	return b.String()
+}
+
+// ErrorList is a list of positioned errors. Its zero value is an empty list
+// ready to use.
+type ErrorList []*Error
+
+// Add appends e to the list.
+func (l *ErrorList) Add(e *Error) { *l = append(*l, e) }
+
+// Len returns the number of errors in the list.
+func (l ErrorList) Len() int { return len(l) }
+
+// Sort sorts the list by position, keeping the order of errors at the same position.
+func (l ErrorList) Sort() {
+	sort.SliceStable(l, func(i, j int) bool { return l[i].Offset < l[j].Offset })
+}
+
+// Error returns the errors' texts, one after the other, separated by newlines.
+func (l ErrorList) Error() string {
+	switch len(l) {
+	case 0:
+		return "no errors"
+	case 1:
+		return l[0].Error()
+	}
+	var b strings.Builder
+	for i, e := range l {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// Err returns nil when the list is empty, the only error when it holds one,
+// and the list itself otherwise.
+func (l ErrorList) Err() error {
+	switch len(l) {
+	case 0:
+		return nil
+	case 1:
+		return l[0]
+	}
+	return l
+}
