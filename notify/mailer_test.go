@@ -1,0 +1,643 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net"
+	"net/mail"
+	netsmtp "net/smtp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ruleflow/ruleflow/rules"
+)
+
+const testPassword = "s3cret-Pa55!"
+
+// smtpConfig returns an smtp block for ts.
+func smtpConfig(ts *testServer, mode string) *rules.SMTP {
+	return &rules.SMTP{Host: ts.host, Port: ts.port, TLS: mode, From: "ruleflow@example.com"}
+}
+
+// quietMailer returns a Mailer for cfg whose logs go to buf (or nowhere).
+func quietMailer(cfg *rules.SMTP, password string, buf *bytes.Buffer) *Mailer {
+	m := NewMailer(cfg, password)
+	var w io.Writer = io.Discard
+	if buf != nil {
+		w = buf
+	}
+	m.Logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return m
+}
+
+// parsed is a received message taken apart with net/mail and mime/multipart.
+type parsed struct {
+	Header  mail.Header
+	Subject string
+	Text    string
+	HTML    string
+}
+
+func parseReceived(t *testing.T, data []byte) parsed {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("received message does not parse: %v\n%s", err, data)
+	}
+	var dec mime.WordDecoder
+	subject, err := dec.DecodeHeader(m.Header.Get("Subject"))
+	if err != nil {
+		t.Fatalf("Subject: %v", err)
+	}
+	p := parsed{Header: m.Header, Subject: subject}
+	mediaType, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatalf("Content-Type: %v", err)
+	}
+	if mediaType != "multipart/alternative" {
+		body, _ := io.ReadAll(m.Body)
+		if mediaType != "text/plain" {
+			t.Fatalf("Content-Type = %q, want multipart/alternative or text/plain", mediaType)
+		}
+		p.Text = decodeQP(t, m.Header.Get("Content-Transfer-Encoding"), body)
+		return p
+	}
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		part, err := mr.NextPart() // decodes quoted-printable itself
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("multipart: %v", err)
+		}
+		body, err := io.ReadAll(part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ct, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
+		switch ct {
+		case "text/plain":
+			p.Text = crlf(string(body))
+		case "text/html":
+			p.HTML = crlf(string(body))
+		default:
+			t.Fatalf("unexpected part %q", ct)
+		}
+	}
+	return p
+}
+
+func decodeQP(t *testing.T, enc string, body []byte) string {
+	t.Helper()
+	if !strings.EqualFold(enc, "quoted-printable") {
+		return crlf(string(body))
+	}
+	// Reuse multipart's decoder through a one-part message.
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	pw, _ := w.CreatePart(map[string][]string{"Content-Transfer-Encoding": {"quoted-printable"}})
+	pw.Write(body)
+	w.Close()
+	r := multipart.NewReader(&b, w.Boundary())
+	part, err := r.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(part)
+	return crlf(string(out))
+}
+
+func crlf(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
+
+func mustTemplates(t testing.TB, n *rules.Notify) *Templates {
+	t.Helper()
+	tmpl, err := NewTemplates(n, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
+}
+
+func TestSendDeliveredAndFailed(t *testing.T) {
+	ts := startServer(t, nil)
+	tmpl := mustTemplates(t, &rules.Notify{To: []string{"ops@example.com", `"On Call" <oncall@example.com>`}})
+	m := quietMailer(smtpConfig(ts, TLSNone), "", nil)
+	date := time.Date(2022, 3, 25, 16, 0, 0, 0, time.UTC)
+	m.Now = func() time.Time { return date }
+
+	tests := []struct {
+		name        string
+		outcome     Outcome
+		wantSubject string
+	}{
+		{"delivered", deliveredOutcome(), `[ruleflow] Callout "VSA close alert" delivered for ticket T20211120.0001`},
+		{"failed", failedOutcome(), `[ruleflow] Callout "VSA close alert" failed for ticket T20211120.0001`},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg, err := tmpl.Render(tt.outcome, newYork(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The engine stores the message as JSON and sends it later.
+			stored, err := json.Marshal(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var loaded Message
+			if err := json.Unmarshal(stored, &loaded); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(msg, loaded); diff != "" {
+				t.Fatalf("JSON round trip changed the message (-want +got):\n%s", diff)
+			}
+			if err := m.Send(context.Background(), loaded); err != nil {
+				t.Fatal(err)
+			}
+			got := ts.messages()
+			if len(got) != i+1 {
+				t.Fatalf("server has %d messages, want %d", len(got), i+1)
+			}
+			r := got[i]
+			if r.From != "ruleflow@example.com" {
+				t.Errorf("MAIL FROM = %q", r.From)
+			}
+			if diff := cmp.Diff([]string{"ops@example.com", "oncall@example.com"}, r.To); diff != "" {
+				t.Errorf("RCPT TO (-want +got):\n%s", diff)
+			}
+			p := parseReceived(t, r.Data)
+			if p.Subject != tt.wantSubject {
+				t.Errorf("Subject = %q, want %q", p.Subject, tt.wantSubject)
+			}
+			wantHeaders := map[string]string{
+				"From":           "ruleflow@example.com",
+				"To":             `ops@example.com, "On Call" <oncall@example.com>`,
+				"Message-Id":     msg.MessageID,
+				"Date":           "Fri, 25 Mar 2022 16:00:00 +0000",
+				"Mime-Version":   "1.0",
+				"Auto-Submitted": "auto-generated",
+			}
+			for k, want := range wantHeaders {
+				if got := p.Header.Get(k); got != want {
+					t.Errorf("header %s = %q, want %q", k, got, want)
+				}
+			}
+			if p.Text != msg.Text {
+				t.Errorf("text part differs:\n got: %q\nwant: %q", p.Text, msg.Text)
+			}
+			if p.HTML != msg.HTML {
+				t.Errorf("HTML part differs:\n got: %q\nwant: %q", p.HTML, msg.HTML)
+			}
+		})
+	}
+}
+
+func TestSendTextOnly(t *testing.T) {
+	ts := startServer(t, nil)
+	m := quietMailer(smtpConfig(ts, TLSNone), "", nil)
+	msg := Message{From: "Ruleflow <alerts@example.com>", To: []string{"a@example.com, b@example.com", "A@example.com"},
+		Subject: "plain\r\nBcc: evil@example.com", Text: "line 1\nline 2 ü\n"}
+	if err := m.Send(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	r := ts.messages()[0]
+	if r.From != "alerts@example.com" {
+		t.Errorf("MAIL FROM = %q", r.From)
+	}
+	if diff := cmp.Diff([]string{"a@example.com", "b@example.com"}, r.To); diff != "" {
+		t.Errorf("RCPT TO (-want +got):\n%s", diff)
+	}
+	p := parseReceived(t, r.Data)
+	if p.Subject != "plain Bcc: evil@example.com" {
+		t.Errorf("Subject = %q (a header injection must stay in the subject)", p.Subject)
+	}
+	if p.Header.Get("Bcc") != "" {
+		t.Errorf("Bcc header injected: %q", p.Header.Get("Bcc"))
+	}
+	if p.Text != msg.Text || p.HTML != "" {
+		t.Errorf("body = %q / %q, want %q and no HTML", p.Text, p.HTML, msg.Text)
+	}
+	if id := p.Header.Get("Message-Id"); !validMessageID(id) || !strings.HasSuffix(id, "@example.com>") {
+		t.Errorf("generated Message-ID = %q, want <...@example.com>", id)
+	}
+}
+
+func TestSendStartTLSWithAuthPlain(t *testing.T) {
+	cert, pool := selfSigned(t)
+	ts := startServer(t, nil, withStartTLS(cert), withAuth("svc", testPassword))
+	cfg := smtpConfig(ts, TLSStartTLS)
+	cfg.Username = "svc"
+	m := quietMailer(cfg, testPassword, nil)
+	m.TLSConfig = &tls.Config{RootCAs: pool}
+	if err := m.Send(context.Background(), Message{To: []string{"ops@example.com"}, Subject: "s", Text: "t\n"}); err != nil {
+		t.Fatal(err)
+	}
+	r := ts.messages()[0]
+	if r.User != "svc" || !r.TLS {
+		t.Errorf("session user=%q tls=%v, want svc over TLS", r.User, r.TLS)
+	}
+}
+
+func TestSendAuthLogin(t *testing.T) {
+	cert, pool := selfSigned(t)
+	ts := startServer(t, nil, withStartTLS(cert), withAuth("svc", testPassword, sasl.Login))
+	cfg := smtpConfig(ts, "") // default: starttls
+	cfg.Username = "svc"
+	m := quietMailer(cfg, testPassword, nil)
+	m.TLSConfig = &tls.Config{RootCAs: pool}
+	if err := m.Send(context.Background(), Message{To: []string{"ops@example.com"}, Subject: "s", Text: "t\n"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.messages()[0]; r.User != "svc" || !r.TLS {
+		t.Errorf("session user=%q tls=%v, want svc over TLS", r.User, r.TLS)
+	}
+}
+
+func TestSendImplicitTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	ts := startServer(t, &cert, withAuth("svc", testPassword))
+	cfg := smtpConfig(ts, TLSImplicit)
+	cfg.Username = "svc"
+	m := quietMailer(cfg, testPassword, nil)
+	m.TLSConfig = &tls.Config{RootCAs: pool}
+	if err := m.Send(context.Background(), Message{To: []string{"ops@example.com"}, Subject: "s", Text: "t\n"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.messages()[0]; r.User != "svc" || !r.TLS {
+		t.Errorf("session user=%q tls=%v, want svc over TLS", r.User, r.TLS)
+	}
+}
+
+func TestSendTemporaryThenSuccess(t *testing.T) {
+	ts := startServer(t, nil, withDataErrors(&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}))
+	m := quietMailer(smtpConfig(ts, TLSNone), "", nil)
+	msg := Message{To: []string{"ops@example.com"}, Subject: "s", Text: "t\n", MessageID: "<abc.d1@example.com>"}
+
+	err := m.Send(context.Background(), msg)
+	want := "smtp " + ts.addr() + ": data: 451 4.3.0 Try again later"
+	if err == nil || err.Error() != want {
+		t.Fatalf("first Send error = %v, want %q", err, want)
+	}
+	if IsPermanent(err) {
+		t.Error("IsPermanent(451) = true, want false")
+	}
+	var se *Error
+	if !errors.As(err, &se) || se.Code != 451 || se.Op != "data" {
+		t.Errorf("error = %#v, want *Error{Op: data, Code: 451}", err)
+	}
+	if err := m.Send(context.Background(), msg); err != nil {
+		t.Fatalf("second Send: %v", err)
+	}
+	got := ts.messages()
+	if len(got) != 1 {
+		t.Fatalf("server accepted %d messages, want 1", len(got))
+	}
+	if id := parseReceived(t, got[0].Data).Header.Get("Message-Id"); id != msg.MessageID {
+		t.Errorf("Message-ID = %q, want the stored %q", id, msg.MessageID)
+	}
+}
+
+func TestSendErrors(t *testing.T) {
+	refused := closedPort(t)
+	silent := silentListener(t)
+	cert, _ := selfSigned(t)
+	plain := startServer(t, nil)
+	rejecting := startServer(t, nil, withRcptError(&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}))
+	authServer := startServer(t, nil, withAuth("svc", "the-right-one"))
+	tlsServer := startServer(t, nil, withStartTLS(cert))
+
+	okMsg := Message{To: []string{"ops@example.com"}, Subject: "s", Text: "t\n"}
+	tests := []struct {
+		name          string
+		cfg           *rules.SMTP
+		msg           Message
+		wantErr       string
+		wantPermanent bool
+	}{
+		{
+			name:    "connection refused",
+			cfg:     &rules.SMTP{Host: "127.0.0.1", Port: refused, TLS: TLSNone, From: "r@example.com"},
+			msg:     okMsg,
+			wantErr: fmt.Sprintf("smtp 127.0.0.1:%d: dial: dial tcp 127.0.0.1:%d: connect: connection refused", refused, refused),
+		},
+		{
+			name:    "greeting timeout",
+			cfg:     &rules.SMTP{Host: "127.0.0.1", Port: silent, TLS: TLSNone, From: "r@example.com", ConnectTimeout: rules.Duration(50 * time.Millisecond)},
+			msg:     okMsg,
+			wantErr: fmt.Sprintf("smtp 127.0.0.1:%d: greeting: read tcp LOCAL->127.0.0.1:%d: i/o timeout", silent, silent),
+		},
+		{
+			name:          "recipient rejected",
+			cfg:           smtpConfig(rejecting, TLSNone),
+			msg:           okMsg,
+			wantErr:       "smtp " + rejecting.addr() + ": rcpt <ops@example.com>: 550 5.1.1 No such user here",
+			wantPermanent: true,
+		},
+		{
+			name:          "wrong password",
+			cfg:           &rules.SMTP{Host: authServer.host, Port: authServer.port, TLS: TLSNone, From: "r@example.com", Username: "svc"},
+			msg:           okMsg,
+			wantErr:       "smtp " + authServer.addr() + ": auth: 535 5.7.8 Authentication credentials invalid",
+			wantPermanent: true,
+		},
+		{
+			name:    "server without AUTH",
+			cfg:     &rules.SMTP{Host: plain.host, Port: plain.port, TLS: TLSNone, From: "r@example.com", Username: "svc"},
+			msg:     okMsg,
+			wantErr: "smtp " + plain.addr() + ": auth: server does not offer AUTH, but a username is configured",
+		},
+		{
+			name:    "STARTTLS required but not offered",
+			cfg:     smtpConfig(plain, TLSStartTLS),
+			msg:     okMsg,
+			wantErr: "smtp " + plain.addr() + ": starttls: gomail: MandatoryStartTLS required, but SMTP server does not support STARTTLS",
+		},
+		{
+			name:    "untrusted certificate",
+			cfg:     smtpConfig(tlsServer, TLSStartTLS),
+			msg:     okMsg,
+			wantErr: "smtp " + tlsServer.addr() + ": starttls: tls: failed to verify certificate: x509: certificate signed by unknown authority",
+		},
+		{
+			name:          "no smtp block",
+			cfg:           nil,
+			msg:           okMsg,
+			wantErr:       "smtp: config: no smtp block in the configuration",
+			wantPermanent: true,
+		},
+		{
+			name:          "unknown tls mode",
+			cfg:           &rules.SMTP{Host: "127.0.0.1", TLS: "ssl", From: "r@example.com"},
+			msg:           okMsg,
+			wantErr:       `smtp: config: unknown tls mode "ssl" (want none, starttls or tls)`,
+			wantPermanent: true,
+		},
+		{
+			name:          "no host",
+			cfg:           &rules.SMTP{From: "r@example.com"},
+			msg:           okMsg,
+			wantErr:       "smtp: config: no smtp host configured",
+			wantPermanent: true,
+		},
+		{
+			name:          "bad port",
+			cfg:           &rules.SMTP{Host: "127.0.0.1", Port: 70000, From: "r@example.com"},
+			msg:           okMsg,
+			wantErr:       "smtp: config: invalid smtp port 70000",
+			wantPermanent: true,
+		},
+		{
+			name:          "no recipients",
+			cfg:           smtpConfig(plain, TLSNone),
+			msg:           Message{Subject: "s", Text: "t"},
+			wantErr:       "smtp: message: no recipients",
+			wantPermanent: true,
+		},
+		{
+			name:          "invalid recipient",
+			cfg:           smtpConfig(plain, TLSNone),
+			msg:           Message{To: []string{"ops at example.com"}, Subject: "s"},
+			wantErr:       `smtp: message: invalid recipient "ops at example.com": mail: no angle-addr`,
+			wantPermanent: true,
+		},
+		{
+			name:          "no sender",
+			cfg:           &rules.SMTP{Host: plain.host, Port: plain.port, TLS: TLSNone},
+			msg:           okMsg,
+			wantErr:       "smtp: message: no sender: set smtp.from",
+			wantPermanent: true,
+		},
+		{
+			name:          "invalid sender",
+			cfg:           &rules.SMTP{Host: plain.host, Port: plain.port, TLS: TLSNone, From: "ruleflow"},
+			msg:           okMsg,
+			wantErr:       `smtp: message: invalid sender "ruleflow": mail: missing '@' or angle-addr`,
+			wantPermanent: true,
+		},
+		{
+			name:          "invalid Message-ID",
+			cfg:           smtpConfig(plain, TLSNone),
+			msg:           Message{To: []string{"ops@example.com"}, MessageID: "<a b@c>\r\nBcc: x@y"},
+			wantErr:       `smtp: message: invalid Message-ID "<a b@c>\r\nBcc: x@y"`,
+			wantPermanent: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			m := quietMailer(tt.cfg, "the-wrong-one", &logs)
+			err := m.Send(context.Background(), tt.msg)
+			if op, ok := errors.AsType[*net.OpError](err); ok && op.Source != nil {
+				tt.wantErr = strings.Replace(tt.wantErr, "LOCAL", op.Source.String(), 1)
+			}
+			if err == nil || err.Error() != tt.wantErr {
+				t.Fatalf("Send error = %v\nwant %s", err, tt.wantErr)
+			}
+			if got := IsPermanent(err); got != tt.wantPermanent {
+				t.Errorf("IsPermanent = %v, want %v", got, tt.wantPermanent)
+			}
+			if strings.Contains(err.Error(), "the-wrong-one") || strings.Contains(logs.String(), "the-wrong-one") {
+				t.Errorf("the password leaked:\nerror: %v\nlogs: %s", err, logs.String())
+			}
+			if !strings.Contains(logs.String(), "notification e-mail not sent") {
+				t.Errorf("no warning logged: %q", logs.String())
+			}
+		})
+	}
+	if n := len(plain.messages()) + len(rejecting.messages()) + len(authServer.messages()) + len(tlsServer.messages()); n != 0 {
+		t.Errorf("%d messages were delivered by failing sends", n)
+	}
+}
+
+func TestSendContext(t *testing.T) {
+	silent := silentListener(t)
+	stalling := startServer(t, nil, withStallingData())
+	msg := Message{To: []string{"ops@example.com"}, Subject: "s", Text: "t\n"}
+
+	t.Run("deadline while waiting for the greeting", func(t *testing.T) {
+		m := quietMailer(&rules.SMTP{Host: "127.0.0.1", Port: silent, TLS: TLSNone, From: "r@example.com"}, "", nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := m.Send(ctx, msg)
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("Send took %v after the deadline", took)
+		}
+		want := fmt.Sprintf("smtp 127.0.0.1:%d: greeting: context deadline exceeded", silent)
+		if err == nil || err.Error() != want {
+			t.Fatalf("error = %v, want %q", err, want)
+		}
+		if !errors.Is(err, context.DeadlineExceeded) || IsPermanent(err) {
+			t.Errorf("errors.Is(DeadlineExceeded) = %v, IsPermanent = %v; want true, false", errors.Is(err, context.DeadlineExceeded), IsPermanent(err))
+		}
+	})
+
+	t.Run("cancel during DATA", func(t *testing.T) {
+		m := quietMailer(smtpConfig(stalling, TLSNone), "", nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			<-stalling.stalled
+			cancel()
+		}()
+		err := m.Send(ctx, msg)
+		want := "smtp " + stalling.addr() + ": data: context canceled"
+		if err == nil || err.Error() != want {
+			t.Fatalf("error = %v, want %q", err, want)
+		}
+		if !errors.Is(err, context.Canceled) || IsPermanent(err) {
+			t.Errorf("errors.Is(Canceled) = %v, IsPermanent = %v; want true, false", errors.Is(err, context.Canceled), IsPermanent(err))
+		}
+	})
+
+	t.Run("already cancelled", func(t *testing.T) {
+		m := quietMailer(smtpConfig(stalling, TLSNone), "", nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		err := m.Send(ctx, msg)
+		want := "smtp " + stalling.addr() + ": dial: context canceled"
+		if err == nil || err.Error() != want {
+			t.Fatalf("error = %v, want %q", err, want)
+		}
+	})
+}
+
+func TestSendConcurrent(t *testing.T) {
+	cert, pool := selfSigned(t)
+	ts := startServer(t, nil, withStartTLS(cert), withAuth("svc", testPassword))
+	cfg := smtpConfig(ts, TLSStartTLS)
+	cfg.Username = "svc"
+	m := quietMailer(cfg, testPassword, nil)
+	m.TLSConfig = &tls.Config{RootCAs: pool}
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- m.Send(context.Background(), Message{To: []string{"ops@example.com"}, Subject: fmt.Sprint("s", i), Text: "t\n"})
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := len(ts.messages()); got != n {
+		t.Errorf("server has %d messages, want %d", got, n)
+	}
+}
+
+func TestIsPermanent(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{errors.New("boom"), false},
+		{&Error{Op: "rcpt", Code: 550, Err: errors.New("x")}, true},
+		{&Error{Op: "rcpt", Code: 452, Err: errors.New("x")}, false},
+		{&Error{Op: "message", Err: errors.New("x"), permanent: true}, true},
+		{fmt.Errorf("wrapped: %w", &Error{Op: "data", Code: 554, Err: errors.New("x")}), true},
+		{&net.OpError{Op: "dial", Err: errors.New("refused")}, false},
+		{context.DeadlineExceeded, false},
+	}
+	for _, tt := range tests {
+		if got := IsPermanent(tt.err); got != tt.want {
+			t.Errorf("IsPermanent(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestNewMailerDefaults(t *testing.T) {
+	tests := []struct {
+		cfg      rules.SMTP
+		wantAddr string
+	}{
+		{rules.SMTP{Host: "mail.example.com"}, "mail.example.com:587"},
+		{rules.SMTP{Host: "mail.example.com", TLS: "tls"}, "mail.example.com:465"},
+		{rules.SMTP{Host: "mail.example.com", TLS: "NONE"}, "mail.example.com:25"},
+		{rules.SMTP{Host: "::1", Port: 2525, TLS: "none"}, "[::1]:2525"},
+	}
+	for _, tt := range tests {
+		if got := NewMailer(&tt.cfg, "").Addr(); got != tt.wantAddr {
+			t.Errorf("Addr() for %+v = %q, want %q", tt.cfg, got, tt.wantAddr)
+		}
+	}
+}
+
+func TestLoginAuthRefusesPlaintext(t *testing.T) {
+	a := &loginAuth{username: "u", password: "p", host: "mail.example.com"}
+	tests := []struct {
+		info    netsmtp.ServerInfo
+		wantErr string
+	}{
+		{netsmtp.ServerInfo{Name: "mail.example.com", TLS: false}, "unencrypted connection"},
+		{netsmtp.ServerInfo{Name: "other.example.com", TLS: true}, "wrong host name"},
+		{netsmtp.ServerInfo{Name: "mail.example.com", TLS: true}, ""},
+	}
+	for _, tt := range tests {
+		_, _, err := a.Start(&tt.info)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tt.wantErr {
+			t.Errorf("Start(%+v) error = %q, want %q", tt.info, got, tt.wantErr)
+		}
+	}
+	if _, err := a.Next([]byte("Who are you?"), true); err == nil || err.Error() != `unexpected LOGIN challenge "Who are you?"` {
+		t.Errorf("Next(unexpected) error = %v", err)
+	}
+}
+
+// closedPort returns a loopback port nobody listens on.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return port
+}
+
+// silentListener accepts connections and never says anything: a stalled server.
+func silentListener(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return ln.Addr().(*net.TCPAddr).Port
+}
