@@ -25,6 +25,8 @@ type Config struct {
 	Location        *time.Location         `yaml:"-" json:"-"` // from Timezone; UTC when empty
 	NullMode        qualification.NullMode `yaml:"-" json:"-"` // from Nulls
 	File            string                 `yaml:"-" json:"-"` // the file it was loaded from, if any
+
+	idx *index // lookups and the (form, kind) rule index, built by Parse and WithWebhooks
 }
 
 // SMTP holds the mail server settings for notifications.

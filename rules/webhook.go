@@ -1,0 +1,152 @@
+package rules
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ruleflow/ruleflow/qualification"
+)
+
+// CompileWebhook validates a webhook registered at run time (through the HTTP API)
+// against c and returns the rule it becomes. It checks the form, events, payload
+// fields, callback URL and authentication, and compiles the condition. Errors are an
+// ErrorList; a condition error is positioned in the condition string
+// ("condition:1:9: unknown field 'Stauts'" with a caret excerpt). The webhook ID is
+// not checked here; WithWebhooks checks it.
+func (c *Config) CompileWebhook(w *Webhook) (*Rule, error) {
+	var errs ErrorList
+	add := func(format string, args ...any) { errs.Add(Position{}, fmt.Sprintf(format, args...)) }
+
+	form, ok := c.Form(w.FormName)
+	switch {
+	case strings.TrimSpace(w.FormName) == "":
+		add("form_name must not be empty")
+	case !ok:
+		var names []string
+		for _, f := range c.Forms {
+			names = append(names, f.Name)
+		}
+		add("form_name %q is not a declared form%s", w.FormName, didYouMean(w.FormName, names))
+	}
+	if len(w.EntryEvents) == 0 {
+		add("entry_events must name at least one event")
+	}
+	seen := map[Kind]bool{}
+	for _, k := range w.EntryEvents {
+		switch {
+		case k != KindCreate && k != KindUpdate && k != KindDelete:
+			add("unknown entry event %q (want create, update or delete)", k)
+		case seen[k]:
+			add("entry event %q is listed twice", k)
+		}
+		seen[k] = true
+	}
+	if form != nil {
+		for _, p := range w.PayloadFields {
+			if _, ok := form.Schema.Field(p); !ok {
+				add("payload field %q is not a field of form %q", p, form.Name)
+			}
+		}
+	}
+	if msg := urlProblem(w.Callback.URL); msg != "" {
+		add("callback: %s", msg)
+	}
+	for _, name := range slices.Sorted(mapKeysOf(w.Callback.Headers)) {
+		if !validHeaderName(name) {
+			add("callback: invalid header name %q", name)
+		}
+		if strings.ContainsAny(w.Callback.Headers[name], "\r\n") {
+			add("callback: header %q: value must not contain line breaks", name)
+		}
+	}
+	a := w.Callback.Authentication
+	switch {
+	case a.Type == "" || strings.EqualFold(a.Type, "none"):
+		if a.Username != "" || a.Password != "" {
+			add("callback: username and password need authentication type basic")
+		}
+	case strings.EqualFold(a.Type, "basic"):
+		if a.Username == "" {
+			add("callback: basic authentication needs a username")
+		}
+	default:
+		add("callback: unknown authentication type %q (want none or basic)", a.Type)
+	}
+
+	var prog *qualification.Program
+	if form != nil && strings.TrimSpace(w.Condition) != "" {
+		p, err := qualification.Compile(w.Condition, qualification.Options{
+			Schema: form.Schema, Nulls: c.NullMode, CaseInsensitive: c.CaseInsensitive, Location: c.location(),
+		})
+		if err != nil {
+			for _, qe := range qualErrors(err) {
+				errs = append(errs, conditionError(w.Condition, qe))
+			}
+		}
+		prog = p
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return webhookRule(w, prog), nil
+}
+
+// conditionError positions a qualification error in a condition string.
+func conditionError(cond string, qe *qualification.Error) *Error {
+	src := newSource("condition", []byte(cond))
+	pos := src.position(min(max(qe.Offset, 0), len(cond)))
+	return src.errorAt(pos, qe.Msg)
+}
+
+// WithWebhooks returns a new Config that holds c's webhooks followed by extra (the
+// webhooks registered at run time). c is not changed. Each extra webhook is checked
+// as by CompileWebhook; webhook IDs must be unique, and so must the combination of
+// form, events and callback URL (the AR System unique index).
+func (c *Config) WithWebhooks(extra []*Webhook) (*Config, error) {
+	if c.idx == nil {
+		return nil, ErrorList{{Msg: "WithWebhooks on a Config that was not built by Load or Parse"}}
+	}
+	var errs ErrorList
+	ids := map[string]bool{}
+	keys := map[string]string{}
+	for _, w := range c.Webhooks {
+		ids[w.WebhookID] = true
+		keys[webhookKey(w)] = w.WebhookID
+	}
+	rules := slices.Clone(c.idx.webhookRules)
+	for i, w := range extra {
+		label := "webhook " + strconv.Quote(w.WebhookID)
+		if w.WebhookID == "" {
+			label = "webhook " + strconv.Itoa(i+1)
+			errs.Add(Position{}, label+": webhook_id must not be empty")
+		} else if ids[w.WebhookID] {
+			errs.Add(Position{}, fmt.Sprintf("%s: duplicate webhook_id", label))
+		}
+		ids[w.WebhookID] = true
+		if first, dup := keys[webhookKey(w)]; dup {
+			errs.Add(Position{}, fmt.Sprintf("%s duplicates webhook %q: same form, events and callback URL", label, first))
+		} else {
+			keys[webhookKey(w)] = w.WebhookID
+		}
+		r, err := c.CompileWebhook(w)
+		if err != nil {
+			for _, e := range err.(ErrorList) {
+				errs = append(errs, &Error{Pos: e.Pos, Msg: label + ": " + e.Msg, Excerpt: e.Excerpt})
+			}
+			continue
+		}
+		rules = append(rules, r)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	nc := *c
+	nc.Webhooks = append(slices.Clip(c.Webhooks), extra...)
+	idx := *c.idx
+	idx.webhookRules = rules
+	idx.rules = indexRules(c.Rules, rules)
+	nc.idx = &idx
+	return &nc, nil
+}
