@@ -31,10 +31,11 @@ type Kind string
 const (
 	KindCallout Kind = "callout" // an outbound HTTP request rendered by a callout
 	KindEmail   Kind = "email"   // a notification e-mail
+	KindNote    Kind = "note"    // a ticket note added through the host once its e-mail is sent
 )
 
 // Valid reports whether k is one of the defined kinds.
-func (k Kind) Valid() bool { return k == KindCallout || k == KindEmail }
+func (k Kind) Valid() bool { return k == KindCallout || k == KindEmail || k == KindNote }
 
 // Status is where a job is in its lifecycle.
 type Status string

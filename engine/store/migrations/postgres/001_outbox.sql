@@ -1,7 +1,7 @@
 -- The outbox: callout deliveries and e-mail notifications, and their attempts.
 CREATE TABLE jobs (
     id               TEXT        PRIMARY KEY,
-    kind             TEXT        NOT NULL CHECK (kind IN ('callout', 'email')),
+    kind             TEXT        NOT NULL CHECK (kind IN ('callout', 'email', 'note')),
     callout          TEXT        NOT NULL DEFAULT '',
     rule             TEXT        NOT NULL DEFAULT '',
     form             TEXT        NOT NULL DEFAULT '',

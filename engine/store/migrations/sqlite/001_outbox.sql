@@ -2,7 +2,7 @@
 -- Times are INTEGER microseconds since the Unix epoch (UTC); NULL means unset.
 CREATE TABLE jobs (
     id               TEXT    PRIMARY KEY,
-    kind             TEXT    NOT NULL CHECK (kind IN ('callout', 'email')),
+    kind             TEXT    NOT NULL CHECK (kind IN ('callout', 'email', 'note')),
     callout          TEXT    NOT NULL DEFAULT '',
     rule             TEXT    NOT NULL DEFAULT '',
     form             TEXT    NOT NULL DEFAULT '',

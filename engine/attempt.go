@@ -1,0 +1,231 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ruleflow/ruleflow/callouts"
+	"github.com/ruleflow/ruleflow/engine/store"
+	"github.com/ruleflow/ruleflow/notify"
+	"github.com/ruleflow/ruleflow/rules"
+)
+
+// Retry schedule of notification e-mails and notes: exponential from mailRetryBase,
+// capped at mailRetryCap, for at most mailMaxAttempts attempts (about a day).
+const (
+	mailRetryBase   = 10 * time.Second
+	mailRetryCap    = 30 * time.Minute
+	mailMaxAttempts = 50
+)
+
+// attempt makes one attempt of a claimed job and returns its outcome. ok is false
+// when the attempt was cut short by shutdown: the job is then given back untouched.
+func (e *Engine) attempt(ctx context.Context, sender *callouts.Sender, job store.Job) (out store.Outcome, ok bool) {
+	state := e.cfg.Load()
+	switch job.Kind {
+	case store.KindCallout:
+		out = e.attemptCallout(ctx, state, sender, job)
+	case store.KindEmail:
+		out = e.attemptEmail(ctx, state, job)
+	case store.KindNote:
+		out = e.attemptNote(ctx, job)
+	default:
+		out = e.permanentFailure(job, fmt.Sprintf("unknown job kind %q", job.Kind))
+	}
+	if ctx.Err() != nil && out.Status != store.StatusDelivered {
+		return out, false
+	}
+	return out, true
+}
+
+func (e *Engine) permanentFailure(job store.Job, reason string) store.Outcome {
+	return store.Outcome{ID: job.ID, Status: store.StatusFailed, Attempt: store.Attempt{StartedAt: e.now(), Error: reason}}
+}
+
+func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job) store.Outcome {
+	var p deliveryPayload
+	if err := json.Unmarshal(job.Payload, &p); err != nil || p.Request == nil {
+		return e.permanentFailure(job, fmt.Sprintf("unreadable delivery payload: %v", err))
+	}
+	c := state.callouts[job.Callout]
+	start := e.now()
+	var res callouts.Result
+	if c == nil {
+		res.Err = fmt.Sprintf("callout %q is no longer configured", job.Callout)
+	} else if cred, err := credentials(c, e.key); err != nil {
+		res.Err = err.Error()
+	} else {
+		res = sender.Send(ctx, p.Request, job.ID, timeoutOf(c), cred)
+	}
+	e.metrics.attempted(job.Callout, res)
+	a := store.Attempt{StartedAt: start, Duration: res.Duration, StatusCode: res.StatusCode, Error: res.Err, Response: res.Response}
+	attempts := job.Attempts + 1
+	out := store.Outcome{ID: job.ID, Attempt: a}
+	switch {
+	case res.Delivered:
+		out.Status = store.StatusDelivered
+	case c == nil || attempts >= job.MaxAttempts:
+		out.Status = store.StatusFailed
+	default:
+		n := min(attempts, p.Policy.Attempts()-1)
+		next, ok := p.Policy.Next(n, e.now(), res, rand.Float64)
+		if !ok {
+			next = e.now().Add(p.Policy.Interval)
+		}
+		out.Status, out.NextAt = store.StatusPending, next
+	}
+	if out.Status != store.StatusPending && c != nil {
+		first := job.FirstAttemptAt
+		if first.IsZero() {
+			first = start
+		}
+		o := notify.Outcome{
+			Callout: c.Name, Rule: job.Rule, Form: job.Form, EntryID: job.EntryID, TicketNumber: p.TicketNumber,
+			Delivered: res.Delivered, Attempts: attempts, LastStatusCode: res.StatusCode, LastError: res.Err,
+			FirstAttempt: first, LastAttempt: start, URL: p.Request.URL, DeliveryID: job.ID,
+		}
+		out.Follow = e.notification(state, c, job, o)
+	}
+	return out
+}
+
+// credentials decrypts a callout's secrets for one attempt.
+func credentials(c *rules.Callout, key *rules.Key) (callouts.Credentials, error) {
+	password, err := c.Password.Value(key)
+	if err != nil {
+		return callouts.Credentials{}, fmt.Errorf("callout %q: password: %w", c.Name, err)
+	}
+	signing, err := c.SigningSecret.Value(key)
+	if err != nil {
+		return callouts.Credentials{}, fmt.Errorf("callout %q: signing_secret: %w", c.Name, err)
+	}
+	return callouts.Credentials{Username: c.Username, Password: password, SigningSecret: signing}, nil
+}
+
+// emailPayload is what the outbox holds for a notification e-mail: the message and
+// the ticket note to add once it is sent.
+type emailPayload struct {
+	Message Message `json:"message"`
+	Form    string  `json:"form"`
+	EntryID string  `json:"entry_id"`
+}
+
+// notePayload is what the outbox holds for a ticket note.
+type notePayload struct {
+	Form    string `json:"form"`
+	EntryID string `json:"entry_id"`
+	Text    string `json:"text"`
+}
+
+// notification returns the e-mail job reporting on a delivery that reached its final
+// state, or nothing when the callout's notify policy says no e-mail.
+func (e *Engine) notification(state *configState, c *rules.Callout, job store.Job, o notify.Outcome) []store.Job {
+	if !notify.ShouldNotify(c.Notify, o.Delivered) {
+		return nil
+	}
+	loc := state.cfg.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	msg, err := state.templates[c.Name].Render(o, loc)
+	if err != nil {
+		// A custom template failed on this data: fall back to the defaults rather
+		// than lose the notification.
+		e.log.Error("engine: notification template", "callout", c.Name, "error", err)
+		dflt, derr := notify.NewTemplates(&rules.Notify{To: c.Notify.To}, "")
+		if derr == nil {
+			msg, err = dflt.Render(o, loc)
+		}
+		if err != nil {
+			e.log.Error("engine: notification cannot be rendered; none sent", "callout", c.Name, "error", err)
+			return nil
+		}
+	}
+	payload, err := json.Marshal(emailPayload{Message: msg, Form: job.Form, EntryID: job.EntryID})
+	if err != nil {
+		e.log.Error("engine: encode notification", "callout", c.Name, "error", err)
+		return nil
+	}
+	return []store.Job{{
+		Kind: store.KindEmail, Callout: c.Name, Rule: job.Rule, Form: job.Form, EntryID: job.EntryID,
+		EventKind: job.EventKind, ParentID: job.ID, Payload: payload, MaxAttempts: mailMaxAttempts,
+	}}
+}
+
+func (e *Engine) attemptEmail(ctx context.Context, state *configState, job store.Job) store.Outcome {
+	var p emailPayload
+	if err := json.Unmarshal(job.Payload, &p); err != nil {
+		return e.permanentFailure(job, fmt.Sprintf("unreadable e-mail payload: %v", err))
+	}
+	start := e.now()
+	var err error
+	if state.mailer == nil {
+		err = &notify.Error{Op: "config", Err: fmt.Errorf("no smtp block in the configuration")}
+	} else {
+		err = state.mailer.Send(ctx, p.Message)
+	}
+	a := store.Attempt{StartedAt: start, Duration: e.clockSince(start)}
+	out := store.Outcome{ID: job.ID, Attempt: a}
+	if err == nil {
+		e.metrics.email(true)
+		out.Status = store.StatusDelivered
+		if e.opts.Notes != nil {
+			payload, _ := json.Marshal(notePayload{Form: p.Form, EntryID: p.EntryID, Text: p.Message.Text})
+			out.Follow = []store.Job{{
+				Kind: store.KindNote, Callout: job.Callout, Rule: job.Rule, Form: p.Form, EntryID: p.EntryID,
+				EventKind: job.EventKind, ParentID: job.ID, Payload: payload, MaxAttempts: mailMaxAttempts,
+			}}
+		}
+		return out
+	}
+	out.Attempt.Error = err.Error()
+	if ne, ok := err.(*notify.Error); ok {
+		out.Attempt.StatusCode = ne.Code
+	}
+	return e.retryOrFail(out, job, notify.IsPermanent(err), func() { e.metrics.email(false) })
+}
+
+func (e *Engine) attemptNote(ctx context.Context, job store.Job) store.Outcome {
+	var p notePayload
+	if err := json.Unmarshal(job.Payload, &p); err != nil {
+		return e.permanentFailure(job, fmt.Sprintf("unreadable note payload: %v", err))
+	}
+	start := e.now()
+	out := store.Outcome{ID: job.ID, Attempt: store.Attempt{StartedAt: start}}
+	if e.opts.Notes == nil {
+		out.Attempt.Error = "no note handler: the host does not add notes"
+		return e.retryOrFail(out, job, true, nil)
+	}
+	err := e.opts.Notes.AddNote(ctx, p.Form, p.EntryID, p.Text)
+	out.Attempt.Duration = e.clockSince(start)
+	if err == nil {
+		out.Status = store.StatusDelivered
+		return out
+	}
+	out.Attempt.Error = err.Error()
+	return e.retryOrFail(out, job, false, nil)
+}
+
+// retryOrFail completes out for a failed attempt: failed when permanent or out of
+// attempts (calling onFinal), else rescheduled with exponential backoff.
+func (e *Engine) retryOrFail(out store.Outcome, job store.Job, permanent bool, onFinal func()) store.Outcome {
+	attempts := job.Attempts + 1
+	if permanent || attempts >= job.MaxAttempts {
+		out.Status = store.StatusFailed
+		if onFinal != nil {
+			onFinal()
+		}
+		return out
+	}
+	delay := mailRetryBase
+	for i := 1; i < attempts && delay < mailRetryCap; i++ {
+		delay *= 2
+	}
+	delay = min(delay, mailRetryCap)
+	delay = delay/2 + time.Duration(rand.Float64()*float64(delay/2))
+	out.Status, out.NextAt = store.StatusPending, e.now().Add(delay)
+	return out
+}

@@ -1,0 +1,282 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/ruleflow/ruleflow/callouts"
+	"github.com/ruleflow/ruleflow/engine/store"
+)
+
+// claimBatch is the most jobs one claim takes; settleBatch the most outcomes one
+// settle transaction records.
+const (
+	claimBatch  = 64
+	settleBatch = 128
+)
+
+// dispatcher delivers the outbox: one goroutine claims due jobs under a lease,
+// Workers goroutines attempt them, and one goroutine records the outcomes in
+// batches. slots bounds the jobs claimed but not yet settled, so nothing waits on a
+// lease it cannot use.
+type dispatcher struct {
+	e       *Engine
+	owner   string
+	sender  *callouts.Sender
+	workers int
+	lease   time.Duration
+	poll    time.Duration
+
+	wakeCh   chan struct{}
+	slots    chan struct{}
+	work     chan store.Job
+	outcomes chan settled
+
+	claimCtx    context.Context // cancelled when Close starts: no more claims
+	stopClaims  context.CancelFunc
+	sendCtx     context.Context // cancelled when the shutdown deadline passes
+	abortSends  context.CancelFunc
+	claimerDone chan struct{}
+	workersWG   sync.WaitGroup
+	settlerDone chan struct{}
+}
+
+// settled is one attempt's outcome, or a job given back unattempted (skip).
+type settled struct {
+	job  store.Job
+	out  store.Outcome
+	skip bool
+}
+
+func newDispatcher(e *Engine) *dispatcher {
+	workers := e.opts.Workers
+	if workers <= 0 {
+		workers = 32
+	}
+	lease := e.opts.Lease
+	if lease <= 0 {
+		lease = e.cfg.Load().maxTimeout + 30*time.Second
+	}
+	poll := e.opts.PollInterval
+	if poll <= 0 {
+		poll = time.Second
+	}
+	owner := e.opts.NodeID
+	if owner == "" {
+		var b [4]byte
+		rand.Read(b[:])
+		owner = fmt.Sprintf("%s-%d-%s", hostName(), os.Getpid(), hex.EncodeToString(b[:]))
+	}
+	d := &dispatcher{
+		e:           e,
+		owner:       owner,
+		sender:      &callouts.Sender{Client: e.opts.HTTPClient, UserAgent: "ruleflow/" + Version(), Now: e.now},
+		workers:     workers,
+		lease:       lease,
+		poll:        poll,
+		wakeCh:      make(chan struct{}, 1),
+		slots:       make(chan struct{}, 2*workers),
+		work:        make(chan store.Job, 2*workers),
+		outcomes:    make(chan settled, 2*workers),
+		claimerDone: make(chan struct{}),
+		settlerDone: make(chan struct{}),
+	}
+	d.claimCtx, d.stopClaims = context.WithCancel(context.Background())
+	d.sendCtx, d.abortSends = context.WithCancel(context.Background())
+	return d
+}
+
+func (d *dispatcher) start() {
+	go d.claimLoop()
+	d.workersWG.Add(d.workers)
+	for range d.workers {
+		go d.workLoop()
+	}
+	go d.settleLoop()
+}
+
+// wake makes an idle claimer look for work now.
+func (d *dispatcher) wake() {
+	select {
+	case d.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// stop drains the dispatcher: no new claims, in-flight attempts finish (or are
+// aborted at the shutdown deadline and given back), outcomes are recorded, and the
+// leases still held are released.
+func (d *dispatcher) stop() {
+	d.stopClaims()
+	<-d.claimerDone
+	close(d.work)
+	timeout := d.e.opts.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	done := make(chan struct{})
+	go func() { d.workersWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		d.e.log.Warn("engine: shutdown deadline passed; aborting deliveries in flight", "timeout", timeout)
+		d.abortSends()
+		<-done
+	}
+	close(d.outcomes)
+	<-d.settlerDone
+	d.abortSends()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if n, err := d.e.store.Release(ctx, d.owner); err != nil {
+		d.e.log.Error("engine: release leases", "owner", d.owner, "error", err)
+	} else if n > 0 {
+		d.e.log.Info("engine: released leases", "owner", d.owner, "jobs", n)
+	}
+}
+
+func (d *dispatcher) claimLoop() {
+	defer close(d.claimerDone)
+	for {
+		// Wait for a free slot, then take as many as are free (up to a batch).
+		select {
+		case d.slots <- struct{}{}:
+		case <-d.claimCtx.Done():
+			return
+		}
+		n := 1
+		for n < claimBatch {
+			select {
+			case d.slots <- struct{}{}:
+				n++
+				continue
+			default:
+			}
+			break
+		}
+		jobs, err := d.e.store.Claim(d.claimCtx, d.owner, n, d.lease, d.e.now())
+		for range n - len(jobs) {
+			<-d.slots
+		}
+		if err != nil {
+			if d.claimCtx.Err() != nil {
+				return
+			}
+			d.e.log.Error("engine: claim", "error", err)
+			if !d.sleep(d.poll) {
+				return
+			}
+			continue
+		}
+		for _, j := range jobs {
+			d.work <- j
+		}
+		if len(jobs) < n && !d.idle() {
+			return
+		}
+	}
+}
+
+// idle waits until work may be due: a wake-up, the poll interval, or the next due
+// time the store knows of. It returns false when claiming stops.
+func (d *dispatcher) idle() bool {
+	wait := d.poll
+	if next, ok, err := d.e.store.NextDue(d.claimCtx); err == nil && ok {
+		if until := next.Sub(d.e.now()); until < wait {
+			wait = max(until, time.Millisecond)
+		}
+	}
+	return d.sleep(wait)
+}
+
+func (d *dispatcher) sleep(wait time.Duration) bool {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-d.wakeCh:
+		return true
+	case <-t.C:
+		return true
+	case <-d.claimCtx.Done():
+		return false
+	}
+}
+
+func (d *dispatcher) workLoop() {
+	defer d.workersWG.Done()
+	for job := range d.work {
+		out, ok := d.e.attempt(d.sendCtx, d.sender, job)
+		d.outcomes <- settled{job: job, out: out, skip: !ok}
+	}
+}
+
+// settleLoop records outcomes in batches: it takes what is ready (up to
+// settleBatch) and writes it in one transaction.
+func (d *dispatcher) settleLoop() {
+	defer close(d.settlerDone)
+	batch := make([]settled, 0, settleBatch)
+	for first := range d.outcomes {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < settleBatch {
+			select {
+			case s, ok := <-d.outcomes:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, s)
+			default:
+				break drain
+			}
+		}
+		d.settle(batch)
+		for range batch {
+			<-d.slots
+		}
+	}
+}
+
+func (d *dispatcher) settle(batch []settled) {
+	outs := make([]store.Outcome, 0, len(batch))
+	jobs := make([]store.Job, 0, len(batch))
+	followUps := false
+	for _, s := range batch {
+		if s.skip {
+			continue
+		}
+		outs = append(outs, s.out)
+		jobs = append(jobs, s.job)
+		followUps = followUps || len(s.out.Follow) > 0
+	}
+	if len(outs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	results, err := d.e.store.Settle(ctx, d.owner, outs)
+	if err != nil {
+		// Nothing was written: the leases expire and the jobs are attempted again
+		// (at least once delivery), by this node or another.
+		d.e.log.Error("engine: record outcomes", "jobs", len(outs), "error", err)
+		return
+	}
+	for i, r := range results {
+		switch {
+		case errors.Is(r, store.ErrLeaseLost):
+			d.e.log.Warn("engine: lease lost before the outcome was recorded; another node owns the job", "job", outs[i].ID)
+		case r != nil:
+			d.e.log.Error("engine: record outcome", "job", outs[i].ID, "error", r)
+		default:
+			d.e.metrics.settled(jobs[i], outs[i])
+		}
+	}
+	if followUps {
+		d.wake()
+	}
+}

@@ -1,0 +1,235 @@
+// Package engine is the running ruleflow system: the save-hook entry point Handle,
+// the durable outbox, the dispatcher that delivers callouts with retries, and the
+// notification e-mails and ticket notes that report on them.
+//
+// Lifecycle: Open starts an Engine (and, unless Options.NoDispatch is set, its
+// dispatcher); Handle is called from the host's save hook, concurrently; Reload swaps
+// the configuration; Close stops claiming work, waits for the deliveries in flight
+// and releases the rest for another node.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ruleflow/ruleflow/engine/store"
+	"github.com/ruleflow/ruleflow/rules"
+)
+
+// NoteAdder is implemented by a host that can add a note to a ticket. When a
+// notification e-mail has been sent, the engine adds the same text as a note.
+type NoteAdder interface {
+	AddNote(ctx context.Context, form, entryID, text string) error
+}
+
+// Mailer sends one notification e-mail. *notify.Mailer implements it; tests and
+// hosts may supply their own.
+type Mailer interface {
+	Send(ctx context.Context, msg Message) error
+}
+
+// Options configure an Engine. Config is required; every other field has a default.
+type Options struct {
+	// Config is the loaded rule configuration.
+	Config *rules.Config
+	// Store is the outbox DSN: "sqlite:PATH" (the default for a single node) or
+	// "postgres://..." (several nodes). Empty means no outbox: Handle decides and
+	// renders but stores and delivers nothing (a dry run).
+	Store string
+	// Notes, if set, receives a note for every notification e-mail sent.
+	Notes NoteAdder
+	// Mailer sends notification e-mails; nil means SMTP as the config's smtp block says.
+	Mailer Mailer
+	// Key decrypts `enc:v1:` secrets. Nil means RULEFLOW_KEY, else the key file
+	// beside the SQLite store (or KeyFile), created on first use.
+	Key *rules.Key
+	// KeyFile overrides where the key file is looked for when RULEFLOW_KEY is unset.
+	KeyFile string
+	// Logger receives the engine's logs; nil means slog.Default().
+	Logger *slog.Logger
+	// HTTPClient sends callouts; nil means a tuned client with connection reuse.
+	HTTPClient *http.Client
+	// Workers is how many deliveries run at once on this node; 0 means 32.
+	Workers int
+	// Lease is how long a claimed job stays reserved for this node; 0 means the
+	// longest callout timeout plus 30 s. A node that dies loses its claims after it.
+	Lease time.Duration
+	// PollInterval is how often an idle dispatcher looks for due work written by
+	// other nodes; 0 means 1 s. Work enqueued by this node is picked up at once.
+	PollInterval time.Duration
+	// NoDispatch makes Handle enqueue without this engine delivering anything.
+	NoDispatch bool
+	// ShutdownTimeout bounds how long Close waits for deliveries in flight; 0 means 30 s.
+	ShutdownTimeout time.Duration
+	// Registerer, if set, receives the engine's Prometheus metrics.
+	Registerer prometheus.Registerer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// NodeID names this engine as a lease owner; empty means host name + process ID + a random suffix.
+	NodeID string
+}
+
+// Engine evaluates events against the rules and delivers what they fire. It is safe
+// for concurrent use.
+type Engine struct {
+	cfg     atomic.Pointer[configState]
+	store   *store.Store
+	opts    Options
+	log     *slog.Logger
+	key     *rules.Key
+	metrics *metrics
+	now     func() time.Time
+
+	disp      *dispatcher
+	stateMu   sync.Mutex // serialises changes of cfg
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// ErrClosed is returned by Handle after Close.
+var ErrClosed = errors.New("engine: closed")
+
+// Open starts an engine. The caller must Close it.
+func Open(ctx context.Context, opts Options) (*Engine, error) {
+	if opts.Config == nil {
+		return nil, errors.New("engine: open: no configuration")
+	}
+	e := &Engine{opts: opts, log: opts.Logger, now: opts.Now}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	e.metrics = newMetrics(opts.Registerer)
+	if opts.Store != "" {
+		st, err := store.OpenOptions(ctx, opts.Store, store.Options{Logger: e.log})
+		if err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		e.store = st
+	}
+	e.key = opts.Key
+	if e.key == nil {
+		key, err := rules.LoadKey(e.keyFile())
+		if err != nil {
+			if e.store != nil {
+				e.store.Close()
+			}
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		e.key = key
+	}
+	state, err := e.newState(opts.Config, nil, 0)
+	if err != nil {
+		if e.store != nil {
+			e.store.Close()
+		}
+		return nil, err
+	}
+	e.cfg.Store(state)
+	if e.store != nil {
+		if err := e.RefreshWebhooks(ctx); err != nil {
+			e.store.Close()
+			return nil, err
+		}
+		e.startWatch()
+	}
+	if e.store != nil && !opts.NoDispatch {
+		e.disp = newDispatcher(e)
+		e.disp.start()
+	}
+	return e, nil
+}
+
+// keyFile is where the secrets key lives when RULEFLOW_KEY is unset: beside the
+// SQLite store, else in the working directory.
+func (e *Engine) keyFile() string {
+	if e.opts.KeyFile != "" {
+		return e.opts.KeyFile
+	}
+	if d, err := store.ParseDSN(e.opts.Store); err == nil && d.Driver == store.DriverSQLite && d.Path != "" {
+		return filepath.Join(filepath.Dir(d.Path), "ruleflow.key")
+	}
+	return "ruleflow.key"
+}
+
+// Config returns the configuration in force.
+func (e *Engine) Config() *rules.Config { return e.cfg.Load().cfg }
+
+// Store returns the engine's outbox, or nil when it runs without one.
+func (e *Engine) Store() *store.Store { return e.store }
+
+// Key returns the key that decrypts secrets.
+func (e *Engine) Key() *rules.Key { return e.key }
+
+// Reload makes cfg the configuration for every event handled from now on. Events in
+// flight finish on the configuration they started with; deliveries already in the
+// outbox keep their rendered requests and use the new configuration's credentials,
+// timeout and notification settings for their remaining attempts.
+func (e *Engine) Reload(cfg *rules.Config) error {
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	old := e.cfg.Load()
+	state, err := e.newState(cfg, old.stored, old.revision)
+	if err != nil {
+		return err
+	}
+	e.cfg.Store(state)
+	return nil
+}
+
+// Close stops claiming new work, waits up to Options.ShutdownTimeout for the
+// deliveries in flight, releases the leases this node still holds so other nodes
+// can take them at once, and closes the store.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() {
+		if e.stopWatch != nil {
+			e.stopWatch()
+			<-e.watchDone
+		}
+		if e.disp != nil {
+			e.disp.stop()
+		}
+		if e.store != nil {
+			e.closeErr = e.store.Close()
+		}
+	})
+	return e.closeErr
+}
+
+// Wake tells the dispatcher that work may be due now (after a manual retry, say).
+func (e *Engine) Wake() {
+	if e.disp != nil {
+		e.disp.wake()
+	}
+}
+
+// Version is the ruleflow version, sent in User-Agent.
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func hostName() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "node"
+	}
+	return h
+}

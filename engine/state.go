@@ -1,0 +1,87 @@
+package engine
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/ruleflow/ruleflow/callouts"
+	"github.com/ruleflow/ruleflow/notify"
+	"github.com/ruleflow/ruleflow/rules"
+)
+
+// Message is a rendered notification e-mail.
+type Message = notify.Message
+
+// configState is a configuration with what the engine derives from it once per
+// load: callouts by name (webhook callouts included) and parsed notification
+// templates. It is immutable.
+type configState struct {
+	base       *rules.Config    // the configuration file
+	stored     []*rules.Webhook // webhooks registered through the API, from the store
+	revision   int64            // the store registry revision stored was read at
+	cfg        *rules.Config    // base with the stored webhooks added
+	callouts   map[string]*rules.Callout
+	templates  map[string]*notify.Templates
+	mailer     Mailer
+	maxTimeout time.Duration
+}
+
+func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision int64) (*configState, error) {
+	cfg, err := withStoredWebhooks(base, stored, e.log)
+	if err != nil {
+		return nil, err
+	}
+	s := &configState{
+		base:      base,
+		stored:    stored,
+		revision:  revision,
+		cfg:       cfg,
+		callouts:  make(map[string]*rules.Callout),
+		templates: make(map[string]*notify.Templates),
+	}
+	add := func(c *rules.Callout) {
+		if _, ok := s.callouts[c.Name]; !ok {
+			s.callouts[c.Name] = c
+		}
+	}
+	for _, c := range cfg.Callouts {
+		add(c)
+	}
+	for _, r := range cfg.AllRules() {
+		for _, c := range r.Targets {
+			add(c)
+		}
+	}
+	baseDir := "."
+	if cfg.File != "" {
+		baseDir = filepath.Dir(cfg.File)
+	}
+	for name, c := range s.callouts {
+		s.maxTimeout = max(s.maxTimeout, timeoutOf(c))
+		if c.Notify == nil {
+			continue
+		}
+		t, err := notify.NewTemplates(c.Notify, baseDir)
+		if err != nil {
+			return nil, fmt.Errorf("engine: callout %q: %w", name, err)
+		}
+		s.templates[name] = t
+	}
+	s.mailer = e.opts.Mailer
+	if s.mailer == nil && cfg.SMTP != nil {
+		password, err := cfg.SMTP.Password.Value(e.key)
+		if err != nil {
+			return nil, fmt.Errorf("engine: smtp password: %w", err)
+		}
+		s.mailer = notify.NewMailer(cfg.SMTP, password)
+	}
+	return s, nil
+}
+
+func timeoutOf(c *rules.Callout) time.Duration {
+	if t := c.Timeout.Std(); t > 0 {
+		return t
+	}
+	return callouts.DefaultTimeout
+}
