@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ruleflow/ruleflow/qualification"
+	"github.com/ruleflow/ruleflow/rules"
+)
+
+// evalOptions are the flags of `ruleflow eval`.
+type evalOptions struct {
+	config, form    string
+	event           string
+	record, before  string
+	user, server    string
+	groups          []string
+	now, timezone   string
+	nulls           string
+	caseInsensitive bool
+}
+
+func newEvalCommand() *cobra.Command {
+	var o evalOptions
+	cmd := &cobra.Command{
+		Use:   "eval [flags] QUALIFICATION",
+		Short: "Evaluate a qualification against a record and print true or false",
+		Long: `Evaluate an AR System-style qualification against one record and print true or false.
+
+The record (--record, the values after the transaction) and the stored values
+(--before) are JSON objects keyed by field name, given inline or as @file.
+With --config and --form the qualification is checked against the form's
+fields and JSON values are converted by field type (date-times from RFC 3339
+strings, selections by option name or index).
+
+Exit status: 0 after printing the result, 2 for an invalid qualification
+(the positioned error is printed on stderr), 1 for bad flags, unreadable
+files or a failed evaluation.`,
+		Example: `  ruleflow eval --record '{"Status":"New","Priority":3}' "'Status' = \"New\" AND 'Priority' >= 2"
+  ruleflow eval --config ruleflow.yaml --form Ticket --event update \
+      --before '{"Status":"New"}' --record '{"Status":"Complete"}' "'TR.Status' = \"Complete\""
+  ruleflow eval --user jsmith --record @ticket.json "'Assignee' = \$USER\$"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runEval(cmd.OutOrStdout(), &o, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.config, "config", "", "configuration `file` whose forms: section gives the field schema")
+	f.StringVar(&o.form, "form", "", "form `name` in --config (optional when the file has one form)")
+	f.StringVar(&o.event, "event", "", "event `kind`: create, update, delete, callback or external (default update with --before, else create)")
+	f.StringVar(&o.record, "record", "", "record after the transaction: a JSON object or @file (on delete: the deleted record)")
+	f.StringVar(&o.before, "before", "", "stored record before the transaction: a JSON object or @file")
+	f.StringVar(&o.user, "user", "", "user for $USER$")
+	f.StringVar(&o.server, "server", "", "server name for $SERVER$")
+	f.StringSliceVar(&o.groups, "groups", nil, "groups for $GROUPS$ (comma separated)")
+	f.StringVar(&o.now, "now", "", "event `time` for $TIMESTAMP$, $DATE$... (RFC 3339 or another date-time literal format; default: now)")
+	f.StringVar(&o.timezone, "timezone", "UTC", "`zone` for date-time literals and $DATE$, $TIME$, $WEEKDAY$")
+	f.StringVar(&o.nulls, "nulls", "workflow", "NULL semantics: workflow or search")
+	f.BoolVar(&o.caseInsensitive, "case-insensitive", false, "compare strings and LIKE ignoring case")
+	return cmd
+}
+
+// runEval does the work of `ruleflow eval`.
+func runEval(stdout io.Writer, o *evalOptions, src string) error {
+	nulls, err := qualification.ParseNullMode(o.nulls)
+	if err != nil {
+		return fmt.Errorf("--nulls: %w", err)
+	}
+	loc, err := time.LoadLocation(o.timezone)
+	if err != nil {
+		return fmt.Errorf("--timezone: unknown time zone %q", o.timezone)
+	}
+	schema, err := evalSchema(o.config, o.form)
+	if err != nil {
+		return err
+	}
+	kind := rules.Kind(strings.ToLower(o.event))
+	if kind == "" {
+		kind = rules.KindCreate
+		if o.before != "" {
+			kind = rules.KindUpdate
+		}
+	}
+	if !kind.Valid() {
+		return fmt.Errorf("--event: unknown event kind %q (want create, update, delete, callback or external)", o.event)
+	}
+	now := time.Now()
+	if o.now != "" {
+		t, ok := qualification.ParseDateTime(o.now, loc)
+		if !ok {
+			return fmt.Errorf("--now: cannot read %q as a date-time (want %s)", o.now, qualification.DateFormats)
+		}
+		now = t
+	}
+	after, err := readRecord("--record", o.record, schema, loc)
+	if err != nil {
+		return err
+	}
+	before, err := readRecord("--before", o.before, schema, loc)
+	if err != nil {
+		return err
+	}
+	prog, err := qualification.Compile(src, qualification.Options{
+		Schema: schema, Nulls: nulls, CaseInsensitive: o.caseInsensitive, Location: loc,
+	})
+	if err != nil {
+		return &exitError{code: exitInvalid, err: err}
+	}
+	in := &qualification.Input{
+		Operation: string(kind), Before: before, After: after,
+		User: o.user, Groups: o.groups, Server: o.server, Now: now,
+	}
+	switch kind {
+	case rules.KindDelete:
+		if in.Before == nil {
+			in.Before = after
+		}
+		in.After = nil
+	case rules.KindCreate, rules.KindCallback, rules.KindExternal:
+		in.Before = nil
+	}
+	if schema != nil {
+		in.Form = schema.Name
+	}
+	ok, err := prog.Eval(qualification.NewEnv(in))
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, ok)
+	return err
+}
+
+// evalSchema loads the schema of form from the configuration file config.
+func evalSchema(config, form string) (*qualification.Schema, error) {
+	if config == "" {
+		if form != "" {
+			return nil, errors.New("--form needs --config")
+		}
+		return nil, nil
+	}
+	forms, err := rules.LoadForms(config)
+	if err != nil {
+		return nil, fmt.Errorf("--config: %w", err)
+	}
+	names := make([]string, 0, len(forms))
+	for n := range forms {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if form == "" {
+		if len(forms) == 1 {
+			return forms[names[0]], nil
+		}
+		return nil, fmt.Errorf("--form is required: %s defines %d forms (%s)", config, len(forms), strings.Join(names, ", "))
+	}
+	s, ok := forms[form]
+	if !ok {
+		return nil, fmt.Errorf("--form: %s has no form %q (forms: %s)", config, form, strings.Join(names, ", "))
+	}
+	return s, nil
+}
+
+// readRecord reads a JSON object given inline or as @file and converts its
+// values for the qualification evaluator (by the schema's field types when there is one).
+func readRecord(flag, arg string, schema *qualification.Schema, loc *time.Location) (map[string]any, error) {
+	if arg == "" {
+		return nil, nil
+	}
+	data := []byte(arg)
+	if name, ok := strings.CutPrefix(arg, "@"); ok {
+		var err error
+		if data, err = os.ReadFile(name); err != nil {
+			return nil, fmt.Errorf("%s: %w", flag, err)
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("%s: invalid JSON object: %w", flag, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s: invalid JSON object: trailing data after the object", flag)
+	}
+	rec := make(map[string]any, len(raw))
+	for k, v := range raw {
+		if schema == nil {
+			rec[k] = dynamicJSON(v)
+			continue
+		}
+		f, ok := schema.Field(k)
+		if !ok {
+			return nil, fmt.Errorf("%s: form %q has no field %q", flag, schema.Name, k)
+		}
+		cv, err := convertJSON(f, v, loc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: field %q: %w", flag, k, err)
+		}
+		rec[k] = cv
+	}
+	return rec, nil
+}
+
+// dynamicJSON converts a JSON value without a schema: integers to int64,
+// other numbers to float64, the rest unchanged.
+func dynamicJSON(v any) any {
+	n, ok := v.(json.Number)
+	if !ok {
+		return v
+	}
+	if i, err := n.Int64(); err == nil {
+		return i
+	}
+	f, _ := n.Float64()
+	return f
+}
+
+// convertJSON converts a JSON value to the record value type of field f.
+func convertJSON(f *qualification.Field, v any, loc *time.Location) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	want := func() (any, error) {
+		return nil, fmt.Errorf("%s field cannot hold JSON %s", f.Type, jsonKind(v))
+	}
+	switch f.Type {
+	case qualification.Character:
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+	case qualification.Integer:
+		if n, ok := v.(json.Number); ok {
+			if i, err := n.Int64(); err == nil {
+				return i, nil
+			}
+		}
+	case qualification.Real, qualification.Decimal:
+		if n, ok := v.(json.Number); ok {
+			if x, err := n.Float64(); err == nil {
+				return x, nil
+			}
+		}
+	case qualification.DateTime, qualification.Date:
+		switch x := v.(type) {
+		case string:
+			t, ok := qualification.ParseDateTime(x, loc)
+			if !ok {
+				return nil, fmt.Errorf("cannot read %q as a date-time (want RFC 3339)", x)
+			}
+			return t, nil
+		case json.Number:
+			if i, err := x.Int64(); err == nil {
+				return time.Unix(i, 0), nil
+			}
+		}
+	case qualification.Time:
+		switch x := v.(type) {
+		case string:
+			for _, layout := range []string{"15:04:05", "15:04"} {
+				if t, err := time.Parse(layout, x); err == nil {
+					return int64(t.Hour()*3600 + t.Minute()*60 + t.Second()), nil
+				}
+			}
+			return nil, fmt.Errorf("cannot read %q as a time of day (want 15:04:05)", x)
+		case json.Number:
+			if i, err := x.Int64(); err == nil {
+				return i, nil
+			}
+		}
+	case qualification.Selection:
+		switch x := v.(type) {
+		case string:
+			if f.OptionIndex(x) < 0 {
+				return nil, fmt.Errorf("%q is not an option (options: %s)", x, strings.Join(f.Options, ", "))
+			}
+			return x, nil
+		case json.Number:
+			i, err := x.Int64()
+			if err != nil || i < 0 || i >= int64(len(f.Options)) {
+				return nil, fmt.Errorf("selection index %s out of range (0 to %d)", x, len(f.Options)-1)
+			}
+			return i, nil
+		}
+	case qualification.Boolean:
+		if b, ok := v.(bool); ok {
+			return b, nil
+		}
+	case qualification.Attachment:
+		if m, ok := v.(map[string]any); ok {
+			a := &rules.Attachment{}
+			a.Name, _ = m["name"].(string)
+			a.ContentType, _ = m["content_type"].(string)
+			return a, nil
+		}
+	}
+	return want()
+}
+
+func jsonKind(v any) string {
+	switch x := v.(type) {
+	case string:
+		return "string " + strconv.Quote(x)
+	case json.Number:
+		return "number " + x.String()
+	case bool:
+		return "bool"
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	}
+	return "value"
+}
