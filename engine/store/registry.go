@@ -203,16 +203,19 @@ func (s *Store) UpdateWebhook(ctx context.Context, w Webhook, now time.Time) (We
 		w.Document = []byte{}
 	}
 	err := writeTx(ctx, s.db, func(t tx) error {
-		if err := s.webhookConflict(ctx, t, w); err != nil {
-			return err
-		}
-		ok, err := queryRow(ctx, t, `UPDATE webhooks SET form = ?, events = ?, url = ?, document = ?, updated_at = ?
-WHERE id = ? RETURNING created_at`, []any{w.Form, w.Events, w.URL, w.Document, w.UpdatedAt, w.ID}, &w.CreatedAt)
+		ok, err := queryRow(ctx, t, "SELECT created_at FROM webhooks WHERE id = ?", []any{w.ID}, &w.CreatedAt)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return fmt.Errorf("store: webhook %s: %w", w.ID, ErrNotFound)
+		}
+		if err := s.webhookConflict(ctx, t, w); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, `UPDATE webhooks SET form = ?, events = ?, url = ?, document = ?, updated_at = ? WHERE id = ?`,
+			w.Form, w.Events, w.URL, w.Document, w.UpdatedAt, w.ID); err != nil {
+			return err
 		}
 		return bumpRevision(ctx, t)
 	})
