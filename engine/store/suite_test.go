@@ -52,7 +52,10 @@ func runStoreSuite(t *testing.T, open opener) {
 		{"Closed", testClosed},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each test has its own database
+			tc.fn(t, open)
+		})
 	}
 }
 
