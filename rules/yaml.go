@@ -120,9 +120,6 @@ func (d *decoder) pos(n ast.Node) Position {
 
 // errorf records an error at node n.
 func (d *decoder) errorf(n ast.Node, format string, args ...any) {
-	if n != nil {
-		d.bad[n] = true
-	}
 	d.errs = append(d.errs, d.src.errorAt(d.pos(n), fmt.Sprintf(format, args...)))
 }
 
@@ -390,6 +387,9 @@ func (d *decoder) decodeStruct(orig ast.Node, ptr any, hooks map[string]func(key
 			continue
 		}
 		seen[key] = true
+		if t == reflect.TypeFor[Config]() && strings.HasPrefix(key, "x-") {
+			continue // extension keys hold anchors for reuse, as in Compose files
+		}
 		if h, ok := hooks[key]; ok {
 			d.nodes[nodeKey{ptr, key}] = mv.Value
 			h(mv.Key, mv.Value)
@@ -455,6 +455,13 @@ func editDistance(a, b string) int {
 // decodeValue decodes node orig into v, recording orig as the node of (owner, path).
 func (d *decoder) decodeValue(orig ast.Node, v reflect.Value, owner any, path string) {
 	d.nodes[nodeKey{owner, path}] = orig
+	if nerr := len(d.errs); orig != nil {
+		defer func() {
+			if len(d.errs) > nerr {
+				d.bad[orig] = true
+			}
+		}()
+	}
 	d.depth++
 	defer func() { d.depth-- }()
 	if d.depth > maxDepth {
