@@ -123,7 +123,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		e.store = st
 	}
 	e.key = opts.Key
-	if e.key == nil {
+	if e.key == nil && e.store != nil { // a dry run decrypts nothing and creates no key file
 		key, err := rules.LoadKey(e.keyFile())
 		if err != nil {
 			if e.store != nil {

@@ -19,6 +19,9 @@ type Result struct {
 	Matches []rules.Match
 	// Fired lists every callout fired, in order, with its delivery.
 	Fired []Fired
+	// RuleErrors holds the rules whose condition could not be evaluated for this
+	// event (a division by zero, say). Such a rule does not fire; the others do.
+	RuleErrors error
 }
 
 // Fired is one callout fired by one rule.
@@ -42,8 +45,9 @@ type deliveryPayload struct {
 // Handle matches ev against the rules in force, renders every callout it fires and
 // stores the deliveries durably before it returns: once Handle returns without an
 // error, the callouts will be delivered (at least once) even if the process dies.
-// If anything fails — a rule whose condition cannot be evaluated, a request that
-// cannot be rendered, the store — nothing is enqueued and the error says why.
+// If a request cannot be rendered or the store fails, nothing is enqueued and the
+// error says why. A rule whose condition cannot be evaluated for this event does not
+// fire; it is reported in Result.RuleErrors and the other rules fire as usual.
 func (e *Engine) Handle(ctx context.Context, ev *rules.Event) (*Result, error) {
 	if ev == nil {
 		return nil, errors.New("engine: handle: nil event")
@@ -76,11 +80,11 @@ func (e *Engine) Handle(ctx context.Context, ev *rules.Event) (*Result, error) {
 // decide matches ev and renders the requests of the callouts it fires, returning
 // the outbox jobs (IDs assigned) without storing them.
 func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.Job, error) {
-	matches, err := state.cfg.Match(ev)
-	if err != nil {
-		return nil, nil, fmt.Errorf("engine: %s %s %s: %w", ev.Form, ev.EntryID, ev.Kind, err)
+	matches, ruleErrs := state.cfg.Match(ev)
+	if ruleErrs != nil {
+		e.log.Warn("engine: rule not evaluated", "form", ev.Form, "entry_id", ev.EntryID, "event", ev.Kind, "error", ruleErrs)
 	}
-	res := &Result{Matches: matches}
+	res := &Result{Matches: matches, RuleErrors: ruleErrs}
 	var jobs []store.Job
 	now := e.now()
 	for _, m := range matches {

@@ -69,7 +69,7 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 		s.templates[name] = t
 	}
 	s.mailer = e.opts.Mailer
-	if s.mailer == nil && cfg.SMTP != nil {
+	if s.mailer == nil && cfg.SMTP != nil && e.store != nil {
 		password, err := cfg.SMTP.Password.Value(e.key)
 		if err != nil {
 			return nil, fmt.Errorf("engine: smtp password: %w", err)

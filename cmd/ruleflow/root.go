@@ -29,6 +29,8 @@ func (e *exitError) Unwrap() error { return e.err }
 func subcommands() []func() *cobra.Command {
 	return []func() *cobra.Command{
 		newEvalCommand,
+		newReplayCommand,
+		newDeliveriesCommand,
 		newVersionCommand,
 	}
 }

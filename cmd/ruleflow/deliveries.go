@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ruleflow/ruleflow/engine/store"
+)
+
+func newDeliveriesCommand() *cobra.Command {
+	var dsn string
+	cmd := &cobra.Command{
+		Use:   "deliveries list|show ID|retry ID",
+		Short: "Inspect and re-drive the outbox",
+		Long: `Deliveries lists the callout deliveries and notification e-mails in the outbox,
+shows one with every attempt (time, duration, status, error, start of the response),
+and re-drives a failed one: it becomes pending again, due now, with a fresh budget
+of retries, and is delivered by any running engine (ruleflow serve, or an embedding
+host) on the same store.`,
+	}
+	cmd.PersistentFlags().StringVar(&dsn, "store", "sqlite:ruleflow.db", "outbox DSN: sqlite:PATH or postgres://...")
+
+	var filter store.Filter
+	var status, kind string
+	list := &cobra.Command{
+		Use:   "list [--status pending|delivered|failed] [--callout NAME] [--kind callout|email|note] [--limit N]",
+		Short: "List deliveries, oldest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			filter.Status, filter.Kind = store.Status(status), store.Kind(kind)
+			if status != "" && !filter.Status.Valid() {
+				return fmt.Errorf("--status %q: want pending, delivered or failed", status)
+			}
+			if kind != "" && !filter.Kind.Valid() {
+				return fmt.Errorf("--kind %q: want callout, email or note", kind)
+			}
+			return withStore(cmd.Context(), dsn, func(ctx context.Context, st *store.Store) error {
+				jobs, err := st.List(ctx, filter)
+				if err != nil {
+					return err
+				}
+				printJobs(cmd.OutOrStdout(), jobs)
+				return nil
+			})
+		},
+	}
+	list.Flags().StringVar(&status, "status", "", "only deliveries with this status")
+	list.Flags().StringVar(&kind, "kind", "", "only jobs of this kind (callout, email, note)")
+	list.Flags().StringVar(&filter.Callout, "callout", "", "only deliveries of this callout")
+	list.Flags().IntVar(&filter.Limit, "limit", 100, "at most this many (≤ 1000)")
+	list.Flags().StringVar(&filter.After, "after", "", "only deliveries whose ID sorts after this one (paging)")
+
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one delivery with its attempts",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withStore(cmd.Context(), dsn, func(ctx context.Context, st *store.Store) error {
+				j, attempts, err := st.Get(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				printJob(cmd.OutOrStdout(), j, attempts)
+				return nil
+			})
+		},
+	}
+	retry := &cobra.Command{
+		Use:   "retry ID",
+		Short: "Re-drive a delivery: pending again, due now, with a fresh retry budget",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withStore(cmd.Context(), dsn, func(ctx context.Context, st *store.Store) error {
+				if err := st.Retry(ctx, args[0], time.Now()); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: pending, due now\n", args[0])
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(list, show, retry)
+	return cmd
+}
+
+func withStore(ctx context.Context, dsn string, fn func(context.Context, *store.Store) error) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	err = fn(ctx, st)
+	if errors.Is(err, store.ErrNotFound) {
+		return &exitError{code: exitFailure, err: fmt.Errorf("ruleflow: %w", err)}
+	}
+	return err
+}
+
+func printJobs(w io.Writer, jobs []store.Job) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tATTEMPTS\tCALLOUT\tRULE\tFORM\tENTRY\tCREATED\tLAST ERROR")
+	for _, j := range jobs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Kind, j.Status, j.Attempts, j.MaxAttempts,
+			j.Callout, j.Rule, j.Form, j.EntryID, j.CreatedAt.UTC().Format(time.RFC3339), clip(j.LastError, 60))
+	}
+	tw.Flush()
+}
+
+func printJob(w io.Writer, j store.Job, attempts []store.Attempt) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+		}
+	}
+	row("id", j.ID)
+	row("kind", string(j.Kind))
+	row("status", string(j.Status))
+	row("attempts", fmt.Sprintf("%d of %d", j.Attempts, j.MaxAttempts))
+	row("callout", j.Callout)
+	row("rule", j.Rule)
+	row("form", j.Form)
+	row("entry", j.EntryID)
+	row("event", j.EventKind)
+	row("parent", j.ParentID)
+	row("created", stamp(j.CreatedAt))
+	if j.Status == store.StatusPending {
+		row("next attempt", stamp(j.NextAt))
+	}
+	row("last error", j.LastError)
+	tw.Flush()
+	for _, a := range attempts {
+		fmt.Fprintf(w, "\nattempt %d at %s, %s", a.N, stamp(a.StartedAt), a.Duration.Round(time.Microsecond))
+		if a.StatusCode != 0 {
+			fmt.Fprintf(w, ", status %d", a.StatusCode)
+		}
+		if a.Error != "" {
+			fmt.Fprintf(w, ", error: %s", a.Error)
+		}
+		fmt.Fprintln(w)
+		if len(a.Response) > 0 {
+			fmt.Fprintf(w, "  response: %s\n", clip(string(a.Response), 200))
+		}
+	}
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+}
+
+// clip shortens s to n runes on one line.
+func clip(s string, n int) string {
+	out := make([]rune, 0, n)
+	for _, r := range s {
+		if r == '\n' || r == '\r' || r == '\t' {
+			r = ' '
+		}
+		if len(out) == n {
+			return string(out) + "…"
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}

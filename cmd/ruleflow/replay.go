@@ -1,0 +1,380 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/ruleflow/ruleflow/callouts"
+	"github.com/ruleflow/ruleflow/engine"
+	"github.com/ruleflow/ruleflow/engine/store"
+	"github.com/ruleflow/ruleflow/rules"
+)
+
+// progressThreshold is how many events a replay needs before it shows a progress
+// bar (on a terminal only).
+const progressThreshold = 2000
+
+type replayOptions struct {
+	config string
+	format string
+	send   bool
+	store  string
+	wait   time.Duration
+}
+
+func newReplayCommand() *cobra.Command {
+	var o replayOptions
+	cmd := &cobra.Command{
+		Use:   "replay --config FILE [--format text|json] [--send --store DSN [--wait DUR]] FIXTURE.jsonl...",
+		Short: "Run recorded events through the rules and show what fires",
+		Long: `Replay reads events (one JSON object per line, design §2) and runs each through
+the rules. A dry run (the default) prints, for each event, the rules that fired, the
+callouts they fire with the rendered request (method, URL, headers with credentials
+masked, body), and the callouts that did not fire and why. Keywords such as
+$TIMESTAMP$ take the event's time, so a replay is deterministic.
+
+With --send the deliveries are stored in the outbox (--store) and delivered for real,
+with retries and notification e-mails; replay exits when the outbox is drained or
+--wait expires, and prints a summary.
+
+Malformed lines are reported as FILE:LINE: message; the other events are still
+replayed, and the exit status is 1.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReplay(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.config, "config", "", "configuration file (required)")
+	f.StringVar(&o.format, "format", "text", "output format: text or json (one object per fired callout)")
+	f.BoolVar(&o.send, "send", false, "enqueue and deliver the callouts for real")
+	f.StringVar(&o.store, "store", "sqlite:ruleflow.db", "outbox DSN for --send: sqlite:PATH or postgres://...")
+	f.DurationVar(&o.wait, "wait", 5*time.Minute, "with --send: how long to wait for the outbox to drain")
+	cmd.MarkFlagRequired("config")
+	return cmd
+}
+
+// replayStats counts what a replay saw.
+type replayStats struct {
+	events, badLines, rulesFired, fired, skipped, ruleErrors int
+	deliveryIDs                                               []string
+}
+
+func runReplay(ctx context.Context, stdout, stderr io.Writer, o replayOptions, fixtures []string) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if o.format != "text" && o.format != "json" {
+		return fmt.Errorf("--format %q: want text or json", o.format)
+	}
+	cfg, err := rules.Load(o.config)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	opts := engine.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if o.send {
+		opts.Store = o.store
+	}
+	eng, err := engine.Open(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	bar := newProgress(stderr, fixtures)
+	var st replayStats
+	for _, name := range fixtures {
+		if err := replayFile(ctx, eng, cfg, name, o, out, stderr, bar, &st); err != nil {
+			return err
+		}
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	summary := fmt.Sprintf("%d events, %d rules fired, %d callouts fired, %d skipped", st.events, st.rulesFired, st.fired, st.skipped)
+	if st.ruleErrors > 0 {
+		summary += fmt.Sprintf(", %d rule errors", st.ruleErrors)
+	}
+	if st.badLines > 0 {
+		summary += fmt.Sprintf(", %d bad lines", st.badLines)
+	}
+	if o.format == "text" {
+		fmt.Fprintln(out, summary)
+	}
+	failed := st.badLines > 0
+	if o.send {
+		out.Flush()
+		ok, err := awaitDelivery(ctx, eng, o.wait, st.deliveryIDs, out)
+		if err != nil {
+			return err
+		}
+		failed = failed || !ok
+	}
+	if failed {
+		out.Flush()
+		return &exitError{code: exitFailure, err: errors.New("replay: " + summary)}
+	}
+	return nil
+}
+
+func replayFile(ctx context.Context, eng *engine.Engine, cfg *rules.Config, name string, o replayOptions, out *bufio.Writer, stderr io.Writer, bar *progressbar.ProgressBar, st *replayStats) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return cfg.ReadEvents(f, name, func(line int, ev *rules.Event, err error) error {
+		if bar != nil {
+			bar.Add(1)
+		}
+		if err != nil {
+			st.badLines++
+			out.Flush()
+			fmt.Fprintln(stderr, err)
+			return nil
+		}
+		st.events++
+		res, err := eng.Handle(ctx, ev)
+		if err != nil {
+			st.badLines++
+			out.Flush()
+			fmt.Fprintf(stderr, "%s:%d: %v\n", name, line, err)
+			return nil
+		}
+		st.rulesFired += len(res.Matches)
+		st.fired += len(res.Fired)
+		for _, m := range res.Matches {
+			st.skipped += len(m.Skipped)
+		}
+		if res.RuleErrors != nil {
+			st.ruleErrors++
+			out.Flush()
+			fmt.Fprintf(stderr, "%s:%d: %v\n", name, line, res.RuleErrors)
+		}
+		for _, fd := range res.Fired {
+			if fd.DeliveryID != "" {
+				st.deliveryIDs = append(st.deliveryIDs, fd.DeliveryID)
+			}
+		}
+		if o.format == "json" {
+			return writeReplayJSON(out, cfg, name, line, ev, res)
+		}
+		writeReplayText(out, cfg, name, line, ev, res)
+		return nil
+	})
+}
+
+// newProgress returns a progress bar on stderr when it is a terminal and the
+// fixtures hold enough events to be worth one; otherwise nil.
+func newProgress(stderr io.Writer, fixtures []string) *progressbar.ProgressBar {
+	f, ok := stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	total := 0
+	for _, name := range fixtures {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil
+		}
+		total += bytes.Count(data, []byte{'\n'})
+	}
+	if total < progressThreshold {
+		return nil
+	}
+	return progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("replaying"),
+		progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+}
+
+func writeReplayText(out *bufio.Writer, cfg *rules.Config, name string, line int, ev *rules.Event, res *engine.Result) {
+	fmt.Fprintf(out, "%s:%d: %s %s %s", name, line, ev.Kind, ev.Form, ev.EntryID)
+	if ev.User != "" {
+		fmt.Fprintf(out, " by %s", ev.User)
+	}
+	fmt.Fprintf(out, " at %s", ev.Time.UTC().Format(time.RFC3339))
+	if len(res.Matches) == 0 {
+		fmt.Fprintln(out, ": no rule fired")
+		return
+	}
+	fmt.Fprintln(out)
+	fired := res.Fired
+	for _, m := range res.Matches {
+		fmt.Fprintf(out, "  rule %q fired\n", m.Rule.Name)
+		for _, c := range m.Fire {
+			fd := fired[0]
+			fired = fired[1:]
+			fmt.Fprintf(out, "    callout %q (%s %s)", c.Name, c.Format, fd.Request.Method)
+			if fd.DeliveryID != "" {
+				fmt.Fprintf(out, " delivery %s", fd.DeliveryID)
+			}
+			fmt.Fprintln(out)
+			writeRequest(out, c, fd.Request, "      ")
+		}
+		for _, s := range m.Skipped {
+			fmt.Fprintf(out, "    callout %q not fired: %s\n", s.Callout.Name, s.Reason)
+		}
+	}
+}
+
+// displayHeaders returns the headers a request is sent with, in a stable order,
+// with the credentials masked.
+func displayHeaders(c *rules.Callout, req *callouts.Request) [][2]string {
+	var hs [][2]string
+	for _, k := range slices.Sorted(mapKeys(req.Header)) {
+		hs = append(hs, [2]string{k, req.Header[k]})
+	}
+	if c.Username != "" {
+		hs = append(hs, [2]string{"Authorization", "Basic " + rules.Masked})
+	}
+	return hs
+}
+
+func mapKeys(m map[string]string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func writeRequest(out *bufio.Writer, c *rules.Callout, req *callouts.Request, indent string) {
+	fmt.Fprintf(out, "%s%s %s\n", indent, req.Method, req.URL)
+	for _, h := range displayHeaders(c, req) {
+		fmt.Fprintf(out, "%s%s: %s\n", indent, h[0], h[1])
+	}
+	if len(req.Body) > 0 {
+		fmt.Fprintln(out)
+		for _, l := range strings.Split(strings.TrimRight(string(req.Body), "\n"), "\n") {
+			fmt.Fprintf(out, "%s%s\n", indent, strings.TrimRight(l, "\r"))
+		}
+	}
+}
+
+// replayRecord is one fired callout in --format json.
+type replayRecord struct {
+	File       string        `json:"file"`
+	Line       int           `json:"line"`
+	Event      rules.Kind    `json:"event"`
+	Form       string        `json:"form"`
+	EntryID    string        `json:"entry_id"`
+	Time       time.Time     `json:"time"`
+	Rule       string        `json:"rule"`
+	Callout    string        `json:"callout"`
+	Format     rules.Format  `json:"format"`
+	DeliveryID string        `json:"delivery_id,omitempty"`
+	Request    replayRequest `json:"request"`
+}
+
+type replayRequest struct {
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers"`
+	Body    string            `json:"body"`
+}
+
+func writeReplayJSON(out *bufio.Writer, cfg *rules.Config, name string, line int, ev *rules.Event, res *engine.Result) error {
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	i := 0
+	for _, m := range res.Matches {
+		for _, c := range m.Fire {
+			fd := res.Fired[i]
+			i++
+			hs := map[string]string{}
+			for _, h := range displayHeaders(c, fd.Request) {
+				hs[h[0]] = h[1]
+			}
+			rec := replayRecord{
+				File: name, Line: line, Event: ev.Kind, Form: ev.Form, EntryID: ev.EntryID, Time: ev.Time.UTC(),
+				Rule: m.Rule.Name, Callout: c.Name, Format: c.Format, DeliveryID: fd.DeliveryID,
+				Request: replayRequest{Method: fd.Request.Method, URL: fd.Request.URL, Headers: hs, Body: string(fd.Request.Body)},
+			}
+			if err := enc.Encode(rec); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// awaitDelivery waits until the outbox holds nothing pending (notification e-mails
+// and notes included) or wait passes, then prints what became of the replay's
+// deliveries. ok is false when some did not get delivered.
+func awaitDelivery(ctx context.Context, eng *engine.Engine, wait time.Duration, ids []string, out *bufio.Writer) (bool, error) {
+	st := eng.Store()
+	deadline := time.Now().Add(wait)
+	drained := false
+	for {
+		s, err := st.Stats(ctx, time.Now())
+		if err != nil {
+			return false, err
+		}
+		if s.Pending == 0 {
+			drained = true
+			break
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	counts := map[store.Status]int{}
+	mine := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		mine[id] = true
+		j, _, err := st.Get(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		counts[j.Status]++
+		if j.Status == store.StatusFailed {
+			fmt.Fprintf(out, "failed: %s %s (rule %q, %s %s): %s\n", j.ID, j.Callout, j.Rule, j.Form, j.EntryID, j.LastError)
+		}
+	}
+	mail := map[store.Status]int{}
+	after := ""
+	for {
+		jobs, err := st.List(ctx, store.Filter{Kind: store.KindEmail, After: after, Limit: 1000})
+		if err != nil {
+			return false, err
+		}
+		for _, j := range jobs {
+			if mine[j.ParentID] {
+				mail[j.Status]++
+			}
+		}
+		if len(jobs) < 1000 {
+			break
+		}
+		after = jobs[len(jobs)-1].ID
+	}
+	fmt.Fprintf(out, "sent: %d deliveries: %d delivered, %d failed, %d pending; notification e-mails: %d sent, %d failed, %d pending\n",
+		len(ids), counts[store.StatusDelivered], counts[store.StatusFailed], counts[store.StatusPending],
+		mail[store.StatusDelivered], mail[store.StatusFailed], mail[store.StatusPending])
+	if !drained {
+		fmt.Fprintf(out, "the outbox was not drained within --wait %s; pending deliveries stay in the store and are retried by the next engine\n", wait)
+	}
+	return drained && counts[store.StatusFailed] == 0 && counts[store.StatusPending] == 0, nil
+}
