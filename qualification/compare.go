@@ -82,6 +82,15 @@ func (s *cmpSpec) eval(a, b any) bool {
 		if (a == nil || b == nil) && s.search {
 			return false
 		}
+		if s.op == EQL || s.op == NEQ {
+			// An unknown option name is simply a different value.
+			ai, aok := s.selIndex(a, s.fx)
+			bi, bok := s.selIndex(b, s.fy)
+			if !aok || !bok {
+				return (s.op == NEQ) != (s.likeText(a, s.fx) == s.likeText(b, s.fy))
+			}
+			return holds(s.op, cmpInt(ai, bi))
+		}
 		return holds(s.op, cmpInt(s.index(a, s.fx), s.index(b, s.fy)))
 	case cmpBool:
 		if (a == nil || b == nil) && s.search {
@@ -177,6 +186,15 @@ func (s *cmpSpec) tod(v any) int64 {
 		return i
 	}
 	panic(s.fail("cannot compare " + goTypeName(v) + " value as a time of day"))
+}
+
+// selIndex is index without failing on a name that is not an option.
+func (s *cmpSpec) selIndex(v any, f *Field) (int64, bool) {
+	if str, ok := v.(string); ok && f != nil {
+		i := optionIndex(f, str, s.fold)
+		return int64(i), i >= 0
+	}
+	return s.index(v, f), true
 }
 
 // index reads a selection value as its option index; NULL is -1.
