@@ -343,10 +343,9 @@ func multipartBody(entry []byte, atts []namedAttachment) ([]byte, string, error)
 // backslash and double quote are escaped, line breaks and other control characters
 // (which would split the header) become spaces, invalid UTF-8 becomes U+FFFD.
 func quoteParam(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
 	var b strings.Builder
 	b.Grow(len(s))
-	for _, c := range s {
+	for _, c := range s { // each invalid UTF-8 byte reads as U+FFFD
 		switch {
 		case c == '"' || c == '\\':
 			b.WriteByte('\\')

@@ -1,0 +1,474 @@
+package callouts
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/ruleflow/ruleflow/rules"
+)
+
+// seen is what a test server recorded about one request.
+type seen struct {
+	Method, Path, Query string
+	Header              http.Header
+	Body                []byte
+	User, Pass          string
+	HasAuth             bool
+}
+
+// recorder is an httptest server that records every request and answers with
+// handler (200 "ok" when nil).
+type recorder struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []seen
+}
+
+func newRecorder(t testing.TB, handler http.HandlerFunc) *recorder {
+	t.Helper()
+	rec := &recorder{}
+	rec.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		u, p, ok := r.BasicAuth()
+		rec.mu.Lock()
+		rec.reqs = append(rec.reqs, seen{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Clone(), body, u, p, ok})
+		rec.mu.Unlock()
+		if handler == nil {
+			io.WriteString(w, "ok")
+			return
+		}
+		handler(w, r)
+	}))
+	t.Cleanup(rec.Close)
+	return rec
+}
+
+func (r *recorder) requests() []seen {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]seen(nil), r.reqs...)
+}
+
+func TestSendHeadersAuthIdempotency(t *testing.T) {
+	srv := newRecorder(t, nil)
+	cfg := testConfig(t)
+	c := soapCallout()
+	c.URL = srv.URL + "/ws/TicketService.asmx"
+	c.Headers = map[string]string{"X-Tenant": "acme"}
+	req, err := Render(cfg, c, seedEvent(rules.KindUpdate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Sender{UserAgent: "ruleflow/1.2.3"}
+	cred := Credentials{Username: "svc", Password: "s3cr3t-Pa55"}
+	for range 2 {
+		res := s.Send(context.Background(), req, "dlv-0001", time.Second, cred)
+		if !res.Delivered || res.StatusCode != 200 || res.Err != "" || string(res.Response) != "ok" {
+			t.Fatalf("Send = %+v", res)
+		}
+		if res.Duration <= 0 {
+			t.Fatalf("Duration = %v", res.Duration)
+		}
+	}
+	reqs := srv.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("server saw %d requests, want 2", len(reqs))
+	}
+	for _, r := range reqs {
+		if r.Method != "POST" || r.Path != "/ws/TicketService.asmx" {
+			t.Errorf("request line %s %s", r.Method, r.Path)
+		}
+		if !r.HasAuth || r.User != "svc" || r.Pass != "s3cr3t-Pa55" {
+			t.Errorf("basic auth = %q %q %v", r.User, r.Pass, r.HasAuth)
+		}
+		want := map[string]string{
+			"User-Agent":      "ruleflow/1.2.3",
+			"Idempotency-Key": "dlv-0001",
+			"Content-Type":    "text/xml; charset=utf-8",
+			"Soapaction":      `"http://tempuri.org/CloseTicket"`,
+			"X-Tenant":        "acme",
+			"Content-Length":  strconv.Itoa(len(req.Body)),
+		}
+		for k, v := range want {
+			if got := r.Header.Get(k); got != v {
+				t.Errorf("header %s = %q, want %q", k, got, v)
+			}
+		}
+		if !bytes.Equal(r.Body, req.Body) {
+			t.Errorf("body differs")
+		}
+	}
+	if reqs[0].Header.Get("Idempotency-Key") != reqs[1].Header.Get("Idempotency-Key") {
+		t.Error("idempotency key changed between attempts")
+	}
+}
+
+func TestSendGetNameValue(t *testing.T) {
+	srv := newRecorder(t, nil)
+	c := nameValueCallout("GET")
+	c.URL = srv.URL + "/callout?token=abc&x=1"
+	req, err := Render(testConfig(t), c, seedEvent(rules.KindCreate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := (&Sender{}).Send(context.Background(), req, "d1", 0, Credentials{})
+	if !res.Delivered {
+		t.Fatalf("Send = %+v", res)
+	}
+	r := srv.requests()[0]
+	if r.Method != "GET" || len(r.Body) != 0 || r.HasAuth || r.Header.Get("User-Agent") != "ruleflow" {
+		t.Errorf("request = %+v", r)
+	}
+	if !strings.HasPrefix(r.Query, "token=abc&x=1&id=8176&number=T20211120.0001&status=New&") {
+		t.Errorf("query = %q", r.Query)
+	}
+}
+
+// verifySignature is an independent Standard Webhooks verifier: it recomputes the
+// HMAC and compares in constant time against every v1 signature in the header.
+func verifySignature(secret string, h http.Header, body []byte) error {
+	var key []byte
+	if rest, ok := strings.CutPrefix(secret, "whsec_"); ok {
+		k, err := base64.StdEncoding.DecodeString(rest)
+		if err != nil {
+			return err
+		}
+		key = k
+	} else {
+		key = []byte(secret)
+	}
+	id, ts := h.Get("webhook-id"), h.Get("webhook-timestamp")
+	if id == "" || ts == "" {
+		return fmt.Errorf("missing webhook-id or webhook-timestamp")
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id + "." + ts + "."))
+	mac.Write(body)
+	want := mac.Sum(nil)
+	for sig := range strings.FieldsSeq(h.Get("webhook-signature")) {
+		v, b64, ok := strings.Cut(sig, ",")
+		if !ok || v != "v1" {
+			continue
+		}
+		got, err := base64.StdEncoding.DecodeString(b64)
+		if err == nil && hmac.Equal(got, want) {
+			return nil
+		}
+	}
+	return fmt.Errorf("no valid signature")
+}
+
+func TestSendSignature(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	secretB64 := "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	for _, secret := range []string{secretB64, "raw secret bytes"} {
+		srv := newRecorder(t, nil)
+		c := jsonCallout()
+		c.URL = srv.URL + "/webhook"
+		req, err := Render(testConfig(t), c, seedEvent(rules.KindCreate))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &Sender{Now: func() time.Time { return now }}
+		res := s.Send(context.Background(), req, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", time.Second, Credentials{SigningSecret: secret})
+		if !res.Delivered {
+			t.Fatalf("Send = %+v", res)
+		}
+		r := srv.requests()[0]
+		if err := verifySignature(secret, r.Header, r.Body); err != nil {
+			t.Fatalf("signature with %s secret: %v", secret[:5], err)
+		}
+		if err := verifySignature(secret, r.Header, append(r.Body, ' ')); err == nil {
+			t.Fatal("signature verifies a different body")
+		}
+		if got := r.Header.Get("webhook-id"); got != "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W" {
+			t.Errorf("webhook-id = %q", got)
+		}
+		if got := r.Header.Get("webhook-timestamp"); got != "1700000000" {
+			t.Errorf("webhook-timestamp = %q", got)
+		}
+	}
+}
+
+// TestSignKnownAnswer checks Sign against the example of the Standard Webhooks
+// specification's reference libraries.
+func TestSignKnownAnswer(t *testing.T) {
+	got, err := Sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", time.Unix(1614265330, 0), []byte(`{"test": 2432232314}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; got != want {
+		t.Fatalf("Sign = %s, want %s", got, want)
+	}
+}
+
+const (
+	soap11Fault = `<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>
+<faultcode>soap:Server</faultcode><faultstring>Ticket 8176
+not found</faultstring></soap:Fault></soap:Body></soap:Envelope>`
+	soap12Fault = `<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><env:Fault>
+<env:Code><env:Value>env:Receiver</env:Value></env:Code><env:Reason><env:Text xml:lang="en">Boom</env:Text></env:Reason></env:Fault></env:Body></env:Envelope>`
+	soapOK = `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>
+<CloseTicketResponse xmlns="http://tempuri.org/"><Fault>not a fault: not a child of Body</Fault></CloseTicketResponse></soap:Body></soap:Envelope>`
+	xmlrpcFaultBody = `<?xml version="1.0"?><methodResponse><fault><value><struct>
+<member><name>faultCode</name><value><int>4</int></value></member>
+<member><name>faultString</name><value><string>Too many parameters.</string></value></member>
+</struct></value></fault></methodResponse>`
+	xmlrpcOK = `<?xml version="1.0"?><methodResponse><params><param><value><string>closed</string></value></param></params></methodResponse>`
+)
+
+func TestSendOutcome(t *testing.T) {
+	now := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	long := strings.Repeat("x", 10<<10)
+	tests := []struct {
+		name   string
+		status int
+		header map[string]string
+		body   string
+		want   Result // Duration and Response are checked separately
+	}{
+		{name: "200", status: 200, body: "ok", want: Result{Delivered: true, StatusCode: 200}},
+		{name: "204 empty", status: 204, want: Result{Delivered: true, StatusCode: 204}},
+		{name: "soap 1.1 fault in 200", status: 200, body: soap11Fault, want: Result{StatusCode: 200, Err: "soap fault: soap:Server: Ticket 8176 not found"}},
+		{name: "soap 1.2 fault in 200", status: 200, body: soap12Fault, want: Result{StatusCode: 200, Err: "soap fault: env:Receiver: Boom"}},
+		{name: "soap response", status: 200, body: soapOK, want: Result{Delivered: true, StatusCode: 200}},
+		{name: "xmlrpc fault", status: 200, body: xmlrpcFaultBody, want: Result{StatusCode: 200, Err: "xmlrpc fault 4: Too many parameters."}},
+		{name: "xmlrpc response", status: 200, body: xmlrpcOK, want: Result{Delivered: true, StatusCode: 200}},
+		{name: "malformed xml is not a fault", status: 200, body: "<soap:Envelope><", want: Result{Delivered: true, StatusCode: 200}},
+		{name: "500 excerpt", status: 500, body: "internal\n\terror\x00 in module X", want: Result{StatusCode: 500, Err: "HTTP 500: internal error in module X"}},
+		{name: "500 long body", status: 500, body: long, want: Result{StatusCode: 500, Err: "HTTP 500: " + long[:200]}},
+		{name: "404 no body", status: 404, want: Result{StatusCode: 404, Err: "HTTP 404"}},
+		{name: "302 not followed", status: 302, header: map[string]string{"Location": "/elsewhere"}, want: Result{StatusCode: 302, Err: "HTTP 302 (redirects are not followed)"}},
+		{name: "503 retry-after seconds", status: 503, header: map[string]string{"Retry-After": "120"}, body: "busy",
+			want: Result{StatusCode: 503, Err: "HTTP 503: busy", RetryAfter: 120 * time.Second}},
+		{name: "429 retry-after date", status: 429, header: map[string]string{"Retry-After": now.Add(90 * time.Second).Format(http.TimeFormat)},
+			want: Result{StatusCode: 429, Err: "HTTP 429", RetryAfter: 90 * time.Second}},
+		{name: "429 retry-after capped", status: 429, header: map[string]string{"Retry-After": "999999"}, want: Result{StatusCode: 429, Err: "HTTP 429", RetryAfter: time.Hour}},
+		{name: "429 retry-after garbage", status: 429, header: map[string]string{"Retry-After": "soon"}, want: Result{StatusCode: 429, Err: "HTTP 429"}},
+		{name: "500 ignores retry-after", status: 500, header: map[string]string{"Retry-After": "5"}, want: Result{StatusCode: 500, Err: "HTTP 500"}},
+	}
+	s := &Sender{Now: func() time.Time { return now }}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+				for k, v := range tt.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tt.status)
+				io.WriteString(w, tt.body)
+			})
+			res := s.Send(context.Background(), &Request{Method: "POST", URL: srv.URL, Body: []byte("x")}, "d", time.Second, Credentials{})
+			wantResp := tt.body
+			if len(wantResp) > ResponseLimit {
+				wantResp = wantResp[:ResponseLimit]
+			}
+			if string(res.Response) != wantResp {
+				t.Errorf("Response = %d bytes %.40q, want %d bytes", len(res.Response), res.Response, len(wantResp))
+			}
+			res.Duration, res.Response = 0, nil
+			if diff := cmp.Diff(tt.want, res); diff != "" {
+				t.Errorf("Result (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSendTimeout(t *testing.T) {
+	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	})
+	start := time.Now()
+	res := (&Sender{}).Send(context.Background(), &Request{Method: "POST", URL: srv.URL}, "d", 100*time.Millisecond, Credentials{})
+	if elapsed := time.Since(start); elapsed > 2*time.Second {
+		t.Fatalf("Send took %v with a 100ms timeout", elapsed)
+	}
+	want := Result{Err: "timeout after 100ms"}
+	if res.Duration < 100*time.Millisecond {
+		t.Errorf("Duration = %v, want ≥ 100ms", res.Duration)
+	}
+	res.Duration = 0
+	if diff := cmp.Diff(want, res); diff != "" {
+		t.Errorf("Result (-want +got):\n%s", diff)
+	}
+}
+
+func TestSendCanceled(t *testing.T) {
+	srv := newRecorder(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res := (&Sender{}).Send(ctx, &Request{Method: "POST", URL: srv.URL}, "d", time.Second, Credentials{})
+	if res.Delivered || res.Err != "canceled" {
+		t.Fatalf("Send = %+v", res)
+	}
+}
+
+func TestSendNetworkError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	res := (&Sender{}).Send(context.Background(), &Request{Method: "POST", URL: "http://" + addr + "/x"}, "d", time.Second, Credentials{Username: "u", Password: "pw-123456"})
+	want := Result{Err: "Post: dial tcp " + addr + ": connect: connection refused"}
+	res.Duration = 0
+	if diff := cmp.Diff(want, res); diff != "" {
+		t.Errorf("Result (-want +got):\n%s", diff)
+	}
+}
+
+func TestSendRefuses(t *testing.T) {
+	srv := newRecorder(t, nil)
+	u := strings.TrimPrefix(srv.URL, "http://")
+	tests := []struct {
+		name    string
+		req     *Request
+		id      string
+		cred    Credentials
+		wantErr string
+	}{
+		{"nil request", nil, "d", Credentials{}, "no request"},
+		{"embedded credentials", &Request{Method: "POST", URL: "http://svc:hunter2@" + u}, "d", Credentials{},
+			"refused: URL must not embed credentials (user:pass@); set username and password instead"},
+		{"embedded user only", &Request{Method: "POST", URL: "http://svc@" + u}, "d", Credentials{},
+			"refused: URL must not embed credentials (user:pass@); set username and password instead"},
+		{"file scheme", &Request{Method: "GET", URL: "file:///etc/passwd"}, "d", Credentials{}, `refused: URL scheme "file" is not http or https`},
+		{"gopher", &Request{Method: "GET", URL: "gopher://" + u}, "d", Credentials{}, `refused: URL scheme "gopher" is not http or https`},
+		{"bad method", &Request{Method: "PO ST", URL: srv.URL}, "d", Credentials{}, `refused: net/http: invalid method "PO ST"`},
+		{"bad whsec", &Request{Method: "POST", URL: srv.URL}, "d", Credentials{SigningSecret: "whsec_!!hunter2!!"},
+			"refused: signing secret: the part after whsec_ is not valid base64"},
+		{"signing without id", &Request{Method: "POST", URL: srv.URL}, "", Credentials{SigningSecret: "k"}, "refused: signing needs a delivery id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := (&Sender{}).Send(context.Background(), tt.req, tt.id, time.Second, tt.cred)
+			res.Duration = 0
+			if diff := cmp.Diff(Result{Err: tt.wantErr}, res); diff != "" {
+				t.Errorf("Result (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if n := len(srv.requests()); n != 0 {
+		t.Fatalf("server saw %d requests, want none", n)
+	}
+}
+
+// TestSendNeverLeaksPassword: a failing request with basic auth whose server echoes
+// the credentials back; the password appears nowhere in the Result or the log.
+func TestSendNeverLeaksPassword(t *testing.T) {
+	const password = "Tr0ub4dor&3-secret"
+	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		_, p, _ := r.BasicAuth()
+		w.WriteHeader(401)
+		fmt.Fprintf(w, "bad credentials: Authorization: %s (password %s)", r.Header.Get("Authorization"), p)
+	})
+	var logs bytes.Buffer
+	s := &Sender{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	cred := Credentials{Username: "svc", Password: password, SigningSecret: "whsec_c2lnbmluZy1rZXk="}
+	res := s.Send(context.Background(), &Request{Method: "POST", URL: srv.URL + "/x?q=1"}, "d", time.Second, cred)
+	if res.Delivered || res.StatusCode != 401 {
+		t.Fatalf("Send = %+v", res)
+	}
+	basic := base64.StdEncoding.EncodeToString([]byte("svc:" + password))
+	all := fmt.Sprintf("%+v %#v %s %s %v", res, res, res.Response, logs.String(), cred)
+	for _, secret := range []string{password, basic, cred.SigningSecret} {
+		if strings.Contains(all, secret) {
+			t.Fatalf("secret %.6s… leaked:\n%s", secret, all)
+		}
+	}
+	if want := "HTTP 401: bad credentials: Authorization: Basic ******** (password ********)"; res.Err != want {
+		t.Errorf("Err = %q, want %q", res.Err, want)
+	}
+	if !strings.Contains(logs.String(), "callout attempt") || !strings.Contains(logs.String(), "status=401") {
+		t.Errorf("log = %s", logs.String())
+	}
+	// The request URL's query stays out of the log.
+	if strings.Contains(logs.String(), "q=1") {
+		t.Errorf("log holds the query: %s", logs.String())
+	}
+}
+
+func TestSendReusesConnections(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "ok")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	s := &Sender{}
+	for i := range 5 {
+		res := s.Send(context.Background(), &Request{Method: "POST", URL: srv.URL, Body: []byte("b")}, strconv.Itoa(i), time.Second, Credentials{})
+		if !res.Delivered {
+			t.Fatalf("Send = %+v", res)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("5 sends opened %d connections, want 1", n)
+	}
+}
+
+func TestSendConcurrent(t *testing.T) {
+	srv := newRecorder(t, nil)
+	s := &Sender{}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			res := s.Send(context.Background(), &Request{Method: "POST", URL: srv.URL}, strconv.Itoa(i), time.Second, Credentials{Username: "u", Password: "p"})
+			if !res.Delivered {
+				t.Errorf("Send = %+v", res)
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(srv.requests()); n != 8 {
+		t.Fatalf("server saw %d requests", n)
+	}
+}
+
+func BenchmarkSend(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "<ok/>")
+	}))
+	defer srv.Close()
+	c := soapCallout()
+	c.URL = srv.URL
+	req, err := Render(testConfig(b), c, seedEvent(rules.KindUpdate))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := &Sender{UserAgent: "ruleflow/bench"}
+	cred := Credentials{Username: "svc", Password: "pw", SigningSecret: "whsec_c2lnbmluZy1rZXk="}
+	b.ReportAllocs()
+	for b.Loop() {
+		if res := s.Send(context.Background(), req, "dlv-1", time.Second, cred); !res.Delivered {
+			b.Fatal(res.Err)
+		}
+	}
+}
