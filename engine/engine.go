@@ -97,6 +97,7 @@ type Engine struct {
 	watchDone chan struct{}
 	closeOnce sync.Once
 	closeErr  error
+	closed    atomic.Bool // set when Close starts; Handle then fails with ErrClosed
 }
 
 // ErrClosed is returned by Handle after Close.
@@ -197,6 +198,7 @@ func (e *Engine) Reload(cfg *rules.Config) error {
 // can take them at once, and closes the store.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
+		e.closed.Store(true)
 		if e.stopWatch != nil {
 			e.stopWatch()
 			<-e.watchDone

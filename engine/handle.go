@@ -52,6 +52,9 @@ func (e *Engine) Handle(ctx context.Context, ev *rules.Event) (*Result, error) {
 	if ev == nil {
 		return nil, errors.New("engine: handle: nil event")
 	}
+	if e.closed.Load() {
+		return nil, ErrClosed
+	}
 	state := e.cfg.Load()
 	if ev.Time.IsZero() {
 		ev.Time = e.now()
@@ -65,6 +68,9 @@ func (e *Engine) Handle(ctx context.Context, ev *rules.Event) (*Result, error) {
 		return res, nil
 	}
 	if err := e.store.Enqueue(ctx, jobs); err != nil {
+		if errors.Is(err, store.ErrClosed) {
+			err = ErrClosed // Close raced with this Handle
+		}
 		return nil, fmt.Errorf("engine: enqueue %d deliveries for %s %s %s: %w", len(jobs), ev.Form, ev.EntryID, ev.Kind, err)
 	}
 	for i := range jobs {
