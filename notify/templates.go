@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/hex"
+	"fmt"
 	htmltemplate "html/template"
 	"net/mail"
 	"os"
@@ -207,7 +208,7 @@ func fileError(err error) string {
 // in a subject become spaces.
 func (t *Templates) Render(o Outcome, loc *time.Location) (Message, error) {
 	d := newData(o, loc)
-	var b strings.Builder
+	var b limitedBuilder
 
 	if err := t.subject.Execute(&b, d); err != nil {
 		return Message{}, templateError(t.subject.Name(), t.subject.Name(), err)
@@ -248,6 +249,28 @@ func (t *Templates) Render(o Outcome, loc *time.Location) (Message, error) {
 		HTML:      b.String(),
 		MessageID: newMessageID(o.DeliveryID, t.idDomain),
 	}, nil
+}
+
+// MaxRenderedBytes bounds each rendered part (subject, text, HTML) of a notification.
+const MaxRenderedBytes = 1 << 20
+
+// limitedBuilder is a strings.Builder that refuses to grow past MaxRenderedBytes, so
+// a runaway template fails instead of exhausting memory.
+type limitedBuilder struct{ strings.Builder }
+
+func (b *limitedBuilder) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > MaxRenderedBytes {
+		return 0, fmt.Errorf("output longer than %d bytes", MaxRenderedBytes)
+	}
+	return b.Builder.Write(p)
+}
+
+// WriteString implements io.StringWriter with the same limit.
+func (b *limitedBuilder) WriteString(s string) (int, error) {
+	if b.Len()+len(s) > MaxRenderedBytes {
+		return 0, fmt.Errorf("output longer than %d bytes", MaxRenderedBytes)
+	}
+	return b.Builder.WriteString(s)
 }
 
 // sampleOutcomes are the outcomes NewTemplates tries the templates on.

@@ -267,6 +267,7 @@ func TestNewTemplatesErrors(t *testing.T) {
 		{"missing file", rules.Notify{To: to, BodyFile: "nope.tmpl"}, "notify.body_file: cannot read " + filepath.Join(dir, "nope.tmpl") + ": no such file or directory"},
 		{"missing html file", rules.Notify{To: to, HTMLBodyFile: "nope.html"}, "notify.html_body_file: cannot read " + filepath.Join(dir, "nope.html") + ": no such file or directory"},
 		{"html template error", rules.Notify{To: to, HTMLBodyFile: "bad.html"}, filepath.Join(dir, "bad.html") + `:2:11: no such template "footer"`},
+		{"runaway output", rules.Notify{To: to, Body: "{{range 2000000}}x{{end}}"}, `notify.body: output longer than 1048576 bytes`},
 		{"subject and subject_file", rules.Notify{To: to, Subject: "x", SubjectFile: "y"}, "notify.subject_file: set either subject or subject_file, not both"},
 		{"body and body_file", rules.Notify{To: to, Body: "x", BodyFile: "y"}, "notify.body_file: set either body or body_file, not both"},
 		{"bad address", rules.Notify{To: []string{"ops@example.com", "not an address"}}, `notify.to[1]: invalid address "not an address": mail: no angle-addr`},
