@@ -693,9 +693,9 @@ func fieldNames(s *qualification.Schema) []string {
 
 // didYouMean returns `; did you mean "x"?` when a candidate is close to name.
 func didYouMean(name string, candidates []string) string {
-	best, bestDist := "", max(2, len(name)/4)+1
+	best, bestDist := "", 2+len(name)/4 // accept up to 1 + len/4 edits
 	for _, c := range candidates {
-		if dist := editDistance(strings.ToLower(name), strings.ToLower(c)); dist < bestDist {
+		if dist := editDistance(strings.ToLower(name), strings.ToLower(c)); dist < bestDist && dist < len(name) {
 			best, bestDist = c, dist
 		}
 	}
