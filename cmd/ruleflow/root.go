@@ -31,6 +31,7 @@ func subcommands() []func() *cobra.Command {
 		newEvalCommand,
 		newReplayCommand,
 		newDeliveriesCommand,
+		newSecretCommand,
 		newVersionCommand,
 	}
 }
