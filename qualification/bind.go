@@ -270,6 +270,12 @@ func (b *binder) arith(n *ArithExpr) *bval {
 		b.errorf(n.OpPos, "cannot apply "+strconv.Quote(n.Op.String())+" to "+x.desc+" and "+y.desc)
 		return nil
 	}
+	if n.Op == QUO || n.Op == REM {
+		if _, f, _, ok := asNumber(y.c); ok && y.isConst && f == 0 {
+			b.errorf(n.OpPos, "division by zero")
+			return nil
+		}
+	}
 	spec := &arithSpec{op: n.Op, search: b.opts.Nulls == Search, src: b.src, pos: n.OpPos}
 	desc := "arithmetic result"
 	if x.isConst && y.isConst {

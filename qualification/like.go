@@ -212,7 +212,21 @@ func (p *likePattern) general(s string) bool {
 }
 
 func (p *likePattern) eqRune(a, b rune) bool {
-	return a == b || p.fold && unicode.ToLower(a) == unicode.ToLower(b)
+	return a == b || p.fold && foldEq(a, b)
+}
+
+// foldEq reports whether a and b are equal under Unicode simple case folding
+// (as strings.EqualFold does), so Σ, σ and ς all match.
+func foldEq(a, b rune) bool {
+	if a == b {
+		return true
+	}
+	for r := unicode.SimpleFold(a); r != a; r = unicode.SimpleFold(r) {
+		if r == b {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *likePattern) inSet(e *likeElem, r rune) bool {
@@ -259,7 +273,7 @@ func hasPrefixFold(s, prefix string) bool {
 		}
 		r1, n1 := utf8.DecodeRuneInString(s)
 		r2, n2 := utf8.DecodeRuneInString(prefix)
-		if r1 != r2 && unicode.ToLower(r1) != unicode.ToLower(r2) {
+		if !foldEq(r1, r2) {
 			return false
 		}
 		s, prefix = s[n1:], prefix[n2:]
