@@ -32,6 +32,7 @@ func subcommands() []func() *cobra.Command {
 		newReplayCommand,
 		newDeliveriesCommand,
 		newSecretCommand,
+		newServeCommand,
 		newVersionCommand,
 	}
 }

@@ -1,0 +1,137 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/ruleflow/ruleflow/engine"
+	"github.com/ruleflow/ruleflow/rules"
+)
+
+// firedJSON is one callout fired, as the API reports it.
+type firedJSON struct {
+	Event      *int   `json:"event,omitempty"` // index in a batch
+	Rule       string `json:"rule"`
+	Callout    string `json:"callout"`
+	DeliveryID string `json:"delivery_id,omitempty"`
+}
+
+// eventsResponse answers POST /v1/events.
+type eventsResponse struct {
+	Fired []firedJSON `json:"fired"`
+}
+
+func firedOf(res *engine.Result, index *int) []firedJSON {
+	out := make([]firedJSON, 0, len(res.Fired))
+	for _, f := range res.Fired {
+		out = append(out, firedJSON{Event: index, Rule: f.Rule, Callout: f.Callout, DeliveryID: f.DeliveryID})
+	}
+	return out
+}
+
+// SplitEvents splits a POST /v1/events body into its events: one JSON object, or a
+// JSON array of objects. It checks only the outer shape; each element is decoded
+// by rules.Config.DecodeEvent.
+func SplitEvents(body []byte) (items []json.RawMessage, batch bool, err error) {
+	trimmed := bytes.TrimSpace(body)
+	switch {
+	case len(trimmed) == 0:
+		return nil, false, errors.New("empty body: want an event object or an array of events")
+	case trimmed[0] == '{':
+		return []json.RawMessage{trimmed}, false, nil
+	case trimmed[0] != '[':
+		return nil, false, errors.New("want an event object or an array of events")
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	if err := dec.Decode(&items); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, true, fmt.Errorf("invalid JSON at offset %d: %v", se.Offset, se)
+		}
+		return nil, true, fmt.Errorf("invalid JSON: %v", err)
+	}
+	if dec.More() {
+		return nil, true, errors.New("unexpected data after the array of events")
+	}
+	if len(items) == 0 {
+		return nil, true, errors.New("empty array: want at least one event")
+	}
+	for i, it := range items {
+		if t := bytes.TrimSpace(it); len(t) == 0 || t[0] != '{' {
+			return nil, true, fmt.Errorf("event %d: want an object", i)
+		}
+	}
+	return items, true, nil
+}
+
+// postEvents handles POST /v1/events: every event is decoded and checked first, so
+// a bad one rejects the whole request with nothing enqueued; then each is handled.
+func (h *Handler) postEvents(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, MaxEventBody)
+	if !ok {
+		return
+	}
+	items, batch, err := SplitEvents(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	cfg := h.eng.Config()
+	events := make([]*rules.Event, len(items))
+	for i, it := range items {
+		ev, err := cfg.DecodeEvent(it)
+		if err != nil {
+			if batch {
+				err = fmt.Errorf("event %d: %w", i, err)
+			}
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		events[i] = ev
+	}
+	resp := eventsResponse{Fired: []firedJSON{}}
+	for i, ev := range events {
+		res, status, err := h.handle(r.Context(), ev)
+		if err != nil {
+			if batch {
+				err = fmt.Errorf("event %d (events before it were accepted: %d callouts fired): %w", i, len(resp.Fired), err)
+			}
+			h.log.Error("httpapi: handle event", "form", ev.Form, "kind", string(ev.Kind), "error", err)
+			writeError(w, status, err.Error())
+			return
+		}
+		var idx *int
+		if batch {
+			idx = &i
+		}
+		resp.Fired = append(resp.Fired, firedOf(res, idx)...)
+	}
+	writeJSON(w, http.StatusAccepted, resp)
+}
+
+// errTimeout is the message of a 503 for an event that ran out of time.
+const errTimeout = "event handling exceeded the %s execution limit; nothing was enqueued"
+
+// handle runs ev through the engine within the execution limit. It returns the
+// status to answer with when it fails: 503 when the limit was reached first (the
+// engine enqueues atomically at the end, and only if the context is still live,
+// so nothing was done), else 500.
+func (h *Handler) handle(ctx context.Context, ev *rules.Event) (*engine.Result, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.opts.ExecTimeout)
+	defer cancel()
+	res, err := h.eng.Handle(ctx, ev)
+	if err == nil {
+		return res, 0, nil
+	}
+	if ctx.Err() != nil {
+		return nil, http.StatusServiceUnavailable, fmt.Errorf(errTimeout, h.opts.ExecTimeout)
+	}
+	if errors.Is(err, engine.ErrClosed) {
+		return nil, http.StatusServiceUnavailable, err
+	}
+	return nil, http.StatusInternalServerError, err
+}
