@@ -212,10 +212,11 @@ func excerpt(text string, line, col int) string {
 func maskSecrets(line string) string {
 	b := []byte(line)
 	mask := func(from, to int) {
+		for to > from && b[to-1] == ' ' {
+			to--
+		}
 		for i := from; i < to; i++ {
-			if b[i] != ' ' {
-				b[i] = '*'
-			}
+			b[i] = '*'
 		}
 	}
 	keyRE := regexp.MustCompile(`(?i)(password|passwd|secret|token|api_?key)["']?\s*:\s*`)
