@@ -176,9 +176,10 @@ func (m *Mailer) send(ctx context.Context, msg Message, now time.Time) error {
 	}
 	// From here on, cancelling ctx closes the connection, which unblocks any read
 	// or write in progress; fail then reports ctx.Err().
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	raw := conn
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
-	defer conn.Close()
+	defer raw.Close()
 
 	_ = conn.SetDeadline(time.Now().Add(m.connectTimeout))
 	implicit, startTLS := m.policy()

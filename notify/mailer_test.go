@@ -241,7 +241,8 @@ func TestSendStartTLSWithAuthPlain(t *testing.T) {
 	ts := startServer(t, nil, withStartTLS(cert), withAuth("svc", testPassword))
 	cfg := smtpConfig(ts, TLSStartTLS)
 	cfg.Username = "svc"
-	m := quietMailer(cfg, testPassword, nil)
+	var logs bytes.Buffer
+	m := quietMailer(cfg, testPassword, &logs)
 	m.TLSConfig = &tls.Config{RootCAs: pool}
 	if err := m.Send(context.Background(), Message{To: []string{"ops@example.com"}, Subject: "s", Text: "t\n"}); err != nil {
 		t.Fatal(err)
@@ -249,6 +250,9 @@ func TestSendStartTLSWithAuthPlain(t *testing.T) {
 	r := ts.messages()[0]
 	if r.User != "svc" || !r.TLS {
 		t.Errorf("session user=%q tls=%v, want svc over TLS", r.User, r.TLS)
+	}
+	if !strings.Contains(logs.String(), "notification e-mail sent") || strings.Contains(logs.String(), testPassword) {
+		t.Errorf("logs should record the send without the password:\n%s", logs.String())
 	}
 }
 
@@ -319,6 +323,7 @@ func TestSendErrors(t *testing.T) {
 	rejecting := startServer(t, nil, withRcptError(&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}))
 	authServer := startServer(t, nil, withAuth("svc", "the-right-one"))
 	tlsServer := startServer(t, nil, withStartTLS(cert))
+	echoing := startServer(t, nil, withEchoingAuth("svc", "the-right-one"))
 
 	okMsg := Message{To: []string{"ops@example.com"}, Subject: "s", Text: "t\n"}
 	tests := []struct {
@@ -352,6 +357,13 @@ func TestSendErrors(t *testing.T) {
 			cfg:           &rules.SMTP{Host: authServer.host, Port: authServer.port, TLS: TLSNone, From: "r@example.com", Username: "svc"},
 			msg:           okMsg,
 			wantErr:       "smtp " + authServer.addr() + ": auth: 535 5.7.8 Authentication credentials invalid",
+			wantPermanent: true,
+		},
+		{
+			name:          "server repeating the password",
+			cfg:           &rules.SMTP{Host: echoing.host, Port: echoing.port, TLS: TLSNone, From: "r@example.com", Username: "svc"},
+			msg:           okMsg,
+			wantErr:       "smtp " + echoing.addr() + ": auth: 535 5.7.8 Authentication credentials invalid for svc/********",
 			wantPermanent: true,
 		},
 		{

@@ -40,6 +40,7 @@ type testServer struct {
 	mechs      []string // offered mechanisms; default PLAIN
 	dataErrs   []error  // replies to the first DATA commands, in order; nil accepts
 	rcptErr    error    // reply to every RCPT
+	echo       bool     // a careless server: the AUTH failure reply repeats the password
 	stall      chan struct{}
 	stalled    chan struct{} // receives when Data starts stalling
 
@@ -58,6 +59,14 @@ func withAuth(user, pass string, mechs ...string) serverOption {
 		if len(mechs) == 0 {
 			ts.mechs = []string{sasl.Plain}
 		}
+	}
+}
+
+// withEchoingAuth makes AUTH failures repeat the password the client sent.
+func withEchoingAuth(user, pass string) serverOption {
+	return func(ts *testServer, s *smtp.Server) {
+		withAuth(user, pass)(ts, s)
+		ts.echo = true
 	}
 }
 
@@ -199,7 +208,11 @@ func (s *authSession) AuthMechanisms() []string { return s.ts.mechs }
 func (s *authSession) Auth(mech string) (sasl.Server, error) {
 	check := func(user, pass string) error {
 		if user != s.ts.user || pass != s.ts.pass {
-			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
+			msg := "Authentication credentials invalid"
+			if s.ts.echo {
+				msg += " for " + user + "/" + pass
+			}
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: msg}
 		}
 		s.user = user
 		return nil

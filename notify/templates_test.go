@@ -443,3 +443,18 @@ func BenchmarkCompose(b *testing.B) {
 		}
 	}
 }
+
+// TestREADMESample keeps the sample notification in README.md in step with the golden file.
+func TestREADMESample(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Skipf("README.md not found: %v", err)
+	}
+	sample, err := os.ReadFile(filepath.Join("testdata", "failure.txt.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```text\n"+string(sample)+"```") {
+		t.Error("README.md's sample notification differs from testdata/failure.txt.golden; copy it over")
+	}
+}
