@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 
@@ -22,7 +23,7 @@ func LoadForms(path string) (map[string]*qualification.Schema, error) {
 		Forms yaml.MapSlice `yaml:"forms"`
 	}
 	if err := yaml.UnmarshalWithOptions(data, &doc, yaml.UseOrderedMap()); err != nil {
-		return nil, fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
+		return nil, fmt.Errorf("%s: %s", path, strings.TrimRight(yaml.FormatError(err, false, true), "\n"))
 	}
 	out := make(map[string]*qualification.Schema, len(doc.Forms))
 	for _, item := range doc.Forms {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
 
 	"github.com/ruleflow/ruleflow/qualification"
@@ -28,6 +29,10 @@ type evalOptions struct {
 	now, timezone   string
 	nulls           string
 	caseInsensitive bool
+
+	// Which of timezone, nulls and case-insensitive were given on the command
+	// line; the others default to the configuration file's settings.
+	tzSet, nullsSet, foldSet bool
 }
 
 func newEvalCommand() *cobra.Command {
@@ -52,6 +57,9 @@ files or a failed evaluation.`,
   ruleflow eval --user jsmith --record @ticket.json "'Assignee' = \$USER\$"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.tzSet = cmd.Flags().Changed("timezone")
+			o.nullsSet = cmd.Flags().Changed("nulls")
+			o.foldSet = cmd.Flags().Changed("case-insensitive")
 			return runEval(cmd.OutOrStdout(), &o, args[0])
 		},
 	}
@@ -65,14 +73,19 @@ files or a failed evaluation.`,
 	f.StringVar(&o.server, "server", "", "server name for $SERVER$")
 	f.StringSliceVar(&o.groups, "groups", nil, "groups for $GROUPS$ (comma separated)")
 	f.StringVar(&o.now, "now", "", "event `time` for $TIMESTAMP$, $DATE$... (RFC 3339 or another date-time literal format; default: now)")
-	f.StringVar(&o.timezone, "timezone", "UTC", "`zone` for date-time literals and $DATE$, $TIME$, $WEEKDAY$")
-	f.StringVar(&o.nulls, "nulls", "workflow", "NULL semantics: workflow or search")
-	f.BoolVar(&o.caseInsensitive, "case-insensitive", false, "compare strings and LIKE ignoring case")
+	f.StringVar(&o.timezone, "timezone", "UTC", "`zone` for date-time literals and $DATE$, $TIME$, $WEEKDAY$ (default: the config's timezone, else UTC)")
+	f.StringVar(&o.nulls, "nulls", "workflow", "NULL semantics: workflow or search (default: the config's nulls, else workflow)")
+	f.BoolVar(&o.caseInsensitive, "case-insensitive", false, "compare strings and LIKE ignoring case (default: the config's case_insensitive)")
 	return cmd
 }
 
 // runEval does the work of `ruleflow eval`.
 func runEval(stdout io.Writer, o *evalOptions, src string) error {
+	if o.config != "" {
+		if err := o.configDefaults(); err != nil {
+			return err
+		}
+	}
 	nulls, err := qualification.ParseNullMode(o.nulls)
 	if err != nil {
 		return fmt.Errorf("--nulls: %w", err)
@@ -139,6 +152,33 @@ func runEval(stdout io.Writer, o *evalOptions, src string) error {
 	}
 	_, err = fmt.Fprintln(stdout, ok)
 	return err
+}
+
+// configDefaults takes timezone, nulls and case_insensitive from the
+// configuration file unless they were given as flags.
+func (o *evalOptions) configDefaults() error {
+	data, err := os.ReadFile(o.config)
+	if err != nil {
+		return fmt.Errorf("--config: %w", err)
+	}
+	var top struct {
+		Timezone        string `yaml:"timezone"`
+		Nulls           string `yaml:"nulls"`
+		CaseInsensitive bool   `yaml:"case_insensitive"`
+	}
+	if err := yaml.Unmarshal(data, &top); err != nil {
+		return fmt.Errorf("--config: %s: %s", o.config, strings.TrimRight(yaml.FormatError(err, false, true), "\n"))
+	}
+	if !o.tzSet && top.Timezone != "" {
+		o.timezone = top.Timezone
+	}
+	if !o.nullsSet && top.Nulls != "" {
+		o.nulls = top.Nulls
+	}
+	if !o.foldSet {
+		o.caseInsensitive = top.CaseInsensitive
+	}
+	return nil
 }
 
 // evalSchema loads the schema of form from the configuration file config.

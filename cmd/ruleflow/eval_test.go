@@ -41,6 +41,7 @@ func writeFile(t *testing.T, name, content string) string {
 
 func TestEvalCommand(t *testing.T) {
 	cfg := writeFile(t, "ruleflow.yaml", testConfig)
+	bad := writeFile(t, "bad.yaml", "forms: [\n")
 	rec := writeFile(t, "ticket.json", `{"Status":"Complete","TicketNumber":"T20211120.0001","CreateDate":"2021-11-20T10:43:34Z"}`)
 	tests := []struct {
 		name     string
@@ -64,7 +65,24 @@ func TestEvalCommand(t *testing.T) {
 		},
 		{
 			name: "schema date in config zone", wantCode: 0, wantOut: "true\n",
-			args: []string{"eval", "--config", cfg, "--form", "Ticket", "--timezone", "America/New_York", "--record", "@" + rec, `'CreateDate' = "11/20/2021 5:43:34 AM"`},
+			args: []string{"eval", "--config", cfg, "--form", "Ticket", "--record", "@" + rec, `'CreateDate' = "11/20/2021 5:43:34 AM"`},
+		},
+		{
+			name: "timezone flag overrides config", wantCode: 0, wantOut: "true\n",
+			args: []string{"eval", "--config", cfg, "--form", "Ticket", "--timezone", "UTC", "--record", "@" + rec, `'CreateDate' = "11/20/2021 10:43:34 AM"`},
+		},
+		{
+			name: "config nulls and case", wantCode: 0, wantOut: "false\n",
+			args: []string{"eval", "--config", writeFile(t, "s.yaml", "nulls: search\ncase_insensitive: true\nforms: {F: {fields: {A: {type: character}}}}\n"), "--record", `{}`, `'A' != "x"`},
+		},
+		{
+			name: "config case-insensitive", wantCode: 0, wantOut: "true\n",
+			args: []string{"eval", "--config", writeFile(t, "c.yaml", "case_insensitive: true\nforms: {F: {fields: {A: {type: character}}}}\n"), "--record", `{"A":"ABC"}`, `'A' = "abc"`},
+		},
+		{
+			name: "bad config YAML", wantCode: 1,
+			args:    []string{"eval", "--config", bad, `'A' = 1`},
+			wantErr: "ruleflow: --config: " + bad + ": [1:8] sequence end token ']' not found\n>  1 | forms: [\n              ^\n",
 		},
 		{
 			name: "delete reads the record", wantCode: 0, wantOut: "true\n",
