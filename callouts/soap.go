@@ -1,6 +1,7 @@
 package callouts
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -67,29 +68,38 @@ func (r *renderer) soap(req *Request) error {
 	if err != nil {
 		return err
 	}
+	// The tree is built with a line break before and after every element, as in
+	// the seed, rather than by Indent, so values are never touched.
 	doc := etree.NewDocument()
 	doc.WriteSettings.CanonicalEndTags = true
 	// Escape & < > and write CR as &#xD; so that every value survives a parser exactly.
 	doc.WriteSettings.CanonicalText = true
 	doc.CreateProcInst("xml", `version="1.0" encoding="utf-8"`)
+	doc.CreateText("\n")
 	env := doc.CreateElement("soap:Envelope")
+	doc.CreateText("\n")
 	env.CreateAttr("xmlns:xsi", nsXSI)
 	env.CreateAttr("xmlns:xsd", nsXSD)
 	env.CreateAttr("xmlns:soap", nsSOAP)
-	call := env.CreateElement("soap:Body").CreateElement(method)
+	env.CreateText("\n")
+	soapBody := env.CreateElement("soap:Body")
+	env.CreateText("\n")
+	soapBody.CreateText("\n")
+	call := soapBody.CreateElement(method)
+	soapBody.CreateText("\n")
 	call.CreateAttr("xmlns", SOAPNamespace(action, method))
 	for _, v := range std {
+		call.CreateText("\n")
 		call.CreateElement(v.Name).SetText(v.Value)
 	}
-	// One element per line as in the seed, without touching the values: leaf text
-	// that is only white space must survive indentation.
-	doc.IndentWithSettings(&etree.IndentSettings{Spaces: 0, PreserveLeafWhitespace: true})
-	body, err := doc.WriteToBytes()
-	if err != nil {
-		return r.errorf("soap: %v", err)
+	call.CreateText("\n")
+	var buf bytes.Buffer
+	buf.Grow(640)
+	for _, tok := range doc.Child {
+		tok.WriteTo(&buf, &doc.WriteSettings)
 	}
 	req.Header["Content-Type"] = "text/xml; charset=utf-8"
 	req.Header["SOAPAction"] = `"` + action + `"`
-	req.Body = body
+	req.Body = buf.Bytes()
 	return nil
 }
