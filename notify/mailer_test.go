@@ -653,3 +653,26 @@ func silentListener(t *testing.T) int {
 	t.Cleanup(func() { ln.Close(); <-done })
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// BenchmarkSend measures one whole SMTP session (dial, EHLO, MAIL, RCPT, DATA, QUIT)
+// against the in-process server on loopback.
+func BenchmarkSend(b *testing.B) {
+	ts := startServer(b, nil)
+	m := NewMailer(&rules.SMTP{Host: ts.host, Port: ts.port, TLS: TLSNone, From: "ruleflow@example.com"}, "")
+	m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	tmpl, err := NewTemplates(&rules.Notify{To: []string{"ops@example.com"}}, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg, err := tmpl.Render(failedOutcome(), time.UTC)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := m.Send(ctx, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -107,7 +107,7 @@ func newData(o Outcome, loc *time.Location) Data {
 		Outcome:        "failed",
 		Attempts:       o.Attempts,
 		LastStatusCode: o.LastStatusCode,
-		LastError:      o.LastError,
+		LastError:      scrubURLs(o.LastError),
 		TimeZone:       loc.String(),
 		URL:            SafeURL(o.URL),
 	}
@@ -148,6 +148,31 @@ func SafeURL(raw string) string {
 		u.Fragment, u.RawFragment = "", ""
 	}
 	return u.String()
+}
+
+// scrubURLs removes the userinfo of every URL inside free text such as an error
+// message ("Post \"https://user:pw@host/x\": EOF").
+func scrubURLs(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "://")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i+3])
+		s = s[i+3:]
+		end := strings.IndexAny(s, "/?#\" \t\r\n")
+		if end < 0 {
+			end = len(s)
+		}
+		if at := strings.LastIndex(s[:end], "@"); at >= 0 {
+			s = s[at+1:]
+		}
+	}
 }
 
 // stripUserinfo removes "userinfo@" from a URL that url.Parse rejected.

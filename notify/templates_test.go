@@ -458,3 +458,31 @@ func TestREADMESample(t *testing.T) {
 		t.Error("README.md's sample notification differs from testdata/failure.txt.golden; copy it over")
 	}
 }
+
+func TestScrubURLs(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"", ""},
+		{"connection refused", "connection refused"},
+		{`Post "https://svc:hunter2@rmm.example.com/ws": EOF`, `Post "https://rmm.example.com/ws": EOF`},
+		{"a http://u:p@h1 and ftp://x@h2/y", "a http://h1 and ftp://h2/y"},
+		{"no userinfo https://h.example.com/a@b", "no userinfo https://h.example.com/a@b"},
+		{"dangling ://", "dangling ://"},
+	}
+	for _, tt := range tests {
+		if got := scrubURLs(tt.in); got != tt.want {
+			t.Errorf("scrubURLs(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	tmpl := mustTemplates(t, &rules.Notify{To: []string{"ops@example.com"}, Body: "{{.LastError}}"})
+	o := failedOutcome()
+	o.LastError = `Post "https://svc:hunter2@rmm.example.com/ws": context deadline exceeded`
+	msg, err := tmpl.Render(o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Post \"https://rmm.example.com/ws\": context deadline exceeded\n"; msg.Text != want {
+		t.Errorf("Text = %q, want %q", msg.Text, want)
+	}
+}
