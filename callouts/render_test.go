@@ -221,7 +221,8 @@ func TestRenderMatchesSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const nv = "id=8176&number=T20211120.0001&status=New&created_datetime=2021-11-20T10%3A43%3A34.9030000-05%3A00&last_activity_datetime=2022-03-25T11%3A23%3A58.6100000-04%3A00&domain=DEV3.COM&udf=MY_UDF_VALUE"
+	// The seed's sample, verbatim.
+	const nv = "id=8176&number=T20211120.0001&status=New&created_datetime=2021-11-20T10:43:34.9030000-05:00&last_activity_datetime=2022-03-25T11:23:58.6100000-04:00&domain=DEV3.COM&udf=MY_UDF_VALUE"
 	if got := string(req.Body); got != nv {
 		t.Errorf("name-value body\n got %s\nwant %s", got, nv)
 	}
