@@ -253,3 +253,18 @@ func scrubResult(res *Result, cred Credentials) {
 	}
 	res.Response = scrubBytes(res.Response, cred)
 }
+
+// CredentialsFor decrypts the password and signing secret of callout c with key k
+// (nil when no secret is encrypted). Errors name the callout and the setting, never
+// the secret.
+func CredentialsFor(c *rules.Callout, k *rules.Key) (Credentials, error) {
+	pw, err := c.Password.Value(k)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("callout %q: password: %w", c.Name, err)
+	}
+	sig, err := c.SigningSecret.Value(k)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("callout %q: signing_secret: %w", c.Name, err)
+	}
+	return Credentials{Username: c.Username, Password: pw, SigningSecret: sig}, nil
+}

@@ -472,3 +472,34 @@ func BenchmarkSend(b *testing.B) {
 		}
 	}
 }
+
+func TestCredentialsFor(t *testing.T) {
+	key, err := rules.ParseKey(strings.Repeat("ab", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := key.Encrypt("Demo123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &rules.Callout{Name: "VSA", Username: "svc", Password: rules.Secret(enc), SigningSecret: "whsec_c2lnbmluZy1rZXk="}
+	got, err := CredentialsFor(c, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Credentials{Username: "svc", Password: "Demo123", SigningSecret: "whsec_c2lnbmluZy1rZXk="}); got != want {
+		t.Fatalf("CredentialsFor = %#v", got)
+	}
+	if s := fmt.Sprintf("%v %+v %#v", got, got, got); strings.Contains(s, "Demo123") || strings.Contains(s, "c2lnbmluZy1rZXk") {
+		t.Fatalf("Credentials print their secrets: %s", s)
+	}
+	_, err = CredentialsFor(c, nil)
+	if want := `callout "VSA": password: encrypted secret but no key (set RULEFLOW_KEY or provide the key file)`; err == nil || err.Error() != want {
+		t.Fatalf("error = %v, want %q", err, want)
+	}
+	c.Password, c.SigningSecret = "plain", "enc:v1:AAAA"
+	_, err = CredentialsFor(c, key)
+	if want := `callout "VSA": signing_secret: encrypted secret: too short`; err == nil || err.Error() != want {
+		t.Fatalf("error = %v, want %q", err, want)
+	}
+}
