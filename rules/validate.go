@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ruleflow/ruleflow/qualification"
@@ -165,7 +168,7 @@ func (d *decoder) build(cfg *Config) {
 			}
 		}
 		if formOK {
-			r.Program = d.compile(cfg, r, "condition", r.Condition, schema, rmode)
+			d.compileLater(cfg, r, r.Condition, schema, rmode, func(p *qualification.Program) { r.Program = p })
 		}
 	}
 
@@ -200,12 +203,13 @@ func (d *decoder) build(cfg *Config) {
 		d.checkURL(&w.Callback, "url", w.Callback.URL)
 		d.checkHeaders(&w.Callback, w.Callback.Headers)
 		d.checkWebhookAuth(&w.Callback.Authentication)
-		var prog *qualification.Program
+		wr := webhookRule(w, nil)
 		if form != nil {
-			prog = d.compile(cfg, w, "condition", w.Condition, form.Schema, cfg.NullMode)
+			d.compileLater(cfg, w, w.Condition, form.Schema, cfg.NullMode, func(p *qualification.Program) { wr.Program = p })
 		}
-		idx.webhookRules = append(idx.webhookRules, webhookRule(w, prog))
+		idx.webhookRules = append(idx.webhookRules, wr)
 	}
+	d.compileAll()
 	idx.rules = indexRules(cfg.Rules, idx.webhookRules)
 }
 
@@ -351,20 +355,60 @@ func (d *decoder) checkUDF(c *Callout, r *Rule, schema *qualification.Schema) {
 	}
 }
 
-// compile compiles a condition of owner against schema, mapping qualification errors
-// to positions inside the YAML scalar.
-func (d *decoder) compile(cfg *Config, owner any, path, cond string, schema *qualification.Schema, mode qualification.NullMode) *qualification.Program {
+// compileJob is one condition to compile; set receives the program.
+type compileJob struct {
+	owner any
+	cond  string
+	opts  qualification.Options
+	set   func(*qualification.Program)
+	prog  *qualification.Program
+	err   error
+}
+
+// compileLater queues the condition of owner (a *Rule or *Webhook) for compileAll.
+func (d *decoder) compileLater(cfg *Config, owner any, cond string, schema *qualification.Schema, mode qualification.NullMode, set func(*qualification.Program)) {
 	if strings.TrimSpace(cond) == "" {
-		return nil
+		return
 	}
-	prog, err := qualification.Compile(cond, qualification.Options{
+	d.jobs = append(d.jobs, &compileJob{owner: owner, cond: cond, set: set, opts: qualification.Options{
 		Schema: schema, Nulls: mode, CaseInsensitive: cfg.CaseInsensitive, Location: cfg.location(),
-	})
-	if err == nil {
-		return prog
+	}})
+}
+
+// compileAll compiles the queued conditions, in parallel on large configurations, and
+// reports each qualification error at its position inside the YAML scalar.
+func (d *decoder) compileAll() {
+	jobs := d.jobs
+	d.jobs = nil
+	workers := min(runtime.GOMAXPROCS(0), len(jobs)/64+1)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(jobs) {
+					return
+				}
+				j := jobs[i]
+				j.prog, j.err = qualification.Compile(j.cond, j.opts)
+			}
+		})
 	}
-	orig := d.node(owner, path)
-	n := d.resolve(orig)
+	wg.Wait()
+	for _, j := range jobs {
+		if j.err == nil {
+			j.set(j.prog)
+			continue
+		}
+		d.conditionErrors(j.owner, j.err)
+	}
+}
+
+// conditionErrors reports a compile error of owner's condition at the offending
+// token inside the YAML scalar.
+func (d *decoder) conditionErrors(owner any, err error) {
+	n := d.resolve(d.node(owner, "condition"))
 	var idx []int
 	if text, isString, ok := scalarText(n); ok && isString && d.lookupEnv != nil {
 		_, idx, _ = expandEnv(text, d.lookupEnv)
@@ -380,7 +424,6 @@ func (d *decoder) compile(cfg *Config, owner any, path, cond string, schema *qua
 		}
 		d.errorAtPos(d.valuePos(n, off), "invalid condition: %s", qe.Msg)
 	}
-	return nil
 }
 
 // qualErrors returns the positioned errors of a qualification compile error.

@@ -43,6 +43,7 @@ type decoder struct {
 	fields    map[reflect.Type][]structField
 	lookupEnv func(string) (string, bool)
 	depth     int
+	jobs      []*compileJob // conditions to compile, see compileAll
 }
 
 func newDecoder(src *source, lookupEnv func(string) (string, bool)) *decoder {
