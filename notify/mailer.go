@@ -285,7 +285,10 @@ type redactedError struct {
 	err  error
 }
 
+// Error returns the masked text.
 func (e *redactedError) Error() string { return e.text }
+
+// Unwrap returns the original error.
 func (e *redactedError) Unwrap() error { return e.err }
 
 func (m *Mailer) tlsConfig() *tls.Config {

@@ -258,6 +258,7 @@ const MaxRenderedBytes = 1 << 20
 // a runaway template fails instead of exhausting memory.
 type limitedBuilder struct{ strings.Builder }
 
+// Write implements io.Writer, failing once the output would pass MaxRenderedBytes.
 func (b *limitedBuilder) Write(p []byte) (int, error) {
 	if b.Len()+len(p) > MaxRenderedBytes {
 		return 0, fmt.Errorf("output longer than %d bytes", MaxRenderedBytes)
