@@ -197,6 +197,18 @@ func (b *binder) fieldRef(name string, pos, end int, dollar bool) *bval {
 		desc = f.Type.String() + " field " + ref
 	}
 	var load func(*Env) any
+	if s := b.opts.Schema; f != nil && len(s.Fields) <= maxSlotFields {
+		i := s.byName[f.Name]
+		switch v {
+		case viewTR:
+			load = func(e *Env) any { return e.table(s).trValues(e)[i] }
+		case viewDB:
+			load = func(e *Env) any { return e.table(s).db[i] }
+		default:
+			load = func(e *Env) any { return e.table(s).cur[i] }
+		}
+		return b.loadValue(t, f, pos, end, desc, load)
+	}
 	switch v {
 	case viewTR:
 		load = func(e *Env) any {

@@ -43,6 +43,56 @@ type Env struct {
 	kw     [kwCount]any // pre-boxed keyword values independent of the zone
 
 	zone atomic.Pointer[zoneValues] // keyword values that depend on Options.Location
+
+	slots atomic.Pointer[slotTable] // field values by schema index, for programs compiled with a schema
+}
+
+// maxSlotFields is the largest schema whose values an Env copies into a slot
+// table. Programs compiled against larger schemas look fields up by name.
+const maxSlotFields = 64
+
+// slotTable holds an event's field values indexed like a schema's fields, so
+// that the many programs of a form read them without hashing field names.
+type slotTable struct {
+	schema  *Schema
+	cur, db []any
+	trOnce  sync.Once
+	tr      []any
+}
+
+// table returns the slot table of schema s, building it on first use. Two
+// goroutines may build it at once; each gets a complete table.
+func (e *Env) table(s *Schema) *slotTable {
+	if t := e.slots.Load(); t != nil && t.schema == s {
+		return t
+	}
+	n := len(s.Fields)
+	t := &slotTable{schema: s, cur: make([]any, n), db: make([]any, n)}
+	for i := range s.Fields {
+		name := s.Fields[i].Name
+		if e.cur != nil {
+			t.cur[i] = e.cur[name]
+		}
+		if e.db != nil {
+			t.db[i] = e.db[name]
+		}
+	}
+	e.slots.Store(t)
+	return t
+}
+
+// trValues returns the TR. values of the table's fields: the value after the
+// transaction if the field was set in it, else nil.
+func (t *slotTable) trValues(e *Env) []any {
+	t.trOnce.Do(func() {
+		t.tr = make([]any, len(t.schema.Fields))
+		for i := range t.schema.Fields {
+			if name := t.schema.Fields[i].Name; e.isSet(name) {
+				t.tr[i] = e.after[name]
+			}
+		}
+	})
+	return t.tr
 }
 
 // zoneValues caches the zone-dependent keyword values for one location.
