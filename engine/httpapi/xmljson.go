@@ -49,9 +49,9 @@ func XMLToJSON(data []byte) (map[string]any, error) {
 		}
 		return nil, fmt.Errorf("unsupported charset %q (want UTF-8)", charset)
 	}
-	line := func() int { l, _ := dec.InputPos(); return l }
+	start := 1 // the line where the token being read starts
 	fail := func(format string, args ...any) (map[string]any, error) {
-		return nil, &XMLError{Line: line(), Msg: fmt.Sprintf(format, args...)}
+		return nil, &XMLError{Line: start, Msg: fmt.Sprintf(format, args...)}
 	}
 
 	var (
@@ -59,6 +59,7 @@ func XMLToJSON(data []byte) (map[string]any, error) {
 		root  map[string]any
 	)
 	for {
+		start, _ = dec.InputPos()
 		tok, err := dec.Token()
 		if err == io.EOF {
 			break
