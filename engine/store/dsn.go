@@ -143,12 +143,16 @@ func (d DSN) String() string {
 	if d.Driver == DriverPostgres {
 		return d.ConnString
 	}
-	s := "sqlite:" + d.Path
+	p := strings.NewReplacer("%", "%25", "?", "%3F").Replace(d.Path)
+	if strings.HasPrefix(p, "//") {
+		p = "//" + p // keep the URL form from reading the path's start as a host
+	}
+	s := "sqlite:" + p
 	var opts []string
 	if d.Synchronous != "" && d.Synchronous != "FULL" {
 		opts = append(opts, "synchronous="+strings.ToLower(d.Synchronous))
 	}
-	if d.BusyTimeout != 0 && d.BusyTimeout != defaultBusyTimeout {
+	if d.BusyTimeout != defaultBusyTimeout {
 		opts = append(opts, "busy_timeout="+d.BusyTimeout.String())
 	}
 	if len(opts) > 0 {
@@ -160,25 +164,36 @@ func (d DSN) String() string {
 // Redacted returns the DSN with any password replaced by "xxxxx", for logs and errors.
 func (d DSN) Redacted() string { return redactDSN(d.String()) }
 
-// redactDSN hides the password of a URL-shaped DSN, in the userinfo part and in a
-// password query parameter. Anything it cannot parse is hidden whole when it could
-// hold a password.
+// redactDSN hides the password of a DSN: the userinfo password after "://" and
+// the value of any password= parameter. It works on the raw text, so it also hides
+// passwords in DSNs that do not parse.
 func redactDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		if strings.Contains(dsn, "@") || strings.Contains(strings.ToLower(dsn), "password") {
-			return "xxxxx"
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		rest := dsn[i+3:]
+		auth := rest
+		if q := strings.IndexByte(auth, '?'); q >= 0 {
+			auth = auth[:q]
 		}
-		return dsn
-	}
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		if at := strings.LastIndexByte(auth, '@'); at >= 0 {
+			if c := strings.IndexByte(auth[:at], ':'); c >= 0 {
+				dsn = dsn[:i+3] + rest[:c+1] + "xxxxx" + rest[at:]
+			}
 		}
 	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
+	var b strings.Builder
+	for {
+		k := strings.Index(strings.ToLower(dsn), "password=")
+		if k < 0 {
+			b.WriteString(dsn)
+			return b.String()
+		}
+		b.WriteString(dsn[:k+len("password=")])
+		b.WriteString("xxxxx")
+		dsn = dsn[k+len("password="):]
+		end := strings.IndexAny(dsn, "& \t\n")
+		if end < 0 {
+			end = len(dsn)
+		}
+		dsn = dsn[end:]
 	}
-	return u.String()
 }
