@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"testing"
+
+	"github.com/ruleflow/ruleflow/rules"
+)
+
+func TestCheckCommand(t *testing.T) {
+	bad := writeFile(t, "bad.yaml", `version: 1
+forms:
+  Ticket: {fields: {Status: {type: character}}}
+callouts:
+  - {name: C, url: "http://127.0.0.1/", format: soap, password: hunter2}
+rules:
+  - name: R
+    form: Ticket
+    events: [update]
+    condition: "'Stauts' = \"x\""
+    callouts: [C, D]
+`)
+	syntax := writeFile(t, "syntax.yaml", "version: 1\nforms: [\n")
+	missing := filepath.Join(t.TempDir(), "none.yaml")
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string
+		wantErr  string
+	}{
+		{name: "demo config", args: []string{"check", "../../testdata/demo/ruleflow.yaml"},
+			wantOut: "ok: 2 forms, 8 rules, 6 callouts, 2 webhooks\n"},
+		{name: "every error", args: []string{"check", bad}, wantCode: 1,
+			wantErr: bad + `:5:49: format soap needs method_name
+ 5 |   - {name: C, url: "http://127.0.0.1/", format: soap, password: *******}
+   |                                                 ^
+` + bad + `:5:49: format soap needs soap_action
+ 5 |   - {name: C, url: "http://127.0.0.1/", format: soap, password: *******}
+   |                                                 ^
+` + bad + `:5:65: password is set but username is empty
+ 5 |   - {name: C, url: "http://127.0.0.1/", format: soap, password: *******}
+   |                                                                 ^
+` + bad + `:10:17: invalid condition: unknown field 'Stauts'
+ 10 |     condition: "'Stauts' = \"x\""
+    |                 ^
+` + bad + `:11:19: unknown callout "D"
+ 11 |     callouts: [C, D]
+    |                   ^
+5 errors in ` + bad + "\n"},
+		{name: "syntax error", args: []string{"check", syntax}, wantCode: 1,
+			wantErr: syntax + ":2:8: sequence end token ']' not found\n 2 | forms: [\n   |        ^\n1 error in " + syntax + "\n"},
+		{name: "missing file", args: []string{"check", missing}, wantCode: 1,
+			wantErr: "ruleflow: open " + missing + ": no such file or directory\n"},
+		{name: "no argument", args: []string{"check"}, wantCode: 1,
+			wantErr: "ruleflow: accepts 1 arg(s), received 0\n"},
+		{name: "schema with argument", args: []string{"check", "--print-schema", "x.yaml"}, wantCode: 1,
+			wantErr: "ruleflow: unknown command \"x.yaml\" for \"ruleflow check\"\n"},
+		{name: "print schema", args: []string{"check", "--print-schema"}, wantOut: string(rules.JSONSchema)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tt.args, &stdout, &stderr)
+			if code != tt.wantCode || stdout.String() != tt.wantOut || stderr.String() != tt.wantErr {
+				t.Errorf("run(%q) = %d\nstdout:\n%s\nstderr:\n%s\nwant %d\nstdout:\n%s\nstderr:\n%s",
+					tt.args, code, stdout.String(), stderr.String(), tt.wantCode, tt.wantOut, tt.wantErr)
+			}
+		})
+	}
+}
