@@ -20,7 +20,7 @@ type bval struct {
 	t        vtype
 	field    *Field // the schema field of a field reference
 	pos, end int
-	desc     string // names the operand in messages
+	src      Node // the operand in the parsed tree, for messages
 
 	isConst bool
 	c       any // the constant (already converted to the other operand's type when compared)
@@ -54,20 +54,20 @@ func (b *binder) bindValue(n Node) *bval {
 		}
 		return v
 	case *StringLit:
-		return b.constant(tString, n.Value, n, "string "+n.String())
+		return b.constant(tString, n.Value, n)
 	case *NumberLit:
 		if n.IsInt {
-			return b.constant(tInt, n.Int, n, "number "+n.Text)
+			return b.constant(tInt, n.Int, n)
 		}
-		return b.constant(tReal, n.Float, n, "number "+n.Text)
+		return b.constant(tReal, n.Float, n)
 	case *NullLit:
-		return b.constant(tNull, nil, n, "$NULL$")
+		return b.constant(tNull, nil, n)
 	case *Keyword:
 		return b.keyword(n)
 	case *FieldRef:
-		return b.fieldRef(n.Name, n.Pos(), n.End(), false)
+		return b.fieldRef(n, n.Name, false)
 	case *ValueRef:
-		return b.fieldRef(n.Name, n.Pos(), n.End(), true)
+		return b.fieldRef(n, n.Name, true)
 	case *NegExpr:
 		return b.neg(n)
 	case *ArithExpr:
@@ -77,16 +77,44 @@ func (b *binder) bindValue(n Node) *bval {
 	return nil
 }
 
-func (b *binder) constant(t vtype, c any, n Node, desc string) *bval {
-	return &bval{t: t, isConst: true, c: c, pos: n.Pos(), end: n.End(), desc: desc, node: constNode(c)}
+func (b *binder) constant(t vtype, c any, n Node) *bval {
+	return &bval{t: t, isConst: true, c: c, pos: n.Pos(), end: n.End(), src: n, node: constNode(c)}
 }
 
-func (b *binder) loadValue(t vtype, f *Field, pos, end int, desc string, load func(*Env) any) *bval {
-	return &bval{t: t, field: f, pos: pos, end: end, desc: desc, load: load, node: loadNode(load)}
+func (b *binder) loadValue(t vtype, f *Field, n Node, load func(*Env) any) *bval {
+	return &bval{t: t, field: f, pos: n.Pos(), end: n.End(), src: n, load: load, node: loadNode(load)}
+}
+
+// describe names the operand in an error message, such as
+// "integer field 'Priority'" or "string \"high\"".
+func (v *bval) describe() string {
+	switch n := v.src.(type) {
+	case *FieldRef, *ValueRef:
+		if v.field != nil {
+			return v.field.Type.String() + " field " + n.String()
+		}
+		return "field " + n.String()
+	case *Keyword:
+		return "keyword $" + n.Text + "$"
+	case *StringLit:
+		return "string " + n.String()
+	case *NumberLit:
+		return "number " + n.Text
+	case *NullLit:
+		return "$NULL$"
+	case *NegExpr:
+		if v.isConst {
+			return "number " + describeConst(v.c)
+		}
+		return "negation"
+	}
+	if v.isConst {
+		return "number " + describeConst(v.c)
+	}
+	return "arithmetic result"
 }
 
 func (b *binder) keyword(n *Keyword) *bval {
-	desc := "keyword $" + n.Text + "$"
 	loc := b.loc
 	var t vtype
 	var load func(*Env) any
@@ -111,7 +139,7 @@ func (b *binder) keyword(n *Keyword) *bval {
 		b.errorf(n.Pos(), "keyword $"+n.Text+"$ is not supported in ruleflow qualifications")
 		return nil
 	}
-	return b.loadValue(t, nil, n.Pos(), n.End(), desc, load)
+	return b.loadValue(t, nil, n, load)
 }
 
 // resolve finds the field a reference names: exact name first, then a
@@ -151,11 +179,9 @@ func allDigits(s string) bool {
 }
 
 // fieldRef binds 'Name' (or $Name$ when dollar is set).
-func (b *binder) fieldRef(name string, pos, end int, dollar bool) *bval {
-	ref := quoteField(name)
-	if dollar {
-		ref = "$" + name + "$"
-	}
+func (b *binder) fieldRef(n Node, name string, dollar bool) *bval {
+	pos := n.Pos()
+	ref := n.String()
 	var f *Field
 	v := viewCurrent
 	t := tAny
@@ -192,10 +218,6 @@ func (b *binder) fieldRef(name string, pos, end int, dollar bool) *bval {
 	if b.names != nil {
 		b.names[fieldName] = true
 	}
-	desc := "field " + ref
-	if f != nil {
-		desc = f.Type.String() + " field " + ref
-	}
 	var load func(*Env) any
 	if s := b.opts.Schema; f != nil && len(s.Fields) <= maxSlotFields {
 		i := s.byName[f.Name]
@@ -207,7 +229,7 @@ func (b *binder) fieldRef(name string, pos, end int, dollar bool) *bval {
 		default:
 			load = func(e *Env) any { return e.table(s).cur[i] }
 		}
-		return b.loadValue(t, f, pos, end, desc, load)
+		return b.loadValue(t, f, n, load)
 	}
 	switch v {
 	case viewTR:
@@ -222,7 +244,7 @@ func (b *binder) fieldRef(name string, pos, end int, dollar bool) *bval {
 	default:
 		load = func(e *Env) any { return e.cur[fieldName] }
 	}
-	return b.loadValue(t, f, pos, end, desc, load)
+	return b.loadValue(t, f, n, load)
 }
 
 // suggestField returns a schema field whose name matches name ignoring case.
@@ -251,7 +273,7 @@ func (b *binder) neg(n *NegExpr) *bval {
 	switch x.t {
 	case tInt, tReal, tAny, tNull:
 	default:
-		b.errorf(n.Pos(), "cannot negate "+x.desc)
+		b.errorf(n.Pos(), "cannot negate "+x.describe())
 		return nil
 	}
 	spec := &arithSpec{op: SUB, search: b.opts.Nulls == Search, src: b.src, pos: n.Pos()}
@@ -261,9 +283,9 @@ func (b *binder) neg(n *NegExpr) *bval {
 			b.errs.Add(err)
 			return nil
 		}
-		return &bval{t: x.t, isConst: true, c: v, pos: n.Pos(), end: n.End(), desc: "number -" + strings.TrimPrefix(x.desc, "number "), node: constNode(v)}
+		return &bval{t: x.t, isConst: true, c: v, pos: n.Pos(), end: n.End(), src: n, node: constNode(v)}
 	}
-	return &bval{t: x.t, pos: n.Pos(), end: n.End(), desc: "negation", node: callNode(spec.neg, x.node)}
+	return &bval{t: x.t, pos: n.Pos(), end: n.End(), src: n, node: callNode(spec.neg, x.node)}
 }
 
 // arith binds + - * / %.
@@ -274,12 +296,12 @@ func (b *binder) arith(n *ArithExpr) *bval {
 	}
 	t, ok := arithType(n.Op, x, y)
 	if !ok {
-		b.errorf(n.OpPos, "cannot apply "+strconv.Quote(n.Op.String())+" to "+x.desc+" and "+y.desc)
+		b.errorf(n.OpPos, "cannot apply "+strconv.Quote(n.Op.String())+" to "+x.describe()+" and "+y.describe())
 		return nil
 	}
 	// Literals next to a date-time or a number take its type.
 	if x.t == tTime && y.isConst && y.t == tString || y.t == tTime && x.isConst && x.t == tString {
-		b.errorf(n.OpPos, "cannot apply "+strconv.Quote(n.Op.String())+" to "+x.desc+" and "+y.desc)
+		b.errorf(n.OpPos, "cannot apply "+strconv.Quote(n.Op.String())+" to "+x.describe()+" and "+y.describe())
 		return nil
 	}
 	if n.Op == QUO || n.Op == REM {
@@ -289,7 +311,6 @@ func (b *binder) arith(n *ArithExpr) *bval {
 		}
 	}
 	spec := &arithSpec{op: n.Op, search: b.opts.Nulls == Search, src: b.src, pos: n.OpPos}
-	desc := "arithmetic result"
 	if x.isConst && y.isConst {
 		v, err := foldConst(func() any { return spec.eval(x.c, y.c) })
 		if err != nil {
@@ -299,9 +320,9 @@ func (b *binder) arith(n *ArithExpr) *bval {
 		if _, isInt := v.(int64); isInt && t == tReal {
 			t = tInt
 		}
-		return &bval{t: t, isConst: true, c: v, pos: n.Pos(), end: n.End(), desc: "number " + describeConst(v), node: constNode(v)}
+		return &bval{t: t, isConst: true, c: v, pos: n.Pos(), end: n.End(), src: n, node: constNode(v)}
 	}
-	return &bval{t: t, pos: n.Pos(), end: n.End(), desc: desc, node: callNode2(spec.eval, x.node, y.node)}
+	return &bval{t: t, pos: n.Pos(), end: n.End(), src: n, node: callNode2(spec.eval, x.node, y.node)}
 }
 
 // arithType is the static result type of x op y, and whether op applies.

@@ -1,6 +1,7 @@
 package qualification
 
 import (
+	"reflect"
 	"strconv"
 	"time"
 
@@ -61,10 +62,17 @@ func compileExpr(src string, root ast.Node) (prog *programT, err error) {
 			err = &Error{Msg: "expr-lang: " + toString(r), Source: src, Line: 1, Column: 1}
 		}
 	}()
-	cfg := conf.CreateNew()
-	cfg.Expect = boolKind
-	cfg.Optimize = false
-	cfg.Check()
+	// A minimal configuration: conf.CreateNew would copy every expr-lang
+	// builtin into a map, and the tree calls none of them.
+	cfg := &conf.Config{
+		Expect:       boolKind,
+		ShortCircuit: true,
+		MaxNodes:     MaxNodes,
+		ConstFns:     map[string]reflect.Value{},
+		Functions:    conf.FunctionsTable{},
+		Builtins:     conf.FunctionsTable{},
+		Disabled:     map[string]bool{},
+	}
 	tree := &exprparser.Tree{Node: root, Source: file.NewSource(src)}
 	if _, err := new(checker.Checker).PatchAndCheck(tree, cfg); err != nil {
 		return nil, err
@@ -183,7 +191,7 @@ func (b *binder) bindLike(spec *cmpSpec, x, y *bval) ast.Node {
 		switch v.t {
 		case tString, tAny, tSel, tNull:
 		default:
-			b.errorf(v.pos, "LIKE needs character operands, found "+v.desc)
+			b.errorf(v.pos, "LIKE needs character operands, found "+v.describe())
 			return constNode(false)
 		}
 	}
@@ -204,7 +212,7 @@ func (b *binder) bindLike(spec *cmpSpec, x, y *bval) ast.Node {
 func (b *binder) convertConst(c, to *bval, spec *cmpSpec) (*bval, bool) {
 	out := *c
 	mismatch := func() (*bval, bool) {
-		b.errorf(c.pos, "cannot compare "+to.desc+" with "+c.desc)
+		b.errorf(c.pos, "cannot compare "+to.describe()+" with "+c.describe())
 		return nil, false
 	}
 	switch to.t {
@@ -302,7 +310,7 @@ func (b *binder) convertConst(c, to *bval, spec *cmpSpec) (*bval, bool) {
 			return mismatch()
 		}
 	case tAttach:
-		b.errorf(to.pos, to.desc+" can only be compared with $NULL$")
+		b.errorf(to.pos, to.describe()+" can only be compared with $NULL$")
 		return nil, false
 	default:
 		if c.t != to.t {
@@ -334,7 +342,7 @@ func (b *binder) classify(spec *cmpSpec, x, y *bval) bool {
 		yt = xt
 	}
 	mismatch := func() bool {
-		b.errorf(y.pos, "cannot compare "+x.desc+" with "+y.desc)
+		b.errorf(y.pos, "cannot compare "+x.describe()+" with "+y.describe())
 		return false
 	}
 	has := func(t vtype) bool { return xt == t || yt == t }
@@ -350,7 +358,7 @@ func (b *binder) classify(spec *cmpSpec, x, y *bval) bool {
 		if yt == tAttach {
 			v = y
 		}
-		b.errorf(v.pos, v.desc+" can only be compared with $NULL$")
+		b.errorf(v.pos, v.describe()+" can only be compared with $NULL$")
 		return false
 	case has(tSel):
 		switch other(tSel) {

@@ -49,8 +49,8 @@ func ParseDateTime(s string, loc *time.Location) (time.Time, bool) {
 		loc = time.UTC
 	}
 	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 64 {
-		return time.Time{}, false
+	if s == "" || len(s) > 64 || !strings.ContainsAny(s, "0123456789") {
+		return time.Time{}, false // every accepted format has digits
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, true
