@@ -3,6 +3,7 @@ package qualification
 import (
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/expr-lang/expr/ast"
@@ -432,7 +433,73 @@ func (b *binder) emit(spec *cmpSpec, x, y *bval) ast.Node {
 	}
 	if load := x.load; load != nil && y.isConst {
 		c := y.c
+		if fast := fastPred(spec, load, c); fast != nil {
+			return predNode(fast, envNode())
+		}
 		return predNode(func(e any) bool { return spec.eval(load(e.(*Env)), c) }, envNode())
 	}
 	return pred2Node(spec.eval, x.node, y.node)
+}
+
+// fastPred returns a specialised predicate for the most common comparisons of
+// a field with a constant: it handles the usual record value type directly and
+// leaves everything else (NULL, other types, errors) to spec.eval. It returns
+// nil when no specialisation applies.
+func fastPred(spec *cmpSpec, load func(*Env) any, c any) func(any) bool {
+	op := spec.op
+	switch spec.class {
+	case cmpLike:
+		like := spec.like
+		if like == nil {
+			return nil
+		}
+		return func(e any) bool {
+			v := load(e.(*Env))
+			if s, ok := v.(string); ok {
+				return like.match(s)
+			}
+			return spec.eval(v, c)
+		}
+	case cmpString, cmpDynamic:
+		if cs, ok := c.(string); ok && !spec.fold {
+			return func(e any) bool {
+				v := load(e.(*Env))
+				if s, ok := v.(string); ok {
+					return holds(op, strings.Compare(s, cs))
+				}
+				return spec.eval(v, c)
+			}
+		}
+		fallthrough
+	case cmpNumber:
+		if ci, ok := c.(int64); ok {
+			return func(e any) bool {
+				v := load(e.(*Env))
+				if i, ok := v.(int64); ok {
+					return holds(op, cmpInt(i, ci))
+				}
+				return spec.eval(v, c)
+			}
+		}
+	case cmpSel:
+		ci, ok := c.(int64)
+		if !ok || spec.fy == nil || ci < 0 || ci >= int64(len(spec.fy.Options)) || (op != EQL && op != NEQ) {
+			return nil
+		}
+		name, eq, fold := spec.fy.Options[ci], op == EQL, spec.fold
+		return func(e any) bool {
+			v := load(e.(*Env))
+			switch x := v.(type) {
+			case string:
+				if x != "" {
+					// A different name is a different option (or none).
+					return (x == name || fold && strings.EqualFold(x, name)) == eq
+				}
+			case int64:
+				return (x == ci) == eq
+			}
+			return spec.eval(v, c)
+		}
+	}
+	return nil
 }
