@@ -255,6 +255,21 @@ func TestRenderMatchesSeed(t *testing.T) {
 	}
 }
 
+// TestRenderHeaderPrecedence: the format's own headers win over custom headers of
+// the same name, whatever their spelling, so no header is sent twice.
+func TestRenderHeaderPrecedence(t *testing.T) {
+	c := soapCallout()
+	c.Headers = map[string]string{"soapaction": "x", "content-type": "text/plain", "x-trace": "1"}
+	req, err := Render(testConfig(t), c, seedEvent(rules.KindCreate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"Content-Type": "text/xml; charset=utf-8", "SOAPAction": `"http://tempuri.org/CloseTicket"`, "X-Trace": "1"}
+	if diff := cmp.Diff(want, req.Header); diff != "" {
+		t.Errorf("headers (-want +got):\n%s", diff)
+	}
+}
+
 func TestSOAPNamespace(t *testing.T) {
 	tests := []struct{ action, method, want string }{
 		{"http://tempuri.org/CloseTicket", "CloseTicket", "http://tempuri.org/"},

@@ -98,6 +98,7 @@ func (r *renderer) soap(req *Request) error {
 	for _, tok := range doc.Child {
 		tok.WriteTo(&buf, &doc.WriteSettings)
 	}
+	delete(req.Header, "Soapaction") // a custom header of the same name; the action wins
 	req.Header["Content-Type"] = "text/xml; charset=utf-8"
 	req.Header["SOAPAction"] = `"` + action + `"`
 	req.Body = buf.Bytes()
