@@ -170,6 +170,11 @@ func (l *logBuffer) String() string {
 	return l.buf.String()
 }
 
+// newTestLogger logs everything, debug included, to w.
+func newTestLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
 // quietLogger discards logs.
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 

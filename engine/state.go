@@ -74,7 +74,9 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 		if err != nil {
 			return nil, fmt.Errorf("engine: smtp password: %w", err)
 		}
-		s.mailer = notify.NewMailer(cfg.SMTP, password)
+		m := notify.NewMailer(cfg.SMTP, password)
+		m.Logger, m.Now = e.log, e.now // the engine's logs and clock, not slog.Default
+		s.mailer = m
 	}
 	return s, nil
 }
