@@ -110,9 +110,10 @@ func excerpt(body []byte) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// findFault looks for a SOAP Fault (an element named Fault, in any namespace, inside
-// the Body of an Envelope) or an XML-RPC <fault> in a methodResponse. It returns the
-// failure reason when one is found. Bodies that are not XML have no fault.
+// findFault looks for a SOAP Fault (an element named Fault, in any namespace, that is
+// the first child of the Body of an Envelope) or an XML-RPC <fault> in a
+// methodResponse. It returns the failure reason when one is found. Bodies that are
+// not XML, or not SOAP or XML-RPC, have no fault.
 func findFault(body []byte) (string, bool) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n\ufeff")
 	if len(trimmed) == 0 || trimmed[0] != '<' {
@@ -120,7 +121,7 @@ func findFault(body []byte) (string, bool) {
 	}
 	d := xml.NewDecoder(bytes.NewReader(trimmed))
 	d.Strict = false
-	var stack []string
+	var path []string // the open elements we descended into: root, then Body
 	for {
 		tok, err := d.Token()
 		if err != nil {
@@ -129,20 +130,32 @@ func findFault(body []byte) (string, bool) {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			name := t.Name.Local
-			if name == "fault" && len(stack) == 1 && stack[0] == "methodResponse" {
-				return xmlrpcFault(body), true
-			}
-			if name == "Fault" && len(stack) >= 2 && stack[len(stack)-1] == "Body" && stack[0] == "Envelope" {
-				return soapFault(d), true
-			}
-			stack = append(stack, name)
-			if len(stack) > 3 {
-				// A fault is a child of Body, which is a child of Envelope.
+			switch len(path) {
+			case 0:
+				if name != "Envelope" && name != "methodResponse" {
+					return "", false
+				}
+				path = append(path, name)
+			case 1:
+				switch {
+				case path[0] == "methodResponse" && name == "fault":
+					return xmlrpcFault(body), true
+				case path[0] == "Envelope" && name == "Body":
+					path = append(path, name)
+				default: // a SOAP Header, XML-RPC params: not where faults live
+					if d.Skip() != nil {
+						return "", false
+					}
+				}
+			default: // the first child of Body decides
+				if name == "Fault" {
+					return soapFault(d), true
+				}
 				return "", false
 			}
 		case xml.EndElement:
-			if len(stack) > 0 {
-				stack = stack[:len(stack)-1]
+			if len(path) > 0 {
+				path = path[:len(path)-1]
 			}
 		}
 	}

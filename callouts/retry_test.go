@@ -156,7 +156,7 @@ func TestExcerpt(t *testing.T) {
 }
 
 func FuzzFindFault(f *testing.F) {
-	for _, s := range []string{soap11Fault, soap12Fault, soapOK, xmlrpcFaultBody, xmlrpcOK, "<a><b><c><Fault/></c></b></a>", "", "<"} {
+	for _, s := range []string{soap11Fault, soap12Fault, soapHeaderFault, soapOK, xmlrpcFaultBody, xmlrpcOK, "<a><b><c><Fault/></c></b></a>", "", "<"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -227,6 +227,8 @@ not found</faultstring></soap:Fault></soap:Body></soap:Envelope>`
 <env:Code><env:Value>env:Receiver</env:Value></env:Code><env:Reason><env:Text xml:lang="en">Boom</env:Text></env:Reason></env:Fault></env:Body></env:Envelope>`
 	soapOK = `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>
 <CloseTicketResponse xmlns="http://tempuri.org/"><Fault>not a fault: not a child of Body</Fault></CloseTicketResponse></soap:Body></soap:Envelope>`
+	soapHeaderFault = `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><wsse:Security xmlns:wsse="urn:x"><wsu:Timestamp xmlns:wsu="urn:y"><wsu:Created>now</wsu:Created></wsu:Timestamp></wsse:Security></s:Header>
+<s:Body><s:Fault><faultcode>s:Client</faultcode><faultstring>Bad ticket</faultstring></s:Fault></s:Body></s:Envelope>`
 	xmlrpcFaultBody = `<?xml version="1.0"?><methodResponse><fault><value><struct>
 <member><name>faultCode</name><value><int>4</int></value></member>
 <member><name>faultString</name><value><string>Too many parameters.</string></value></member>
@@ -248,6 +250,7 @@ func TestSendOutcome(t *testing.T) {
 		{name: "204 empty", status: 204, want: Result{Delivered: true, StatusCode: 204}},
 		{name: "soap 1.1 fault in 200", status: 200, body: soap11Fault, want: Result{StatusCode: 200, Err: "soap fault: soap:Server: Ticket 8176 not found"}},
 		{name: "soap 1.2 fault in 200", status: 200, body: soap12Fault, want: Result{StatusCode: 200, Err: "soap fault: env:Receiver: Boom"}},
+		{name: "soap fault after a deep header", status: 200, body: soapHeaderFault, want: Result{StatusCode: 200, Err: "soap fault: s:Client: Bad ticket"}},
 		{name: "soap response", status: 200, body: soapOK, want: Result{Delivered: true, StatusCode: 200}},
 		{name: "xmlrpc fault", status: 200, body: xmlrpcFaultBody, want: Result{StatusCode: 200, Err: "xmlrpc fault 4: Too many parameters."}},
 		{name: "xmlrpc response", status: 200, body: xmlrpcOK, want: Result{Delivered: true, StatusCode: 200}},
