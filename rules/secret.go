@@ -31,10 +31,10 @@ const secretAAD = "ruleflow " + EncryptedPrefix
 type Key [32]byte
 
 // String returns a mask, so a Key never leaks through fmt or logs.
-func (k *Key) String() string { return Masked }
+func (k Key) String() string { return Masked }
 
 // GoString returns a mask, so %#v does not leak the key either.
-func (k *Key) GoString() string { return "rules.Key(" + Masked + ")" }
+func (k Key) GoString() string { return "rules.Key(" + Masked + ")" }
 
 // ParseKey parses a key written as 64 hexadecimal characters or as base64 (standard
 // or URL alphabet, padded or not) that decodes to exactly 32 bytes. Surrounding

@@ -62,7 +62,7 @@ func TestParseKey(t *testing.T) {
 
 func TestKeyNeverPrints(t *testing.T) {
 	k := testKey(t)
-	for _, s := range []string{fmt.Sprint(k), fmt.Sprintf("%v %+v %#v %s", k, k, k, k)} {
+	for _, s := range []string{fmt.Sprint(k), fmt.Sprint(*k), fmt.Sprintf("%v %+v %#v %s %v %#v", k, k, k, k, *k, *k)} {
 		if strings.Contains(s, "0001020304") || strings.Contains(s, "[0 1 2") {
 			t.Fatalf("key leaked: %s", s)
 		}
