@@ -97,44 +97,113 @@ type NumberLit struct {
 	Float              float64 // the value (also set when IsInt)
 }
 
+// Pos returns the offset of the first character of the LogicalExpr.
 func (n *LogicalExpr) Pos() int { return n.X.Pos() }
-func (n *NotExpr) Pos() int     { return n.NotPos }
+
+// Pos returns the offset of the first character of the NotExpr.
+func (n *NotExpr) Pos() int { return n.NotPos }
+
+// Pos returns the offset of the first character of the CompareExpr.
 func (n *CompareExpr) Pos() int { return n.X.Pos() }
-func (n *ArithExpr) Pos() int   { return n.X.Pos() }
-func (n *NegExpr) Pos() int     { return n.MinusPos }
-func (n *ParenExpr) Pos() int   { return n.Lparen }
-func (n *FieldRef) Pos() int    { return n.NamePos }
-func (n *ValueRef) Pos() int    { return n.NamePos }
-func (n *Keyword) Pos() int     { return n.NamePos }
-func (n *NullLit) Pos() int     { return n.NullPos }
-func (n *StringLit) Pos() int   { return n.ValuePos }
-func (n *NumberLit) Pos() int   { return n.ValuePos }
 
+// Pos returns the offset of the first character of the ArithExpr.
+func (n *ArithExpr) Pos() int { return n.X.Pos() }
+
+// Pos returns the offset of the first character of the NegExpr.
+func (n *NegExpr) Pos() int { return n.MinusPos }
+
+// Pos returns the offset of the first character of the ParenExpr.
+func (n *ParenExpr) Pos() int { return n.Lparen }
+
+// Pos returns the offset of the first character of the FieldRef.
+func (n *FieldRef) Pos() int { return n.NamePos }
+
+// Pos returns the offset of the first character of the ValueRef.
+func (n *ValueRef) Pos() int { return n.NamePos }
+
+// Pos returns the offset of the first character of the Keyword.
+func (n *Keyword) Pos() int { return n.NamePos }
+
+// Pos returns the offset of the first character of the NullLit.
+func (n *NullLit) Pos() int { return n.NullPos }
+
+// Pos returns the offset of the first character of the StringLit.
+func (n *StringLit) Pos() int { return n.ValuePos }
+
+// Pos returns the offset of the first character of the NumberLit.
+func (n *NumberLit) Pos() int { return n.ValuePos }
+
+// End returns the offset just after the LogicalExpr.
 func (n *LogicalExpr) End() int { return n.Y.End() }
-func (n *NotExpr) End() int     { return n.X.End() }
-func (n *CompareExpr) End() int { return n.Y.End() }
-func (n *ArithExpr) End() int   { return n.Y.End() }
-func (n *NegExpr) End() int     { return n.X.End() }
-func (n *ParenExpr) End() int   { return n.Rparen + 1 }
-func (n *FieldRef) End() int    { return n.NameEnd }
-func (n *ValueRef) End() int    { return n.NameEnd }
-func (n *Keyword) End() int     { return n.NameEnd }
-func (n *NullLit) End() int     { return n.NullEnd }
-func (n *StringLit) End() int   { return n.ValueEnd }
-func (n *NumberLit) End() int   { return n.ValueEnd }
 
+// End returns the offset just after the NotExpr.
+func (n *NotExpr) End() int { return n.X.End() }
+
+// End returns the offset just after the CompareExpr.
+func (n *CompareExpr) End() int { return n.Y.End() }
+
+// End returns the offset just after the ArithExpr.
+func (n *ArithExpr) End() int { return n.Y.End() }
+
+// End returns the offset just after the NegExpr.
+func (n *NegExpr) End() int { return n.X.End() }
+
+// End returns the offset just after the ParenExpr.
+func (n *ParenExpr) End() int { return n.Rparen + 1 }
+
+// End returns the offset just after the FieldRef.
+func (n *FieldRef) End() int { return n.NameEnd }
+
+// End returns the offset just after the ValueRef.
+func (n *ValueRef) End() int { return n.NameEnd }
+
+// End returns the offset just after the Keyword.
+func (n *Keyword) End() int { return n.NameEnd }
+
+// End returns the offset just after the NullLit.
+func (n *NullLit) End() int { return n.NullEnd }
+
+// End returns the offset just after the StringLit.
+func (n *StringLit) End() int { return n.ValueEnd }
+
+// End returns the offset just after the NumberLit.
+func (n *NumberLit) End() int { return n.ValueEnd }
+
+// String returns the LogicalExpr in canonical qualification syntax.
 func (n *LogicalExpr) String() string { return binString(n.X, n.Op, n.Y) }
-func (n *NotExpr) String() string     { return "NOT " + n.X.String() }
+
+// String returns the NotExpr in canonical qualification syntax.
+func (n *NotExpr) String() string { return "NOT " + n.X.String() }
+
+// String returns the CompareExpr in canonical qualification syntax.
 func (n *CompareExpr) String() string { return binString(n.X, n.Op, n.Y) }
-func (n *ArithExpr) String() string   { return binString(n.X, n.Op, n.Y) }
-func (n *NegExpr) String() string     { return "-" + n.X.String() }
-func (n *ParenExpr) String() string   { return n.X.String() }
-func (n *FieldRef) String() string    { return "'" + strings.ReplaceAll(n.Name, "'", "''") + "'" }
-func (n *ValueRef) String() string    { return "$" + n.Name + "$" }
-func (n *Keyword) String() string     { return "$" + n.Name + "$" }
-func (n *NullLit) String() string     { return "$NULL$" }
-func (n *StringLit) String() string   { return `"` + strings.ReplaceAll(n.Value, `"`, `""`) + `"` }
-func (n *NumberLit) String() string   { return n.Text }
+
+// String returns the ArithExpr in canonical qualification syntax.
+func (n *ArithExpr) String() string { return binString(n.X, n.Op, n.Y) }
+
+// String returns the NegExpr in canonical qualification syntax.
+func (n *NegExpr) String() string { return "-" + n.X.String() }
+
+// String returns the ParenExpr in canonical qualification syntax.
+func (n *ParenExpr) String() string { return n.X.String() }
+
+// String returns the FieldRef in canonical qualification syntax.
+func (n *FieldRef) String() string { return "'" + strings.ReplaceAll(n.Name, "'", "''") + "'" }
+
+// String returns the ValueRef in canonical qualification syntax.
+func (n *ValueRef) String() string { return "$" + n.Name + "$" }
+
+// String returns the Keyword in canonical qualification syntax.
+func (n *Keyword) String() string { return "$" + n.Name + "$" }
+
+// String returns the NullLit in canonical qualification syntax.
+func (n *NullLit) String() string { return "$NULL$" }
+
+// String returns the StringLit in canonical qualification syntax.
+func (n *StringLit) String() string { return `"` + strings.ReplaceAll(n.Value, `"`, `""`) + `"` }
+
+// String returns the NumberLit in canonical qualification syntax.
+func (n *NumberLit) String() string { return n.Text }
 
 func binString(x Node, op Token, y Node) string {
 	return "(" + x.String() + " " + op.String() + " " + y.String() + ")"

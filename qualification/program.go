@@ -11,7 +11,7 @@ import (
 
 type programT = vm.Program
 
-var boolKind = reflect.Bool
+const boolKind = reflect.Bool
 
 func sortStrings(s []string) { slices.Sort(s) }
 
