@@ -94,12 +94,19 @@ func Render(cfg *rules.Config, c *rules.Callout, ev *rules.Event) (*Request, err
 	if r.loc == nil {
 		r.loc = time.UTC
 	}
-	for _, f := range cfg.Forms {
-		if f != nil && f.Name == ev.Form {
-			r.form = f
-			r.schema = f.Schema
-			break
+	if f, ok := cfg.Form(ev.Form); ok {
+		r.form = f
+	} else {
+		// A configuration built in code rather than by rules.Load has no index.
+		for _, f := range cfg.Forms {
+			if f != nil && f.Name == ev.Form {
+				r.form = f
+				break
+			}
 		}
+	}
+	if r.form != nil {
+		r.schema = r.form.Schema
 	}
 	method := strings.ToUpper(strings.TrimSpace(c.Method))
 	if method == "" {
