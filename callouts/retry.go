@@ -3,6 +3,7 @@ package callouts
 import (
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/ruleflow/ruleflow/rules"
@@ -37,7 +38,7 @@ func PolicyFor(r rules.Retry) Policy {
 	p := Policy{
 		Interval:    r.Interval.Std(),
 		Max:         DefaultMaxRetries,
-		Exponential: r.Backoff == "exponential",
+		Exponential: strings.EqualFold(r.Backoff, "exponential"),
 		MaxInterval: r.MaxInterval.Std(),
 	}
 	if p.Interval == 0 {

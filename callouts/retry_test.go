@@ -23,6 +23,7 @@ func TestPolicyFor(t *testing.T) {
 		{"sub-second interval raised to 1s", rules.Retry{Interval: rules.Duration(10 * time.Millisecond)}, Policy{Interval: time.Second, Max: 10, MaxInterval: time.Hour}},
 		{"exponential", rules.Retry{Interval: rules.Duration(5 * time.Second), Backoff: "exponential", MaxInterval: rules.Duration(10 * time.Minute)},
 			Policy{Interval: 5 * time.Second, Max: 10, Exponential: true, MaxInterval: 10 * time.Minute}},
+		{"backoff spelled in capitals", rules.Retry{Backoff: "Exponential"}, Policy{Interval: 60 * time.Second, Max: 10, Exponential: true, MaxInterval: time.Hour}},
 		{"cap below interval", rules.Retry{Interval: rules.Duration(time.Minute), Backoff: "exponential", MaxInterval: rules.Duration(time.Second)},
 			Policy{Interval: time.Minute, Max: 10, Exponential: true, MaxInterval: time.Minute}},
 	}
