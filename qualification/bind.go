@@ -283,7 +283,7 @@ func (b *binder) neg(n *NegExpr) *bval {
 			b.errs.Add(err)
 			return nil
 		}
-		return &bval{t: x.t, isConst: true, c: v, pos: n.Pos(), end: n.End(), src: n, node: constNode(v)}
+		return &bval{t: constType(v), isConst: true, c: v, pos: n.Pos(), end: n.End(), src: n, node: constNode(v)}
 	}
 	return &bval{t: x.t, pos: n.Pos(), end: n.End(), src: n, node: callNode(spec.neg, x.node)}
 }
@@ -317,10 +317,7 @@ func (b *binder) arith(n *ArithExpr) *bval {
 			b.errs.Add(err)
 			return nil
 		}
-		if _, isInt := v.(int64); isInt && t == tReal {
-			t = tInt
-		}
-		return &bval{t: t, isConst: true, c: v, pos: n.Pos(), end: n.End(), src: n, node: constNode(v)}
+		return &bval{t: constType(v), isConst: true, c: v, pos: n.Pos(), end: n.End(), src: n, node: constNode(v)}
 	}
 	return &bval{t: t, pos: n.Pos(), end: n.End(), src: n, node: callNode2(spec.eval, x.node, y.node)}
 }
@@ -335,6 +332,8 @@ func arithType(op Token, x, y *bval) (vtype, bool) {
 		yt = xt
 	}
 	switch {
+	case xt == tNull: // both NULL
+		return tNull, true
 	case xt == tAny || yt == tAny:
 		return tAny, true
 	case xt.numeric() && yt.numeric():
@@ -366,6 +365,23 @@ func foldConst(f func() any) (v any, err *Error) {
 		}
 	}()
 	return f(), nil
+}
+
+// constType is the static type of a folded constant.
+func constType(v any) vtype {
+	switch v.(type) {
+	case nil:
+		return tNull
+	case int64:
+		return tInt
+	case float64:
+		return tReal
+	case string:
+		return tString
+	case time.Time:
+		return tTime
+	}
+	return tAny
 }
 
 func describeConst(v any) string {

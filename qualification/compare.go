@@ -254,7 +254,7 @@ func (s *cmpSpec) dynamic(a, b any) bool {
 		}
 		if _, _, _, ok := asNumber(b); ok {
 			if _, _, _, ok := parseNumber(x); !ok {
-				panic(s.fail("cannot compare character value " + strconv.Quote(x) + " with a number"))
+				return s.mismatch("cannot compare character value " + strconv.Quote(x) + " with a number")
 			}
 			return s.numbers(a, b)
 		}
@@ -299,7 +299,7 @@ func (s *cmpSpec) dynamic(a, b any) bool {
 			switch y := b.(type) {
 			case string:
 				if _, _, _, ok := parseNumber(y); !ok {
-					panic(s.fail("cannot compare a number with character value " + strconv.Quote(y)))
+					return s.mismatch("cannot compare a number with character value " + strconv.Quote(y))
 				}
 				return s.numbers(a, b)
 			case time.Time:
@@ -312,7 +312,19 @@ func (s *cmpSpec) dynamic(a, b any) bool {
 			}
 		}
 	}
-	panic(s.fail("cannot compare " + goTypeName(a) + " value with " + goTypeName(b) + " value"))
+	return s.mismatch("cannot compare " + goTypeName(a) + " value with " + goTypeName(b) + " value")
+}
+
+// mismatch is the result of comparing values of unrelated types without a
+// schema: = is false and != true, while an ordering is an error (msg).
+func (s *cmpSpec) mismatch(msg string) bool {
+	switch s.op {
+	case EQL:
+		return false
+	case NEQ:
+		return true
+	}
+	panic(s.fail(msg))
 }
 
 func (s *cmpSpec) numbers(a, b any) bool {

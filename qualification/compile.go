@@ -164,6 +164,9 @@ func (b *binder) bindCompare(n *CompareExpr) ast.Node {
 	}
 	if x.t == tNull || y.t == tNull {
 		if x.t == tNull && y.t == tNull {
+			if spec.op == EQL || spec.op == NEQ { // a presence test of NULL
+				return constNode(spec.op == EQL)
+			}
 			return constNode(!spec.search && holds(spec.op, 0))
 		}
 		if spec.op == EQL || spec.op == NEQ {

@@ -166,6 +166,9 @@ func TestEval(t *testing.T) {
 		{name: "search dynamic NULL", src: `'X' < 5`, search: true, after: `{}`, want: false},
 		{name: "NULL sel workflow", src: `'Status' < "New"`, schema: true, after: `{}`, want: true},
 		{name: "null equals null", src: `$NULL$ = $NULL$`, want: true},
+		{name: "negated NULL is 0 in workflow", src: `-$NULL$ = 0 AND $NULL$ + $NULL$ = 0`, want: true},
+		{name: "negated NULL is NULL in search", src: `-$NULL$ = $NULL$`, search: true, want: true},
+		{name: "dynamic unrelated types are unequal", src: `'A' != "x" AND NOT 'A' = "x" AND 'B' != 1`, after: `{"A":2,"B":true}`, want: true},
 
 		// Strings and case.
 		{name: "case-sensitive by default", src: `'Submitter' = "JSMITH"`, schema: true, after: `{"Submitter":"jsmith"}`, want: false},
