@@ -475,13 +475,25 @@ func fastPred(spec *cmpSpec, load func(*Env) any, c any) func(any) bool {
 		}
 		fallthrough
 	case cmpNumber:
-		if ci, ok := c.(int64); ok {
+		switch cn := c.(type) {
+		case int64:
 			return func(e any) bool {
 				v := load(e.(*Env))
 				if i, ok := v.(int64); ok {
-					return holds(op, cmpInt(i, ci))
+					return holds(op, cmpInt(i, cn))
 				}
 				return spec.eval(v, c)
+			}
+		case float64:
+			return func(e any) bool {
+				switch x := load(e.(*Env)).(type) {
+				case float64:
+					return holds(op, cmpFloat(x, cn))
+				case int64:
+					return holds(op, cmpFloat(float64(x), cn))
+				default:
+					return spec.eval(x, c)
+				}
 			}
 		}
 	case cmpSel:
