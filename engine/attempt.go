@@ -55,7 +55,7 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 	var res callouts.Result
 	if c == nil {
 		res.Err = fmt.Sprintf("callout %q is no longer configured", job.Callout)
-	} else if cred, err := credentials(c, e.key); err != nil {
+	} else if cred, err := callouts.CredentialsFor(c, e.key); err != nil {
 		res.Err = err.Error()
 	} else {
 		res = sender.Send(ctx, p.Request, job.ID, timeoutOf(c), cred)
@@ -90,19 +90,6 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 		out.Follow = e.notification(state, c, job, o)
 	}
 	return out
-}
-
-// credentials decrypts a callout's secrets for one attempt.
-func credentials(c *rules.Callout, key *rules.Key) (callouts.Credentials, error) {
-	password, err := c.Password.Value(key)
-	if err != nil {
-		return callouts.Credentials{}, fmt.Errorf("callout %q: password: %w", c.Name, err)
-	}
-	signing, err := c.SigningSecret.Value(key)
-	if err != nil {
-		return callouts.Credentials{}, fmt.Errorf("callout %q: signing_secret: %w", c.Name, err)
-	}
-	return callouts.Credentials{Username: c.Username, Password: password, SigningSecret: signing}, nil
 }
 
 // emailPayload is what the outbox holds for a notification e-mail: the message and
