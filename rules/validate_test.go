@@ -38,6 +38,11 @@ func TestParseErrors(t *testing.T) {
 		{"two documents", "version: 1\n---\nversion: 1\n", []string{"3:8: a configuration file holds one YAML document; found a second one"}},
 		{"not a mapping", "- a\n- b\n", []string{"1:1: the configuration must be a mapping, got a list"}},
 		{"missing version", "domain: x\n", []string{`1:7: the configuration is missing the required key "version"`}},
+		{"empty list entry", "version: 1\nrules:\n  -\n  - {name: R, form: T, events: [create], callouts: [C]}\n", []string{
+			"3:4: empty list entry (want a rule)",
+			`4:21: unknown form "T"`,
+			`4:53: unknown callout "C"`,
+		}},
 		{"bad version", "version: 2\n", []string{"1:10: unsupported version 2 (want 1)"}},
 		{"version type", "version: one\n", []string{`1:10: expected an integer, got the string "one"`}},
 		{"unknown top key", "version: 1\nrulez: []\n", []string{`2:1: unknown key "rulez" in the configuration; did you mean "rules"?`}},

@@ -591,9 +591,15 @@ func (d *decoder) decodeValue(orig ast.Node, v reflect.Value, owner any, path st
 			d.errorf(orig, "expected a list, got %s", describe(n))
 			return
 		}
-		s := reflect.MakeSlice(t, len(seq.Values), len(seq.Values))
+		s := reflect.MakeSlice(t, 0, len(seq.Values))
 		for i, it := range seq.Values {
-			d.decodeValue(it, s.Index(i), owner, path+"["+strconv.Itoa(i)+"]")
+			ev := reflect.New(t.Elem()).Elem()
+			d.decodeValue(it, ev, owner, path+"["+strconv.Itoa(i)+"]")
+			if ev.Kind() == reflect.Pointer && ev.IsNil() {
+				d.errorf(it, "empty list entry (want %s)", typeLabel(t.Elem().Elem()))
+				continue
+			}
+			s = reflect.Append(s, ev)
 		}
 		v.Set(s)
 	case reflect.Map:
