@@ -43,6 +43,10 @@ func TestParseErrors(t *testing.T) {
 			`4:21: unknown form "T"`,
 			`4:53: unknown callout "C"`,
 		}},
+		{"billion laughs", "version: 1\nx-a: &a [x, x, x, x, x, x, x, x, x, x]\nx-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n" +
+			"x-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nx-d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n" +
+			"x-e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nx-f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n" +
+			"target_urls: [{name: t, iparams: {k: *f}}]\n", []string{"7:46: too many alias expansions (more than 100000)"}},
 		{"bad version", "version: 2\n", []string{"1:10: unsupported version 2 (want 1)"}},
 		{"version type", "version: one\n", []string{`1:10: expected an integer, got the string "one"`}},
 		{"unknown top key", "version: 1\nrulez: []\n", []string{`2:1: unknown key "rulez" in the configuration; did you mean "rules"?`}},

@@ -17,6 +17,9 @@ import (
 // maxDepth bounds nesting and alias chains, so a hostile file cannot exhaust the stack.
 const maxDepth = 64
 
+// maxAliases bounds alias expansions, so a "billion laughs" file cannot explode.
+const maxAliases = 100000
+
 // nodeKey names one decoded value: the struct that holds it and the YAML path below
 // that struct ("" for the struct's own mapping, "callouts[2]", "parameters.id").
 type nodeKey struct {
@@ -44,6 +47,7 @@ type decoder struct {
 	lookupEnv func(string) (string, bool)
 	depth     int
 	jobs      []*compileJob // conditions to compile, see compileAll
+	aliases   int           // alias expansions so far, bounded by maxAliases
 }
 
 func newDecoder(src *source, lookupEnv func(string) (string, bool)) *decoder {
@@ -164,6 +168,13 @@ func (d *decoder) resolve(n ast.Node) ast.Node {
 		case *ast.MappingKeyNode:
 			n = v.Value
 		case *ast.AliasNode:
+			d.aliases++
+			if d.aliases > maxAliases {
+				if d.aliases == maxAliases+1 {
+					d.errorf(v, "too many alias expansions (more than %d)", maxAliases)
+				}
+				return nil
+			}
 			name := ""
 			if v.Value != nil {
 				name = v.Value.GetToken().Value
