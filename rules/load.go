@@ -208,8 +208,8 @@ func plural(n int, word string) string {
 
 // Form returns the declared form called name.
 func (c *Config) Form(name string) (*Form, bool) {
-	if c.idx == nil {
-		return nil, false
+	if c.idx == nil { // a Config built by hand
+		return find(c.Forms, func(f *Form) bool { return f.Name == name })
 	}
 	f, ok := c.idx.forms[name]
 	return f, ok
@@ -218,7 +218,7 @@ func (c *Config) Form(name string) (*Form, bool) {
 // Callout returns the callout called name.
 func (c *Config) Callout(name string) (*Callout, bool) {
 	if c.idx == nil {
-		return nil, false
+		return find(c.Callouts, func(co *Callout) bool { return co.Name == name })
 	}
 	co, ok := c.idx.callouts[name]
 	return co, ok
@@ -227,7 +227,7 @@ func (c *Config) Callout(name string) (*Callout, bool) {
 // CallbackFunction returns the callback function with the API name name.
 func (c *Config) CallbackFunction(name string) (*CallbackFunction, bool) {
 	if c.idx == nil {
-		return nil, false
+		return find(c.Callbacks, func(f *CallbackFunction) bool { return f.APIName == name })
 	}
 	f, ok := c.idx.callbacks[name]
 	return f, ok
@@ -236,10 +236,20 @@ func (c *Config) CallbackFunction(name string) (*CallbackFunction, bool) {
 // Target returns the external-event target URL called name.
 func (c *Config) Target(name string) (*TargetURL, bool) {
 	if c.idx == nil {
-		return nil, false
+		return find(c.Targets, func(t *TargetURL) bool { return t.Name == name })
 	}
 	t, ok := c.idx.targets[name]
 	return t, ok
+}
+
+// find returns the first element of s for which match is true.
+func find[T any](s []*T, match func(*T) bool) (*T, bool) {
+	for _, v := range s {
+		if match(v) {
+			return v, true
+		}
+	}
+	return nil, false
 }
 
 // WebhookRules returns the rules made from the webhooks, in webhook order.

@@ -230,3 +230,27 @@ rules:
 		t.Errorf("aliased events (-want +got):\n%s", diff)
 	}
 }
+
+func TestLookupsOnHandBuiltConfig(t *testing.T) {
+	c := &Config{
+		Forms:     []*Form{{Name: "Ticket"}},
+		Callouts:  []*Callout{{Name: "A"}},
+		Callbacks: []*CallbackFunction{{APIName: "f"}},
+		Targets:   []*TargetURL{{Name: "t"}},
+	}
+	if _, ok := c.Form("Ticket"); !ok {
+		t.Error(`Form("Ticket") not found`)
+	}
+	if _, ok := c.Form("Nope"); ok {
+		t.Error(`Form("Nope") found`)
+	}
+	if _, ok := c.Callout("A"); !ok {
+		t.Error(`Callout("A") not found`)
+	}
+	if _, ok := c.CallbackFunction("f"); !ok {
+		t.Error(`CallbackFunction("f") not found`)
+	}
+	if _, ok := c.Target("t"); !ok {
+		t.Error(`Target("t") not found`)
+	}
+}
