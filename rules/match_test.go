@@ -1,6 +1,9 @@
 package rules
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -278,5 +281,73 @@ func TestCompileWebhookCondition(t *testing.T) {
 		Callback: WebhookCallback{URL: "http://127.0.0.1/"}})
 	if err != nil || r.IsActive() {
 		t.Errorf("disabled webhook: rule %v active=%v, err %v", r, r != nil && r.IsActive(), err)
+	}
+}
+
+func TestMatchConfigSettings(t *testing.T) {
+	c := mustParse(t, `version: 1
+timezone: America/New_York
+case_insensitive: true
+forms:
+  Ticket: {fields: {Created: {type: datetime}, Title: {type: character}}}
+callouts: [{name: C, url: "http://127.0.0.1/", format: json}]
+rules:
+  - {name: zone, form: Ticket, events: [create], condition: "'Created' = \"2021-11-20 10:43:34\"", callouts: [C]}
+  - {name: case, form: Ticket, events: [create], condition: "'Title' LIKE \"disk%\"", callouts: [C]}
+  - {name: keywords, form: Ticket, events: [update], condition: "$SCHEMA$ = \"Ticket\" AND $OPERATION$ = \"SET\" AND $USER$ = \"jsmith\"", callouts: [C]}
+`)
+	created := time.Date(2021, 11, 20, 15, 43, 34, 0, time.UTC) // 10:43:34 in New York
+	ms, err := c.Match(&Event{Kind: KindCreate, Form: "Ticket", After: Record{"Created": created, "Title": "DISK FULL"}})
+	if got := describeMatches(ms); err != nil || !cmp.Equal(got, []string{"zone: fire=C", "case: fire=C"}) {
+		t.Errorf("create matches %q, %v", got, err)
+	}
+	ms, err = c.Match(&Event{Kind: KindUpdate, Form: "Ticket", User: "jsmith", Before: Record{}, After: Record{}})
+	if got := describeMatches(ms); err != nil || !cmp.Equal(got, []string{"keywords: fire=C"}) {
+		t.Errorf("update matches %q, %v", got, err)
+	}
+}
+
+// TestDemoMatchesGolden runs every demo event through the demo rules and compares
+// what fires with testdata/demo_matches.golden (regenerate with -update).
+func TestDemoMatchesGolden(t *testing.T) {
+	c, err := Load(demoConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open("../testdata/demo/events.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var b strings.Builder
+	err = c.ReadEvents(f, "events.jsonl", func(line int, ev *Event, err error) error {
+		if err != nil {
+			return err
+		}
+		ms, err := c.Match(ev)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%d %s %s %s\n", line, ev.Kind, ev.Form, ev.EntryID)
+		for _, m := range describeMatches(ms) {
+			fmt.Fprintf(&b, "\t%s\n", m)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "demo_matches.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), b.String()); diff != "" {
+		t.Errorf("demo matches differ from %s (-want +got):\n%s", golden, diff)
 	}
 }
