@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,13 +146,10 @@ func jsonError(err error) error {
 		}
 		want := "a string"
 		switch te.Type.Kind() {
-		case 0:
-		default:
-			if strings.HasPrefix(te.Type.String(), "map") {
-				want = "an object"
-			} else if strings.HasPrefix(te.Type.String(), "[]") {
-				want = "a list of strings"
-			}
+		case reflect.Map:
+			want = "an object"
+		case reflect.Slice:
+			want = "a list of strings"
 		}
 		return fmt.Errorf("%q must be %s, got %s", field, want, te.Value)
 	}

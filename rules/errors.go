@@ -219,7 +219,7 @@ func maskSecrets(line string) string {
 			b[i] = '*'
 		}
 	}
-	keyRE := regexp.MustCompile(`(?i)(password|passwd|secret|token|api_?key)["']?\s*:\s*`)
+	keyRE := regexp.MustCompile(`(?i)(password|passwd|secret|token|api[_-]?key|authorization)["']?\s*:\s*`)
 	for _, m := range keyRE.FindAllStringIndex(line, -1) {
 		end := m[1]
 		quote := byte(0)

@@ -76,6 +76,7 @@ func TestMaskSecrets(t *testing.T) {
 		{"    signing_secret: whsec_abc", "    signing_secret: *********"},
 		{"    url: https://user:pw@host/x", "    url: https://*******@host/x"},
 		{"    username: svc", "    username: svc"},
+		{`    headers: {Authorization: "Bearer abc", X-Api-Key: k1}`, `    headers: {Authorization: ************, X-Api-Key: **}`},
 	}
 	for _, tt := range tests {
 		if got := maskSecrets(tt.in); got != tt.want {
