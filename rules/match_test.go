@@ -240,8 +240,8 @@ func TestWithWebhooksErrors(t *testing.T) {
 		{"bad everything", []*Webhook{{WebhookID: "W9", FormName: "HPD", EntryEvents: []Kind{"modify", KindCreate, KindCreate},
 			PayloadFields: []string{"Nope"}, Callback: WebhookCallback{URL: "http://u:p@h/", Headers: map[string]string{"A B": "x\n"},
 				Authentication: WebhookAuthentication{Type: "digest"}}}},
-			`webhook "W9": unknown entry event "modify" (want create, update or delete)
-webhook "W9": entry event "create" is listed twice
+			`webhook "W9": unknown event kind "modify" (want create, update or delete)
+webhook "W9": event "create" is listed twice
 webhook "W9": payload field "Nope" is not a field of form "HPD"
 webhook "W9": callback: the URL must not contain credentials; use username and password instead
 webhook "W9": callback: invalid header name "A B"

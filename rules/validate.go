@@ -317,11 +317,22 @@ func (d *decoder) checkRuleForm(cfg *Config, r *Rule) (*qualification.Schema, bo
 	return nil, false
 }
 
+// problem is one invalid value: path names it below its owner ("events[1]").
+type problem struct{ path, msg string }
+
 // checkKinds checks a list of event kinds; inbound allows callback and external.
 func (d *decoder) checkKinds(owner any, path string, kinds []Kind, inbound bool) {
 	if d.has(owner, path) && len(kinds) == 0 {
 		d.errAt(owner, path, "%s must name at least one event", path)
 	}
+	for _, p := range kindProblems(path, kinds, inbound) {
+		d.errAt(owner, p.path, "%s", p.msg)
+	}
+}
+
+// kindProblems reports unknown and repeated kinds in the list at path.
+func kindProblems(path string, kinds []Kind, inbound bool) []problem {
+	var out []problem
 	seen := map[Kind]bool{}
 	for i, k := range kinds {
 		p := path + "[" + strconv.Itoa(i) + "]"
@@ -329,17 +340,18 @@ func (d *decoder) checkKinds(owner any, path string, kinds []Kind, inbound bool)
 		case k == KindCreate || k == KindUpdate || k == KindDelete:
 		case inbound && (k == KindCallback || k == KindExternal):
 		case inbound:
-			d.errAt(owner, p, "unknown event kind %q (want create, update, delete, callback or external)", k)
+			out = append(out, problem{p, fmt.Sprintf("unknown event kind %q (want create, update, delete, callback or external)", k)})
 			continue
 		default:
-			d.errAt(owner, p, "unknown event kind %q (want create, update or delete)", k)
+			out = append(out, problem{p, fmt.Sprintf("unknown event kind %q (want create, update or delete)", k)})
 			continue
 		}
 		if seen[k] {
-			d.errAt(owner, p, "event %q is listed twice", k)
+			out = append(out, problem{p, fmt.Sprintf("event %q is listed twice", k)})
 		}
 		seen[k] = true
 	}
+	return out
 }
 
 // checkUDF checks that the UDF of callout c is a character field of the schema of
@@ -602,14 +614,23 @@ func urlProblem(raw string) string {
 
 // checkHeaders validates extra HTTP header names and values.
 func (d *decoder) checkHeaders(owner any, h map[string]string) {
+	for _, p := range headerProblems(h) {
+		d.errAt(owner, p.path, "%s", p.msg)
+	}
+}
+
+// headerProblems reports invalid header names and values, in name order.
+func headerProblems(h map[string]string) []problem {
+	var out []problem
 	for _, name := range slices.Sorted(mapKeysOf(h)) {
 		if !validHeaderName(name) {
-			d.errAt(owner, "headers."+name+"#key", "invalid header name %q", name)
+			out = append(out, problem{"headers." + name + "#key", fmt.Sprintf("invalid header name %q", name)})
 		}
 		if strings.ContainsAny(h[name], "\r\n") {
-			d.errAt(owner, "headers."+name, "header %q: value must not contain line breaks", name)
+			out = append(out, problem{"headers." + name, fmt.Sprintf("header %q: value must not contain line breaks", name)})
 		}
 	}
+	return out
 }
 
 func validHeaderName(s string) bool {
@@ -626,19 +647,27 @@ func validHeaderName(s string) bool {
 
 // checkWebhookAuth validates a webhook callback's authentication.
 func (d *decoder) checkWebhookAuth(a *WebhookAuthentication) {
+	for _, p := range authProblems(a) {
+		d.errAt(a, p.path, "%s", p.msg)
+	}
+	d.checkSecret(a, "password", a.Password)
+}
+
+// authProblems reports an unknown authentication type or missing credentials.
+func authProblems(a *WebhookAuthentication) []problem {
 	switch {
 	case a.Type == "" || strings.EqualFold(a.Type, "none"):
 		if a.Username != "" || a.Password != "" {
-			d.errAt(a, "type", "username and password need authentication type basic")
+			return []problem{{"type", "username and password need authentication type basic"}}
 		}
 	case strings.EqualFold(a.Type, "basic"):
 		if a.Username == "" {
-			d.errAt(a, "username", "basic authentication needs a username")
+			return []problem{{"username", "basic authentication needs a username"}}
 		}
 	default:
-		d.errAt(a, "type", "unknown authentication type %q (want none or basic)", a.Type)
+		return []problem{{"type", fmt.Sprintf("unknown authentication type %q (want none or basic)", a.Type)}}
 	}
-	d.checkSecret(a, "password", a.Password)
+	return nil
 }
 
 // checkCalloutFields checks that a form's callout_fields name fields of the form.

@@ -33,15 +33,8 @@ func (c *Config) CompileWebhook(w *Webhook) (*Rule, error) {
 	if len(w.EntryEvents) == 0 {
 		add("entry_events must name at least one event")
 	}
-	seen := map[Kind]bool{}
-	for _, k := range w.EntryEvents {
-		switch {
-		case k != KindCreate && k != KindUpdate && k != KindDelete:
-			add("unknown entry event %q (want create, update or delete)", k)
-		case seen[k]:
-			add("entry event %q is listed twice", k)
-		}
-		seen[k] = true
+	for _, p := range kindProblems("entry_events", w.EntryEvents, false) {
+		add("%s", p.msg)
 	}
 	if form != nil {
 		for _, p := range w.PayloadFields {
@@ -53,26 +46,11 @@ func (c *Config) CompileWebhook(w *Webhook) (*Rule, error) {
 	if msg := urlProblem(w.Callback.URL); msg != "" {
 		add("callback: %s", msg)
 	}
-	for _, name := range slices.Sorted(mapKeysOf(w.Callback.Headers)) {
-		if !validHeaderName(name) {
-			add("callback: invalid header name %q", name)
-		}
-		if strings.ContainsAny(w.Callback.Headers[name], "\r\n") {
-			add("callback: header %q: value must not contain line breaks", name)
-		}
+	for _, p := range headerProblems(w.Callback.Headers) {
+		add("callback: %s", p.msg)
 	}
-	a := w.Callback.Authentication
-	switch {
-	case a.Type == "" || strings.EqualFold(a.Type, "none"):
-		if a.Username != "" || a.Password != "" {
-			add("callback: username and password need authentication type basic")
-		}
-	case strings.EqualFold(a.Type, "basic"):
-		if a.Username == "" {
-			add("callback: basic authentication needs a username")
-		}
-	default:
-		add("callback: unknown authentication type %q (want none or basic)", a.Type)
+	for _, p := range authProblems(&w.Callback.Authentication) {
+		add("callback: %s", p.msg)
 	}
 
 	var prog *qualification.Program
