@@ -686,7 +686,7 @@ func (d *decoder) checkCalloutFields(f *Form) {
 	}
 }
 
-// paramTypes maps callback parameter types to the field types of their schema.
+// paramType maps a callback parameter type to the field type of its schema.
 func paramType(s string) (qualification.FieldType, bool) {
 	switch s {
 	case "string", "map":

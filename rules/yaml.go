@@ -415,11 +415,11 @@ func (d *decoder) decodeStruct(orig ast.Node, ptr any, hooks map[string]func(key
 			}
 		}
 		if f == nil {
-			msg := fmt.Sprintf("unknown key %q in %s", key, typeLabel(t))
-			if s := suggest(key, fields); s != "" {
-				msg += fmt.Sprintf("; did you mean %q?", s)
+			keys := make([]string, len(fields))
+			for i, f := range fields {
+				keys[i] = f.key
 			}
-			d.errorf(mv.Key, "%s", msg)
+			d.errorf(mv.Key, "unknown key %q in %s%s", key, typeLabel(t), didYouMean(key, keys))
 			continue
 		}
 		d.decodeValue(mv.Value, rv.Field(f.index), ptr, key)
@@ -429,17 +429,6 @@ func (d *decoder) decodeStruct(orig ast.Node, ptr any, hooks map[string]func(key
 			d.errorf(orig, "%s is missing the required key %q", typeLabel(t), f.key)
 		}
 	}
-}
-
-// suggest returns the known key closest to key, if it is a likely typo.
-func suggest(key string, fields []structField) string {
-	best, bestDist := "", 3
-	for _, f := range fields {
-		if dist := editDistance(key, f.key); dist < bestDist {
-			best, bestDist = f.key, dist
-		}
-	}
-	return best
 }
 
 // editDistance is the Levenshtein distance between a and b.
