@@ -34,17 +34,31 @@ func canonicalKeyword(name string) (string, bool) {
 	if name != strings.ToUpper(name) {
 		return "", false
 	}
-	c := strings.NewReplacer("-", "", "_", "").Replace(name)
+	c := stripSeparators(name)
 	if c == "NULL" || c == "DEFAULT" || supportedKeywords[c] || otherKeywords[c] {
 		return c, true
 	}
 	return "", false
 }
 
+// stripSeparators removes the '-' and '_' of a keyword spelling. It allocates
+// only when there is something to remove (compiling many rules calls it often).
+func stripSeparators(name string) string {
+	if !strings.ContainsAny(name, "-_") {
+		return name
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' {
+			return -1
+		}
+		return r
+	}, name)
+}
+
 // suggestKeyword returns the supported keyword closest to name (at most two
 // edits away, ignoring case, '-' and '_'), or "".
 func suggestKeyword(name string) string {
-	c := strings.NewReplacer("-", "", "_", "").Replace(strings.ToUpper(name))
+	c := stripSeparators(strings.ToUpper(name))
 	best, bestD := "", 3
 	for _, k := range []string{"NULL", "USER", "TIMESTAMP", "DATE", "TIME", "WEEKDAY", "SCHEMA", "SERVER",
 		"OPERATION", "GROUPS", "SERVERTIMESTAMP", "CURRENTTIMESTAMP"} {
