@@ -89,31 +89,81 @@ func prepareJobs(jobs []Job, now time.Time) error {
 	return nil
 }
 
-// insertJobs inserts prepared jobs; a taken ID is an ErrDuplicate result.
-func (s *Store) insertJobs(ctx context.Context, t tx, jobs []Job) (error, error) {
-	// Check IDs first so a duplicate is a clean result, not an aborted transaction
-	// (PostgreSQL cannot continue a transaction after a failed statement).
-	for _, j := range jobs {
-		var one int
-		ok, err := queryRow(ctx, t, "SELECT 1 FROM jobs WHERE id = ?", []any{j.ID}, &one)
-		if err != nil {
-			return nil, err
+// insertChunk bounds the rows of one multi-row INSERT (SQLite allows 32,766
+// parameters per statement, PostgreSQL 65,535).
+const insertChunk = 128
+
+// insertJobs inserts prepared jobs with multi-row INSERTs. A taken ID aborts: it is
+// returned as the error (wrapping ErrDuplicate) so the transaction rolls back and
+// none of the jobs is stored.
+func (s *Store) insertJobs(ctx context.Context, t tx, jobs []Job) error {
+	for len(jobs) > 0 {
+		chunk := jobs[:min(len(jobs), insertChunk)]
+		jobs = jobs[len(chunk):]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO jobs (id, kind, callout, rule, form, entry_id, event_kind, payload, parent_id,
+	status, attempts, max_attempts, retry_budget, next_at, created_at, updated_at) VALUES `)
+		args := make([]any, 0, 15*len(chunk))
+		for i, j := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)")
+			args = append(args, j.ID, string(j.Kind), j.Callout, j.Rule, j.Form, j.EntryID, j.EventKind, j.Payload, j.ParentID,
+				string(StatusPending), j.MaxAttempts, j.MaxAttempts, j.NextAt, j.CreatedAt, j.UpdatedAt)
 		}
-		if ok {
-			return fmt.Errorf("store: job %s: %w ID", j.ID, ErrDuplicate), nil
+		q.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
+		r, err := t.query(ctx, q.String(), args...)
+		if err != nil {
+			return err
+		}
+		inserted := make(map[string]bool, len(chunk))
+		for r.Next() {
+			var id string
+			if err := r.Scan(&id); err != nil {
+				r.Close()
+				return err
+			}
+			inserted[id] = true
+		}
+		if err := r.Close(); err != nil {
+			return err
+		}
+		if len(inserted) != len(chunk) {
+			for _, j := range chunk {
+				if !inserted[j.ID] {
+					return fmt.Errorf("store: job %s: %w ID", j.ID, ErrDuplicate)
+				}
+			}
 		}
 	}
-	for _, j := range jobs {
-		_, err := t.exec(ctx, `INSERT INTO jobs (id, kind, callout, rule, form, entry_id, event_kind, payload, parent_id,
-	status, attempts, max_attempts, retry_budget, next_at, created_at, updated_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
-			j.ID, string(j.Kind), j.Callout, j.Rule, j.Form, j.EntryID, j.EventKind, j.Payload, j.ParentID,
-			string(StatusPending), j.MaxAttempts, j.MaxAttempts, j.NextAt, j.CreatedAt, j.UpdatedAt)
-		if err != nil {
-			return nil, err
+	return nil
+}
+
+// insertAttempts records attempts with multi-row INSERTs.
+func insertAttempts(ctx context.Context, t tx, atts []Attempt) error {
+	for len(atts) > 0 {
+		chunk := atts[:min(len(atts), insertChunk)]
+		atts = atts[len(chunk):]
+		var q strings.Builder
+		q.WriteString("INSERT INTO job_attempts (job_id, n, started_at, duration_us, status_code, error, response) VALUES ")
+		args := make([]any, 0, 7*len(chunk))
+		for i, a := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			resp := a.Response
+			if len(resp) > MaxResponseBytes {
+				resp = resp[:MaxResponseBytes]
+			}
+			args = append(args, a.JobID, a.N, utc(a.StartedAt), a.Duration.Microseconds(), a.StatusCode, a.Error, resp)
+		}
+		if _, err := t.exec(ctx, q.String(), args...); err != nil {
+			return err
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 // Enqueue stores jobs as pending. It returns only when they are durably committed
@@ -136,7 +186,7 @@ func (s *Store) Enqueue(ctx context.Context, jobs []Job) error {
 	}
 	own := append([]Job(nil), jobs...)
 	return s.committer.do(ctx, len(own), func(ctx context.Context, t tx) (error, error) {
-		return s.insertJobs(ctx, t, own)
+		return nil, s.insertJobs(ctx, t, own)
 	})
 }
 
@@ -264,14 +314,27 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 	}
 	results = make([]error, len(own))
 	err = s.committer.do(ctx, weight, func(ctx context.Context, t tx) (error, error) {
+		var atts []Attempt
+		var follow []Job
 		for i, o := range own {
-			res, err := s.settle(ctx, t, owner, o)
+			n, res, err := s.settle(ctx, t, owner, o)
 			if err != nil {
 				return nil, err
 			}
 			results[i] = res
+			if res == nil {
+				a := o.Attempt
+				a.JobID, a.N = o.ID, n
+				atts = append(atts, a)
+				follow = append(follow, o.Follow...)
+			}
 		}
-		return nil, nil
+		if err := insertAttempts(ctx, t, atts); err != nil {
+			return nil, err
+		}
+		// A follow-up whose ID is taken fails the whole call: outcomes must not
+		// half-apply.
+		return nil, s.insertJobs(ctx, t, follow)
 	})
 	if err != nil {
 		return nil, err
@@ -295,9 +358,9 @@ func checkOutcome(o Outcome) error {
 	return nil
 }
 
-// settle applies one outcome inside t. A lost lease or a missing job is a result
-// and writes nothing.
-func (s *Store) settle(ctx context.Context, t tx, owner string, o Outcome) (error, error) {
+// settle updates the job of one outcome inside t and returns its new attempt
+// number. A lost lease or a missing job is a result and writes nothing.
+func (s *Store) settle(ctx context.Context, t tx, owner string, o Outcome) (n int, result, err error) {
 	a := o.Attempt
 	started := utc(a.StartedAt)
 	ended := utc(a.StartedAt.Add(a.Duration))
@@ -305,7 +368,6 @@ func (s *Store) settle(ctx context.Context, t tx, owner string, o Outcome) (erro
 	if o.Status == StatusPending {
 		next = utc(o.NextAt)
 	}
-	var n int
 	ok, err := queryRow(ctx, t, `UPDATE jobs SET status = ?, attempts = attempts + 1, next_at = COALESCE(?, next_at),
 	last_status_code = ?, last_error = ?, first_attempt_at = COALESCE(first_attempt_at, ?), last_attempt_at = ?,
 	lease_owner = '', lease_until = NULL, updated_at = ?
@@ -313,38 +375,20 @@ WHERE id = ? AND status = 'pending' AND lease_owner = ?
 RETURNING attempts`,
 		[]any{string(o.Status), next, a.StatusCode, a.Error, started, started, ended, o.ID, owner}, &n)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
-	if !ok {
-		var one int
-		exists, err := queryRow(ctx, t, "SELECT 1 FROM jobs WHERE id = ?", []any{o.ID}, &one)
-		if err != nil {
-			return nil, err
-		}
-		if !exists {
-			return fmt.Errorf("store: job %s: %w", o.ID, ErrNotFound), nil
-		}
-		return fmt.Errorf("store: job %s: %w", o.ID, ErrLeaseLost), nil
+	if ok {
+		return n, nil, nil
 	}
-	resp := a.Response
-	if len(resp) > MaxResponseBytes {
-		resp = resp[:MaxResponseBytes]
+	var one int
+	exists, err := queryRow(ctx, t, "SELECT 1 FROM jobs WHERE id = ?", []any{o.ID}, &one)
+	if err != nil {
+		return 0, nil, err
 	}
-	if _, err := t.exec(ctx, `INSERT INTO job_attempts (job_id, n, started_at, duration_us, status_code, error, response)
-VALUES (?, ?, ?, ?, ?, ?, ?)`, o.ID, n, started, a.Duration.Microseconds(), a.StatusCode, a.Error, resp); err != nil {
-		return nil, err
+	if !exists {
+		return 0, fmt.Errorf("store: job %s: %w", o.ID, ErrNotFound), nil
 	}
-	if len(o.Follow) > 0 {
-		res, err := s.insertJobs(ctx, t, o.Follow)
-		if err != nil {
-			return nil, err
-		}
-		if res != nil {
-			// A follow-up's ID is taken: the whole outcome must not half-apply.
-			return nil, res
-		}
-	}
-	return nil, nil
+	return 0, fmt.Errorf("store: job %s: %w", o.ID, ErrLeaseLost), nil
 }
 
 // Release gives back every lease owner holds, e.g. on graceful shutdown, so other

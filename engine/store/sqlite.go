@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -26,6 +27,48 @@ import (
 type sqliteBackend struct {
 	writer *sql.DB
 	reader *sql.DB
+
+	// stmts caches the writer's prepared statements by query text: with one writer
+	// connection a cached statement is always prepared on it, and parsing a
+	// statement costs more than running it. Query texts are bounded (multi-row
+	// inserts vary only in their row count), and the cache is capped anyway.
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// maxCachedStmts caps the writer's statement cache.
+const maxCachedStmts = 512
+
+// cached returns the cached prepared statement for q, or nil.
+func (b *sqliteBackend) cached(q string) *sql.Stmt {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.stmts[q]
+}
+
+// prepare adds the statements of qs to the cache. It must not run inside a write
+// transaction: preparing needs the single writer connection.
+func (b *sqliteBackend) prepare(qs []string) {
+	for _, q := range qs {
+		b.mu.Lock()
+		_, ok := b.stmts[q]
+		full := b.stmts == nil || len(b.stmts) >= maxCachedStmts
+		b.mu.Unlock()
+		if ok || full {
+			continue
+		}
+		st, err := b.writer.Prepare(q)
+		if err != nil {
+			continue // the statement ran unprepared; it will again
+		}
+		b.mu.Lock()
+		if _, ok := b.stmts[q]; ok || b.stmts == nil {
+			st.Close()
+		} else {
+			b.stmts[q] = st
+		}
+		b.mu.Unlock()
+	}
 }
 
 // sqliteURI returns the modernc DSN for path with the store's pragmas.
@@ -78,7 +121,7 @@ func openSQLite(ctx context.Context, d DSN) (backend, error) {
 		r.Close()
 		return nil, err
 	}
-	return &sqliteBackend{writer: w, reader: r}, nil
+	return &sqliteBackend{writer: w, reader: r, stmts: map[string]*sql.Stmt{}}, nil
 }
 
 func (b *sqliteBackend) driver() Driver     { return DriverSQLite }
@@ -93,7 +136,11 @@ func (b *sqliteBackend) begin(ctx context.Context, write bool) (tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sqliteTx{t: t}, nil
+	st := &sqliteTx{t: t}
+	if write {
+		st.b = b
+	}
+	return st, nil
 }
 
 func (b *sqliteBackend) isUnique(err error) bool {
@@ -116,16 +163,69 @@ func (b *sqliteBackend) ping(ctx context.Context) error {
 }
 
 func (b *sqliteBackend) close() error {
-	return errors.Join(b.reader.Close(), b.writer.Close())
+	b.mu.Lock()
+	var errs []error
+	for _, st := range b.stmts {
+		errs = append(errs, st.Close())
+	}
+	b.stmts = nil
+	b.mu.Unlock()
+	return errors.Join(append(errs, b.reader.Close(), b.writer.Close())...)
 }
 
-type sqliteTx struct{ t *sql.Tx }
+// sqliteTx is a transaction; b is set for write transactions, which use the
+// writer's statement cache. Statements missing from the cache run unprepared and
+// are prepared once the transaction has ended.
+type sqliteTx struct {
+	t      *sql.Tx
+	b      *sqliteBackend
+	missed []string
+}
 
-func (t *sqliteTx) commit(context.Context) error   { return t.t.Commit() }
-func (t *sqliteTx) rollback(context.Context) error { return t.t.Rollback() }
+// prepared returns the transaction's handle on the cached statement for q, or nil.
+func (t *sqliteTx) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	if t.b == nil {
+		return nil, nil
+	}
+	st := t.b.cached(q)
+	if st == nil {
+		t.missed = append(t.missed, q)
+		return nil, nil
+	}
+	return t.t.StmtContext(ctx, st), nil
+}
+
+func (t *sqliteTx) commit(context.Context) error {
+	err := t.t.Commit()
+	t.end()
+	return err
+}
+
+func (t *sqliteTx) rollback(context.Context) error {
+	err := t.t.Rollback()
+	t.end()
+	return err
+}
+
+func (t *sqliteTx) end() {
+	if t.b != nil && len(t.missed) > 0 {
+		missed := t.missed
+		t.missed = nil
+		t.b.prepare(missed)
+	}
+}
 
 func (t *sqliteTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	res, err := t.t.ExecContext(ctx, q, sqliteArgs(args)...)
+	var res sql.Result
+	st, err := t.prepared(ctx, q)
+	switch {
+	case err != nil:
+		return 0, err
+	case st != nil:
+		res, err = st.ExecContext(ctx, sqliteArgs(args)...)
+	default:
+		res, err = t.t.ExecContext(ctx, q, sqliteArgs(args)...)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -133,7 +233,16 @@ func (t *sqliteTx) exec(ctx context.Context, q string, args ...any) (int64, erro
 }
 
 func (t *sqliteTx) query(ctx context.Context, q string, args ...any) (rows, error) {
-	r, err := t.t.QueryContext(ctx, q, sqliteArgs(args)...)
+	var r *sql.Rows
+	st, err := t.prepared(ctx, q)
+	switch {
+	case err != nil:
+		return nil, err
+	case st != nil:
+		r, err = st.QueryContext(ctx, sqliteArgs(args)...)
+	default:
+		r, err = t.t.QueryContext(ctx, q, sqliteArgs(args)...)
+	}
 	if err != nil {
 		return nil, err
 	}
