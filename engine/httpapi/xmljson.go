@@ -67,9 +67,9 @@ func XMLToJSON(data []byte) (map[string]any, error) {
 		if err != nil {
 			var se *xml.SyntaxError
 			if errors.As(err, &se) {
-				return nil, &XMLError{Line: se.Line, Msg: se.Msg}
+				return nil, &XMLError{Line: se.Line, Msg: strings.TrimPrefix(se.Msg, "xml: ")}
 			}
-			return fail("%v", err)
+			return fail("%s", strings.TrimPrefix(err.Error(), "xml: "))
 		}
 		switch t := tok.(type) {
 		case xml.Directive:
