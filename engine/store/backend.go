@@ -17,6 +17,8 @@ type backend interface {
 	begin(ctx context.Context, write bool) (tx, error)
 	// lockSuffix is appended to the claim subquery: FOR UPDATE SKIP LOCKED on PostgreSQL.
 	lockSuffix() string
+	// timeType is the SQL type of time columns, for CASTs: INTEGER or TIMESTAMPTZ.
+	timeType() string
 	// isUnique reports whether err is a unique-constraint violation.
 	isUnique(err error) bool
 	ping(ctx context.Context) error

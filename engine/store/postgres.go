@@ -35,6 +35,7 @@ func openPostgres(ctx context.Context, d DSN) (backend, error) {
 
 func (b *pgBackend) driver() Driver     { return DriverPostgres }
 func (b *pgBackend) lockSuffix() string { return " FOR UPDATE SKIP LOCKED" }
+func (b *pgBackend) timeType() string   { return "TIMESTAMPTZ" }
 
 func (b *pgBackend) begin(ctx context.Context, write bool) (tx, error) {
 	opts := pgx.TxOptions{}

@@ -36,6 +36,7 @@ func runStoreSuite(t *testing.T, open opener) {
 		{"LeaseExpiryAndLeaseLost", testLeaseExpiry},
 		{"SettleBatch", testSettleBatch},
 		{"SettleValidation", testSettleValidation},
+		{"SettleLarge", testSettleLarge},
 		{"FollowUpAtomic", testFollowUpAtomic},
 		{"AttemptResponseCap", testAttemptResponseCap},
 		{"Release", testRelease},
@@ -423,6 +424,48 @@ func testSettleValidation(t *testing.T, open opener) {
 				t.Errorf("err = %q, want %q", got, tc.wantErr)
 			}
 		})
+	}
+}
+
+// testSettleLarge settles more outcomes than one statement holds.
+func testSettleLarge(t *testing.T, open opener) {
+	s, _ := open(t)
+	ctx := context.Background()
+	want := enqueueN(t, s, 300)
+	jobs := mustClaim(t, s, "w", 1000, t0)
+	if len(jobs) != len(want) {
+		t.Fatalf("claimed %d, want %d", len(jobs), len(want))
+	}
+	outs := make([]Outcome, len(jobs))
+	for i, j := range jobs {
+		outs[i] = Outcome{ID: j.ID, Status: StatusPending, NextAt: t0.Add(time.Duration(i) * time.Second), Attempt: attempt(t0, 502, "bad gateway"),
+			Follow: []Job{{Kind: KindEmail, MaxAttempts: 1, ParentID: j.ID, NextAt: t0.Add(time.Hour)}}}
+	}
+	res, err := s.Settle(ctx, "w", outs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range res {
+		if e != nil {
+			t.Fatalf("result %d: %v", i, e)
+		}
+	}
+	for _, i := range []int{0, 129, 299} {
+		j, atts, err := s.Get(ctx, jobs[i].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.Attempts != 1 || len(atts) != 1 || atts[0].N != 1 || !j.NextAt.Equal(t0.Add(time.Duration(i)*time.Second)) || j.LeaseOwner != "" {
+			t.Errorf("job %d after Settle = %+v, %d attempts", i, j, len(atts))
+		}
+	}
+	st, _ := s.Stats(ctx, t0.Add(time.Minute))
+	if st.Pending != 600 || st.Due != 61 {
+		t.Errorf("Stats = %+v, want 600 pending (300 jobs + 300 e-mails), 61 due", st)
+	}
+	_, err = s.Settle(ctx, "w", []Outcome{outs[0], outs[0]})
+	if got, want := fmt.Sprint(err), "store: job "+outs[0].ID+": settled twice in one call"; got != want {
+		t.Errorf("duplicate outcome err = %q, want %q", got, want)
 	}
 }
 
