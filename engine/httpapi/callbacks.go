@@ -37,8 +37,9 @@ type publishJSON struct {
 
 // callbackReply answers an invocation.
 type callbackReply struct {
-	Status string      `json:"status"`
-	Fired  []firedJSON `json:"fired"`
+	Status     string      `json:"status"`
+	Fired      []firedJSON `json:"fired"`
+	RuleErrors []string    `json:"rule_errors,omitempty"`
 }
 
 func callbackPath(apiName string) string { return "/callbacks/" + url.PathEscape(apiName) }
@@ -175,7 +176,7 @@ func (h *Handler) invokeCallback(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, callbackReply{Status: "success", Fired: firedOf(res, nil)})
+	writeJSON(w, http.StatusOK, callbackReply{Status: "success", Fired: firedOf(res, nil), RuleErrors: ruleErrors(res, nil)})
 }
 
 // argumentsJSON extracts the JSON text of the arguments from a callback body: the

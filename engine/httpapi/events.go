@@ -23,6 +23,30 @@ type firedJSON struct {
 // eventsResponse answers POST /v1/events.
 type eventsResponse struct {
 	Fired []firedJSON `json:"fired"`
+	// RuleErrors are the rules whose condition could not be evaluated (they did not
+	// fire; the others did).
+	RuleErrors []string `json:"rule_errors,omitempty"`
+}
+
+// ruleErrors lists the rule evaluation errors of a result, prefixed with the event
+// index in a batch.
+func ruleErrors(res *engine.Result, index *int) []string {
+	if res.RuleErrors == nil {
+		return nil
+	}
+	errs := []error{res.RuleErrors}
+	if j, ok := res.RuleErrors.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	out := make([]string, 0, len(errs))
+	for _, err := range errs {
+		msg := err.Error()
+		if index != nil {
+			msg = fmt.Sprintf("event %d: %s", *index, msg)
+		}
+		out = append(out, msg)
+	}
+	return out
 }
 
 func firedOf(res *engine.Result, index *int) []firedJSON {
@@ -109,6 +133,7 @@ func (h *Handler) postEvents(w http.ResponseWriter, r *http.Request) {
 			idx = &i
 		}
 		resp.Fired = append(resp.Fired, firedOf(res, idx)...)
+		resp.RuleErrors = append(resp.RuleErrors, ruleErrors(res, idx)...)
 	}
 	writeJSON(w, http.StatusAccepted, resp)
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -54,6 +55,17 @@ func TestPostEvents(t *testing.T) {
 	decode(t, r, &got)
 	if len(got.Fired) != 1 || got.Fired[0].Event == nil || *got.Fired[0].Event != 1 {
 		t.Errorf("batch fired %+v, want one callout of event 1", got.Fired)
+	}
+}
+
+func TestPostEventsRuleErrors(t *testing.T) {
+	ts := newTestServer(t, serverConfig{})
+	r := ts.admin("POST", "/v1/events", `[{"event":"delete","form":"Ticket","entry_id":"1","before":{"TicketID":0}},{"event":"delete","form":"Ticket","entry_id":"2","before":{"TicketID":5}}]`)
+	want := `{"fired":[{"event":1,"rule":"Ratio","callout":"Dashboard","delivery_id":"ID"}],"rule_errors":["event 0: rule \"Ratio\": RULE_ERROR"]}` + "\n"
+	got := regexp.MustCompile(`dlv_[0-9A-Z]+`).ReplaceAllString(r.body, "ID")
+	got = regexp.MustCompile(`rule \\"Ratio\\": [^"]*"`).ReplaceAllString(got, `rule \"Ratio\": RULE_ERROR"`)
+	if r.status != http.StatusAccepted || got != want {
+		t.Errorf("got %d %s\nwant 202 %s", r.status, r.body, want)
 	}
 }
 

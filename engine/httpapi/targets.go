@@ -145,8 +145,9 @@ func (h *Handler) revokeTarget(w http.ResponseWriter, r *http.Request) {
 
 // hookReply answers an external event.
 type hookReply struct {
-	Status string      `json:"status"`
-	Fired  []firedJSON `json:"fired"`
+	Status     string      `json:"status"`
+	Fired      []firedJSON `json:"fired"`
+	RuleErrors []string    `json:"rule_errors,omitempty"`
 }
 
 // postHook handles POST /hooks/{token}: an external event for the target the token
@@ -202,7 +203,7 @@ func (h *Handler) postHook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, hookReply{Status: "success", Fired: firedOf(res, nil)})
+	writeJSON(w, http.StatusOK, hookReply{Status: "success", Fired: firedOf(res, nil), RuleErrors: ruleErrors(res, nil)})
 }
 
 var errUnsupportedMedia = errors.New("unsupported Content-Type")
