@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 )
 
 // op is one caller's write, run by the committer inside a shared transaction.
@@ -31,6 +32,8 @@ type committer struct {
 	log      *slog.Logger
 	maxBatch int
 	ops      chan *op
+
+	commits atomic.Int64 // transactions committed, for tests and metrics
 
 	mu       sync.RWMutex // guards closed against sends on a closed channel
 	closed   bool
@@ -153,6 +156,7 @@ func (c *committer) commit(batch []*op) {
 func (c *committer) runTx(ops []*op) ([]error, error) {
 	ctx := context.WithoutCancel(ops[0].ctx)
 	results := make([]error, len(ops))
+	defer c.commits.Add(1)
 	err := writeTx(ctx, c.db, func(t tx) error {
 		for i, o := range ops {
 			res, err := o.fn(ctx, t)

@@ -197,3 +197,14 @@ func redactDSN(dsn string) string {
 		dsn = dsn[end:]
 	}
 }
+
+// KeyFile returns where the secrets key file lives when RULEFLOW_KEY is unset: beside
+// the SQLite database, named after it with ".key" appended (ruleflow.db →
+// ruleflow.db.key). It returns "" for PostgreSQL: nodes sharing a database must
+// share the key, so it has to come from RULEFLOW_KEY.
+func (d DSN) KeyFile() string {
+	if d.Driver != DriverSQLite || d.Path == "" {
+		return ""
+	}
+	return d.Path + ".key"
+}

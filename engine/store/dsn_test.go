@@ -107,6 +107,23 @@ func TestDSNStringAndRedacted(t *testing.T) {
 	}
 }
 
+func TestDSNKeyFile(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"sqlite:ruleflow.db", "ruleflow.db.key"},
+		{"sqlite:///var/lib/ruleflow/outbox.db?synchronous=normal", "/var/lib/ruleflow/outbox.db.key"},
+		{"postgres://rf@db/rf", ""},
+	}
+	for _, tc := range tests {
+		d, err := ParseDSN(tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.KeyFile(); got != tc.want {
+			t.Errorf("ParseDSN(%q).KeyFile() = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 // FuzzParseDSN: no input panics, an accepted DSN round-trips through String, and no
 // error repeats a password.
 func FuzzParseDSN(f *testing.F) {
