@@ -216,8 +216,9 @@ func startServer(ctx context.Context, opts serveOptions, adminToken string, log 
 	return s, nil
 }
 
-// reload re-reads the configuration file and makes it the one in force. On any
-// error the configuration in force stays.
+// reload re-reads the configuration file and makes it the one in force, then gives
+// new callback functions and targets their tokens. If the file is invalid, the
+// configuration in force stays and the error is returned.
 func (s *server) reload(ctx context.Context) error {
 	s.reloadM.Lock()
 	defer s.reloadM.Unlock()
@@ -229,7 +230,11 @@ func (s *server) reload(ctx context.Context) error {
 		return err
 	}
 	s.log.Info("serve: configuration reloaded", "config", s.opts.config, "rules", cfg.Summary())
-	return s.api.Bootstrap(ctx, s.stdout, s.base)
+	if err := s.api.Bootstrap(ctx, s.stdout, s.base); err != nil {
+		// The new configuration is in force; only some new tokens are missing.
+		s.log.Error("serve: creating tokens for new callback functions or targets failed", "error", err)
+	}
+	return nil
 }
 
 // shutdown stops accepting connections, waits for the requests in flight, then
