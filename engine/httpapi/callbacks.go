@@ -180,8 +180,8 @@ func (h *Handler) invokeCallback(w http.ResponseWriter, r *http.Request) {
 }
 
 // argumentsJSON extracts the JSON text of the arguments from a callback body: the
-// form field "arguments" (url-encoded or multipart), or the "arguments" member of a
-// JSON body. An empty body means no arguments.
+// url-encoded form field "arguments", or the "arguments" member of a JSON body (an
+// object, or a string holding one). An empty body means no arguments.
 func argumentsJSON(media string, body []byte) ([]byte, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil

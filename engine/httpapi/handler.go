@@ -44,9 +44,9 @@ type Options struct {
 	// Logger receives the access log and errors; nil means slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the inbound-call metrics and the engine's queue collector;
-	// Gatherer is what GET /metrics serves. When both are nil a private registry is
-	// used for both. Pass the registry given to engine.Open to expose the engine's
-	// own metrics on the same endpoint.
+	// Gatherer is what GET /metrics serves (without one there is no /metrics route).
+	// When both are nil a private registry is used for both. Pass the registry given
+	// to engine.Open to expose the engine's own metrics on the same endpoint.
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
 	// HookRate is how many calls per minute one target URL accepts; 0 means 250.

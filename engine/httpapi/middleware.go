@@ -20,6 +20,7 @@ type statusRecorder struct {
 	bytes  int
 }
 
+// WriteHeader records the first status written and passes it on.
 func (s *statusRecorder) WriteHeader(code int) {
 	if s.status == 0 {
 		s.status = code
@@ -27,6 +28,7 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
+// Write counts the bytes written; a write before WriteHeader means 200.
 func (s *statusRecorder) Write(b []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK

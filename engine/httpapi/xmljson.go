@@ -18,6 +18,7 @@ type XMLError struct {
 	Msg  string // what is wrong
 }
 
+// Error formats the error as "xml:LINE: message".
 func (e *XMLError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("xml:%d: %s", e.Line, e.Msg)
