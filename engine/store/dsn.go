@@ -37,6 +37,7 @@ type DSNError struct {
 	Msg string
 }
 
+// Error returns the message as "store: dsn "DSN": problem".
 func (e *DSNError) Error() string { return fmt.Sprintf("store: dsn %q: %s", e.DSN, e.Msg) }
 
 const (

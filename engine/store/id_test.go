@@ -76,3 +76,21 @@ func BenchmarkNewID(b *testing.B) {
 		NewID(JobIDPrefix, now)
 	}
 }
+
+// FuzzIDTime: decoding never panics, and a decoded time encodes back to the same
+// time digits.
+func FuzzIDTime(f *testing.F) {
+	f.Add("dlv_01JD5Q3W2M8V7K6T5R4P3N2M1Z")
+	f.Add("dlv_7ZZZZZZZZZZZZZZZZZZZZZZZZZ")
+	f.Add("dlv_")
+	f.Fuzz(func(t *testing.T, id string) {
+		at, ok := IDTime(JobIDPrefix, id)
+		if !ok {
+			return
+		}
+		again := NewID(JobIDPrefix, at)
+		if again[:len(JobIDPrefix)+10] != id[:len(JobIDPrefix)+10] {
+			t.Fatalf("IDTime(%q) = %v, which encodes as %q", id, at, again)
+		}
+	})
+}

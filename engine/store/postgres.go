@@ -112,8 +112,13 @@ type pgRows struct {
 	r pgx.Rows
 }
 
+// Next advances to the next row.
 func (r *pgRows) Next() bool { return r.r.Next() }
+
+// Err returns the error that ended the iteration, if any.
 func (r *pgRows) Err() error { return r.r.Err() }
+
+// Close releases the result set and returns its error.
 func (r *pgRows) Close() error {
 	r.r.Close()
 	return r.r.Err()

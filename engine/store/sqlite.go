@@ -99,6 +99,13 @@ func openSQLite(ctx context.Context, d DSN) (backend, error) {
 			return nil, fmt.Errorf("database directory: %w", err)
 		}
 	}
+	// Create the file private to its owner: rendered requests may carry credentials.
+	// SQLite gives the -wal and -shm files the database file's permissions.
+	f, err := os.OpenFile(d.Path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
 	w, err := sql.Open("sqlite", sqliteURI(d, true))
 	if err != nil {
 		return nil, err

@@ -69,8 +69,13 @@ func TestSQLitePragmas(t *testing.T) {
 				t.Errorf("Driver = %s", s.Driver())
 			}
 			d, _ := ParseDSN(tc.dsn)
-			if _, err := os.Stat(d.Path); err != nil {
-				t.Errorf("database not created under its own name (URI-special characters?): %v", err)
+			for _, name := range []string{d.Path, d.Path + "-wal"} {
+				fi, err := os.Stat(name)
+				if err != nil {
+					t.Errorf("database not created under its own name (URI-special characters?): %v", err)
+				} else if perm := fi.Mode().Perm(); perm != 0o600 {
+					t.Errorf("%s mode = %#o, want 0600 (payloads may hold credentials)", filepath.Base(name), perm)
+				}
 			}
 		})
 	}
