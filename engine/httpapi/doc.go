@@ -4,6 +4,7 @@
 // Endpoints:
 //
 //	POST   /v1/events                               an event or an array of events → 202
+//	POST   /api/jwt/login                           AR log-in: password = admin token → the token
 //	POST   /api/arsys/v1.0/webhook                  register an AR System webhook → 201
 //	GET    /api/arsys/v1.0/webhook                  list webhooks
 //	GET    /api/arsys/v1.0/webhook/{id}             one webhook (password "********")

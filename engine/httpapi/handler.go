@@ -125,6 +125,7 @@ func (h *Handler) routes() {
 
 	admin("POST", "/v1/events", h.postEvents)
 
+	handle("POST", "/api/jwt/login", h.jwtLogin)
 	admin("POST", "/api/arsys/v1.0/webhook", h.createWebhook)
 	admin("GET", "/api/arsys/v1.0/webhook", h.listWebhooks)
 	admin("GET", "/api/arsys/v1.0/webhook/{id}", h.getWebhook)

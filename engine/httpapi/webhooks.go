@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/ruleflow/ruleflow/engine"
@@ -275,4 +276,28 @@ func (h *Handler) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Info("httpapi: webhook deleted", "webhook", id)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// jwtLogin handles POST /api/jwt/login, the AR REST API's log-in, so that AR
+// System clients work unchanged: it accepts the form fields username (any) and
+// password, and when the password is the admin token it answers 200 with the token
+// as text/plain — the value such clients then send as "Authorization: AR-JWT
+// <token>". Anything else is 401.
+func (h *Handler) jwtLogin(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, 16<<10)
+	if !ok {
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil || mediaType(r) != "application/x-www-form-urlencoded" {
+		writeError(w, http.StatusBadRequest, "want a form (application/x-www-form-urlencoded) with username and password")
+		return
+	}
+	if h.opts.AdminToken == "" || !adminMatches(form.Get("password"), h.opts.AdminToken) {
+		writeError(w, http.StatusUnauthorized, "invalid user name or password")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	io.WriteString(w, h.opts.AdminToken)
 }

@@ -308,3 +308,30 @@ func postgresDSN(t *testing.T) string {
 	}
 	return base + sep + "search_path=" + schema
 }
+
+func TestJWTLogin(t *testing.T) {
+	ts := newTestServer(t, serverConfig{})
+	form := "application/x-www-form-urlencoded"
+	r := ts.do("POST", "/api/jwt/login", "username=Demo&password="+adminToken, "Content-Type", form)
+	if r.status != 200 || r.body != adminToken || r.header.Get("Content-Type") != "text/plain; charset=utf-8" {
+		t.Fatalf("login: %d %q %q", r.status, r.body, r.header.Get("Content-Type"))
+	}
+	// The answer is the AR-JWT the webhook API accepts.
+	if r := ts.do("GET", webhookPath, nil, "Authorization", "AR-JWT "+r.body); r.status != 200 {
+		t.Errorf("webhook list with the log-in token: %d %s", r.status, r.body)
+	}
+	for _, tc := range []struct {
+		body, contentType string
+		status            int
+		want              string
+	}{
+		{"username=Demo&password=wrong", form, 401, "invalid user name or password"},
+		{"username=Demo", form, 401, "invalid user name or password"},
+		{`{"password":"x"}`, "application/json", 400, "want a form (application/x-www-form-urlencoded) with username and password"},
+	} {
+		r := ts.do("POST", "/api/jwt/login", tc.body, "Content-Type", tc.contentType)
+		if r.status != tc.status || r.body != errorJSON(tc.want) {
+			t.Errorf("%s: got %d %s, want %d %s", tc.body, r.status, r.body, tc.status, errorJSON(tc.want))
+		}
+	}
+}
