@@ -134,6 +134,24 @@ func (s *Store) registryErr(what string, err error) error {
 	return fmt.Errorf("store: %s: %w", what, err)
 }
 
+// SkipWebhookIDs makes sure the next webhook ID CreateWebhook allocates is greater
+// than WebhookID(n), so IDs registered through the API never collide with the
+// webhooks of the configuration file (call it on start with their highest number).
+// It never moves the sequence backwards.
+func (s *Store) SkipWebhookIDs(ctx context.Context, n int64) error {
+	if s.committer.isClosed() {
+		return ErrClosed
+	}
+	err := writeTx(ctx, s.db, func(t tx) error {
+		_, err := t.exec(ctx, "UPDATE counters SET value = CASE WHEN value < ? THEN ? ELSE value END WHERE name = 'webhook_id'", n, n)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: skip webhook ids: %w", err)
+	}
+	return nil
+}
+
 // GetWebhook returns the webhook with the given ID, or ErrNotFound.
 func (s *Store) GetWebhook(ctx context.Context, id string) (Webhook, error) {
 	if s.committer.isClosed() {

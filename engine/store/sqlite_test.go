@@ -230,3 +230,24 @@ func TestSQLiteCrash(t *testing.T) {
 	}
 	t.Logf("child acknowledged %d jobs before SIGKILL; %d stored", len(acked), len(stored))
 }
+
+// TestOptionsMaxBatch: MaxBatch 1 turns group commit off (one transaction per call).
+func TestOptionsMaxBatch(t *testing.T) {
+	s, err := OpenOptions(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "b.db"), Options{MaxBatch: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if err := s.Enqueue(context.Background(), []Job{{Kind: KindEmail, MaxAttempts: 1}}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := s.committer.commits.Load(); got != 20 {
+		t.Errorf("20 Enqueue calls with MaxBatch 1 took %d transactions, want 20", got)
+	}
+}

@@ -810,6 +810,18 @@ func testWebhooks(t *testing.T, open opener) {
 	if rev != rev0+5 { // 3 creates, 1 update, 1 delete
 		t.Errorf("revision = %d, want %d", rev, rev0+5)
 	}
+	// The configuration file holds WBH000000000101: API ids continue after it,
+	// and skipping to a lower number later does not move the sequence back.
+	for _, n := range []int64{101, 50} {
+		if err := s.SkipWebhookIDs(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in4 := in
+	in4.URL = "http://127.0.0.1:9000/other"
+	if w4, err := s.CreateWebhook(ctx, in4, t0); err != nil || w4.ID != "WBH000000000102" {
+		t.Errorf("after SkipWebhookIDs(101) CreateWebhook = %s, %v; want WBH000000000102", w4.ID, err)
+	}
 	badTests := []struct {
 		w       Webhook
 		wantErr string
