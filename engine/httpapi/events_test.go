@@ -142,6 +142,17 @@ func TestExecTimeout(t *testing.T) {
 	if want := errorJSON("event handling exceeded the 1ns execution limit; nothing was enqueued"); r.status != 503 || r.body != want {
 		t.Errorf("got %d %s, want 503 %s", r.status, r.body, want)
 	}
+	// The same limit applies to external events and callback functions.
+	hook, _ := bootURL(t, ts, "target", "jira")
+	r = ts.do("POST", hook, `{"issue":{"key":"OPS-1"}}`)
+	if want := errorJSON("event handling exceeded the 1ns execution limit; nothing was enqueued"); r.status != 503 || r.body != want {
+		t.Errorf("hook: got %d %s, want 503 %s", r.status, r.body, want)
+	}
+	_, token := bootURL(t, ts, "callback function", "close_ticket")
+	r = ts.do("POST", "/callbacks/close_ticket", `{"arguments":{"id":1,"name":"x"}}`, "X-Auth-Token", token)
+	if r.status != 503 {
+		t.Errorf("callback: got %d %s, want 503", r.status, r.body)
+	}
 	if n := len(ts.jobs()); n != 0 {
 		t.Errorf("%d jobs enqueued after a timeout, want none", n)
 	}
