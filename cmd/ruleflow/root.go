@@ -28,6 +28,7 @@ func (e *exitError) Unwrap() error { return e.err }
 // file. Add a new subcommand by adding its constructor here.
 func subcommands() []func() *cobra.Command {
 	return []func() *cobra.Command{
+		newBenchCommand,
 		newCheckCommand,
 		newEvalCommand,
 		newReplayCommand,

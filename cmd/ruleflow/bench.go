@@ -1,0 +1,391 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ruleflow/ruleflow/callouts"
+	"github.com/ruleflow/ruleflow/engine"
+	"github.com/ruleflow/ruleflow/rules"
+)
+
+// benchOptions are the flags of `ruleflow bench`.
+type benchOptions struct {
+	store       string
+	n           int
+	concurrency int
+	format      string
+	workers     int
+	timeout     time.Duration
+}
+
+func newBenchCommand() *cobra.Command {
+	var o benchOptions
+	cmd := &cobra.Command{
+		Use:   "bench [--store DSN] [--n 20000] [--concurrency 64] [--format name-value|soap|xmlrpc|json]",
+		Short: "Measure end-to-end delivery throughput and latency on this machine",
+		Long: `Bench starts a loopback HTTP receiver, a configuration with one rule firing one
+callout in the chosen format, and an engine on an outbox (a temporary SQLite file
+unless --store names one). It handles N update events from --concurrency goroutines
+(as that many save hooks would), waits until every delivery has been received and
+recorded, and prints the throughput in deliveries per second and the p50 and p99
+latency from the start of Handle to the receipt of the request.
+
+It then posts the same request bodies to the same receiver with a plain net/http
+client at the same concurrency, and prints that raw ceiling and the share of it the
+engine reaches. With --store the deliveries are left in that outbox.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBench(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.store, "store", "", "outbox DSN (sqlite:PATH or postgres://...); empty means a temporary SQLite file")
+	f.IntVar(&o.n, "n", 20000, "number of events (one delivery each)")
+	f.IntVar(&o.concurrency, "concurrency", 64, "goroutines calling Handle, and posting in the raw run")
+	f.StringVar(&o.format, "format", "name-value", "callout format: name-value, soap, xmlrpc or json")
+	f.IntVar(&o.workers, "workers", 0, "delivery workers of the engine; 0 means the engine's default")
+	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up when the deliveries take longer than this")
+	return cmd
+}
+
+// benchCallouts holds the callout definition of each format, without its url.
+var benchCallouts = map[string]string{
+	"name-value": "format: name-value",
+	"soap":       "format: soap\n    method_name: CloseAlarm\n    soap_action: http://tempuri.org/CloseAlarm",
+	"xmlrpc":     "format: xmlrpc\n    method_name: closeAlarm",
+	"json":       "format: json",
+}
+
+// benchConfig is the configuration bench runs: callout "bench" fired on every update
+// of a Ticket.
+func benchConfig(url, format string) (*rules.Config, error) {
+	spec, ok := benchCallouts[format]
+	if !ok {
+		return nil, fmt.Errorf("--format %q: want name-value, soap, xmlrpc or json", format)
+	}
+	src := fmt.Sprintf(`version: 1
+timezone: UTC
+domain: BENCH.EXAMPLE.COM
+forms:
+  Ticket:
+    fields:
+      TicketID:         {id: 1, type: integer}
+      TicketNumber:     {id: 2, type: character}
+      Status:           {id: 7, type: selection, options: [New, In Progress, Complete]}
+      CreateDate:       {id: 3, type: datetime}
+      LastActivityDate: {id: 6, type: datetime}
+    callout_fields: {id: TicketID, number: TicketNumber, status: Status, created_datetime: CreateDate, last_activity_datetime: LastActivityDate}
+callouts:
+  - name: bench
+    url: %s/bench
+    %s
+    retry: {interval: 1s, max: 10}
+rules:
+  - name: bench
+    form: Ticket
+    events: [update]
+    condition: "'Status' = \"Complete\""
+    callouts: [bench]
+`, url, spec)
+	return rules.Parse("bench.yaml", []byte(src))
+}
+
+// benchEvent is the i-th event of a run: ticket i completed.
+func benchEvent(i int) *rules.Event {
+	now := time.Now()
+	number := fmt.Sprintf("T%s.%06d", now.Format("20060102"), i)
+	return &rules.Event{
+		Kind: rules.KindUpdate, Form: "Ticket", EntryID: fmt.Sprint(i), User: "bench", Time: now,
+		Before: rules.Record{"TicketID": int64(i), "TicketNumber": number, "Status": "In Progress", "CreateDate": now},
+		After:  rules.Record{"TicketID": int64(i), "TicketNumber": number, "Status": "Complete", "CreateDate": now, "LastActivityDate": now},
+	}
+}
+
+// benchReceiver is the loopback receiver: it notes when each Idempotency-Key first
+// arrives and counts every request.
+type benchReceiver struct {
+	srv      *http.Server
+	url      string
+	requests atomic.Int64
+
+	mu    sync.Mutex
+	first map[string]time.Time
+	done  chan struct{} // closed when want distinct keys have arrived
+	want  int
+}
+
+func startBenchReceiver(want int) (*benchReceiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r := &benchReceiver{url: "http://" + ln.Addr().String(), first: make(map[string]time.Time, want), done: make(chan struct{}), want: want}
+	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	go r.srv.Serve(ln)
+	return r, nil
+}
+
+func (r *benchReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	io.Copy(io.Discard, req.Body)
+	now := time.Now()
+	r.requests.Add(1)
+	if key := req.Header.Get("Idempotency-Key"); key != "" && key != "raw" {
+		r.mu.Lock()
+		if _, seen := r.first[key]; !seen {
+			r.first[key] = now
+			if len(r.first) == r.want {
+				close(r.done)
+			}
+		}
+		r.mu.Unlock()
+	}
+	io.WriteString(w, "ok")
+}
+
+func (r *benchReceiver) received() map[string]time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.first
+}
+
+func (r *benchReceiver) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r.srv.Shutdown(ctx)
+}
+
+// benchResult is what one run measured.
+type benchResult struct {
+	handled, delivered, raw time.Duration
+	p50, p99                time.Duration
+	requests                int64
+}
+
+func runBench(ctx context.Context, stdout, stderr io.Writer, o benchOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if o.n <= 0 {
+		return fmt.Errorf("--n %d: want at least 1 event", o.n)
+	}
+	if o.concurrency <= 0 {
+		return fmt.Errorf("--concurrency %d: want at least 1", o.concurrency)
+	}
+	if o.workers < 0 {
+		return fmt.Errorf("--workers %d: want 0 (the default) or more", o.workers)
+	}
+	recv, err := startBenchReceiver(o.n)
+	if err != nil {
+		return fmt.Errorf("bench: receiver: %w", err)
+	}
+	defer recv.close()
+	cfg, err := benchConfig(recv.url, o.format)
+	if err != nil {
+		return err
+	}
+	dsn, storeName := o.store, "the outbox "+o.store
+	if dsn == "" {
+		dir, err := os.MkdirTemp("", "ruleflow-bench-")
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		dsn, storeName = "sqlite:"+filepath.Join(dir, "bench.db"), "a temporary SQLite outbox"
+	}
+	if strings.HasPrefix(dsn, "postgres") {
+		storeName = "a PostgreSQL outbox" // the DSN may hold a password
+	}
+	var raw [32]byte
+	rand.Read(raw[:])
+	key, err := rules.ParseKey(hex.EncodeToString(raw[:]))
+	if err != nil {
+		return err
+	}
+	eng, err := engine.Open(ctx, engine.Options{
+		Config: cfg, Store: dsn, Key: key, Workers: o.workers,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+
+	fmt.Fprintf(stdout, "ruleflow bench: %d events, one %s callout each, %d concurrent save hooks, %s\n", o.n, o.format, o.concurrency, storeName)
+	res, err := benchEngine(ctx, eng, recv, o)
+	if err != nil {
+		return err
+	}
+	req, err := callouts.Render(cfg, cfg.Callouts[0], benchEvent(1))
+	if err != nil {
+		return err
+	}
+	res.raw, err = benchRaw(ctx, req, o)
+	if err != nil {
+		return err
+	}
+	rate := float64(o.n) / res.delivered.Seconds()
+	rawRate := float64(o.n) / res.raw.Seconds()
+	fmt.Fprintf(stdout, "handled:    %d events in %s (%.0f events/s)\n", o.n, res.handled.Round(time.Millisecond), float64(o.n)/res.handled.Seconds())
+	fmt.Fprintf(stdout, "delivered:  %d in %s: %.0f deliveries/s (%d requests, %d repeated)\n", o.n, res.delivered.Round(time.Millisecond), rate, res.requests, res.requests-int64(o.n))
+	fmt.Fprintf(stdout, "latency:    p50 %s, p99 %s (from Handle to receipt)\n", roundLatency(res.p50), roundLatency(res.p99))
+	fmt.Fprintf(stdout, "raw ceiling: %.0f requests/s (plain net/http, %d goroutines, same bodies)\n", rawRate, o.concurrency)
+	fmt.Fprintf(stdout, "ratio:      %.2f of the raw ceiling\n", rate/rawRate)
+	return nil
+}
+
+// roundLatency keeps three significant digits.
+func roundLatency(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+// benchEngine handles o.n events from o.concurrency goroutines and waits until every
+// delivery has been received and settled in the outbox.
+func benchEngine(ctx context.Context, eng *engine.Engine, recv *benchReceiver, o benchOptions) (benchResult, error) {
+	var (
+		res     benchResult
+		next    atomic.Int64
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		started = make(map[string]time.Time, o.n)
+		errOnce sync.Once
+		runErr  error
+	)
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	start := time.Now()
+	for range o.concurrency {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(o.n) || ctx.Err() != nil {
+					return
+				}
+				t0 := time.Now()
+				r, err := eng.Handle(ctx, benchEvent(int(i)))
+				if err == nil && len(r.Fired) != 1 {
+					err = fmt.Errorf("event %d fired %d callouts, want 1", i, len(r.Fired))
+				}
+				if err != nil {
+					errOnce.Do(func() { runErr = err; cancel() })
+					return
+				}
+				mu.Lock()
+				started[r.Fired[0].DeliveryID] = t0
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if runErr != nil {
+		return res, runErr
+	}
+	res.handled = time.Since(start)
+	select {
+	case <-recv.done:
+	case <-ctx.Done():
+		return res, fmt.Errorf("bench: %d of %d deliveries received before %s", len(recv.received()), o.n, o.timeout)
+	}
+	// Received is not yet recorded: wait for the outbox to settle too.
+	for {
+		s, err := eng.Store().Stats(ctx, time.Now())
+		if err != nil {
+			return res, err
+		}
+		if s.Pending == 0 {
+			break
+		}
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-ctx.Done():
+			return res, fmt.Errorf("bench: %d deliveries still pending after %s", s.Pending, o.timeout)
+		}
+	}
+	res.delivered = time.Since(start)
+	res.requests = recv.requests.Load()
+	lat := make([]time.Duration, 0, o.n)
+	for id, at := range recv.received() {
+		if t0, ok := started[id]; ok {
+			lat = append(lat, at.Sub(t0))
+		}
+	}
+	if len(lat) != o.n {
+		return res, fmt.Errorf("bench: received %d known deliveries, want %d", len(lat), o.n)
+	}
+	slices.Sort(lat)
+	res.p50, res.p99 = percentile(lat, 0.50), percentile(lat, 0.99)
+	return res, nil
+}
+
+// percentile returns the q-quantile of sorted (nearest rank).
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.5) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// benchRaw posts req o.n times from o.concurrency goroutines with a plain net/http
+// client and returns how long it took.
+func benchRaw(ctx context.Context, req *callouts.Request, o benchOptions) (time.Duration, error) {
+	client := callouts.NewClient()
+	defer client.CloseIdleConnections()
+	var (
+		next    atomic.Int64
+		wg      sync.WaitGroup
+		errOnce sync.Once
+		runErr  error
+	)
+	start := time.Now()
+	for range o.concurrency {
+		wg.Go(func() {
+			for next.Add(1) <= int64(o.n) {
+				hreq, err := http.NewRequestWithContext(ctx, req.Method, req.URL, bytes.NewReader(req.Body))
+				if err == nil {
+					for k, v := range req.Header {
+						hreq.Header[k] = []string{v}
+					}
+					hreq.Header.Set("Idempotency-Key", "raw")
+					var resp *http.Response
+					if resp, err = client.Do(hreq); err == nil {
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != http.StatusOK {
+							err = errors.New(resp.Status)
+						}
+					}
+				}
+				if err != nil {
+					errOnce.Do(func() { runErr = fmt.Errorf("bench: raw run: %w", err) })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start), runErr
+}
