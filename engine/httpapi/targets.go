@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -355,6 +356,22 @@ func scalarValue(v any) any {
 		return f
 	case int:
 		return int64(x)
+	case int32:
+		return int64(x)
+	case uint:
+		if uint64(x) <= math.MaxInt64 {
+			return int64(x)
+		}
+		return float64(x)
+	case uint32:
+		return int64(x)
+	case uint64:
+		if x <= math.MaxInt64 {
+			return int64(x)
+		}
+		return float64(x)
+	case float32:
+		return scalarValue(float64(x))
 	case float64:
 		if x == float64(int64(x)) && x < 1<<53 && x > -(1<<53) {
 			return int64(x)

@@ -270,7 +270,7 @@ func TestExternalPayload(t *testing.T) {
 	header := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer secret"}, "X-Auth-Token": {"t"}, "X-Trace": {"a", "b"}}
 	data := map[string]any{"call": map[string]any{"id": float64(123456), "phone_number": "+1234567891", "tags": []any{"a", "b"}}, "ok": true}
 	now := time.Unix(1583839686, 0)
-	p := ExternalPayload(target, map[string]any{"team": "blue"}, data, header, now)
+	p := ExternalPayload(target, map[string]any{"team": "blue", "n": uint64(7), "r": float32(0.5)}, data, header, now)
 	rec := FlattenPayload(p)
 	want := map[string]any{
 		"account_id": "12345", "domain": "jira.example.com", "event": "onExternalEvent", "region": "US", "timestamp": int64(1583839686),
@@ -282,7 +282,9 @@ func TestExternalPayload(t *testing.T) {
 		"headers":                `{"Content-Type":"application/json","X-Trace":"a"}`,
 		"headers.Content-Type":   "application/json",
 		"headers.X-Trace":        "a",
-		"iparams":                `{"project":"OPS","team":"blue"}`,
+		"iparams":                `{"n":7,"project":"OPS","r":0.5,"team":"blue"}`,
+		"iparams.n":              int64(7),
+		"iparams.r":              0.5,
 		"iparams.project":        "OPS",
 		"iparams.team":           "blue",
 	}
