@@ -27,7 +27,6 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_status_next_at ON jobs (status, next_at, id);
 CREATE INDEX jobs_form_entry ON jobs (form, entry_id);
 CREATE INDEX jobs_parent ON jobs (parent_id) WHERE parent_id <> '';
-CREATE INDEX jobs_lease_owner ON jobs (lease_owner) WHERE lease_owner <> '';
 
 CREATE TABLE job_attempts (
     job_id      TEXT        NOT NULL,
