@@ -235,36 +235,35 @@ func argumentsJSON(media string, body []byte) ([]byte, error) {
 // (RFC 3339, "2006-01-02" or epoch seconds) → time.Time; map (an object) → its JSON
 // text. Empty data means no arguments.
 func DecodeArguments(params map[string]string, data []byte) (rules.Record, error) {
-	args := map[string]json.RawMessage{}
+	var args map[string]any
 	if len(bytes.TrimSpace(data)) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
 		if err := dec.Decode(&args); err != nil {
 			return nil, argumentsError(err)
 		}
 		if _, err := dec.Token(); err != io.EOF {
 			return nil, errors.New("invalid arguments: unexpected data after the object")
 		}
-		if args == nil { // the literal null
-			args = map[string]json.RawMessage{}
-		}
 	}
 	if len(args) > rules.MaxCallbackParameters {
 		return nil, fmt.Errorf("too many arguments: %d (at most %d)", len(args), rules.MaxCallbackParameters)
 	}
 	var errs []string
-	for _, k := range slices.Sorted(keys(args)) {
+	for k := range args {
 		if _, ok := params[k]; !ok {
 			errs = append(errs, fmt.Sprintf("unknown argument %q", k))
 		}
 	}
+	slices.Sort(errs)
 	rec := make(rules.Record, len(params))
 	for _, name := range slices.Sorted(keys(params)) {
-		raw, ok := args[name]
+		v, ok := args[name]
 		if !ok {
 			errs = append(errs, fmt.Sprintf("missing argument %q (%s)", name, params[name]))
 			continue
 		}
-		v, err := convertArgument(params[name], raw)
+		v, err := convertArgument(params[name], v)
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("argument %q: %v", name, err))
 			continue
@@ -301,14 +300,9 @@ func argumentsError(err error) error {
 	return fmt.Errorf("invalid arguments: %v", err)
 }
 
-// convertArgument converts one argument's JSON value to its parameter type.
-func convertArgument(typ string, raw json.RawMessage) (any, error) {
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
+// convertArgument converts one argument's JSON value (decoded with UseNumber) to
+// its parameter type.
+func convertArgument(typ string, v any) (any, error) {
 	str, isStr := v.(string)
 	num, isNum := v.(json.Number)
 	switch typ {
