@@ -97,6 +97,9 @@ func attempt(start time.Time, code int, errText string) Attempt {
 func testEnqueueGet(t *testing.T, open opener) {
 	s, _ := open(t)
 	ctx := context.Background()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
 	in := callout("dlv_1")
 	in.CreatedAt = t0
 	in.NextAt = t0.Add(time.Second)
