@@ -153,6 +153,16 @@ func TestHealthzAndMetrics(t *testing.T) {
 	if want := errorJSON("store unreachable: store closed"); r.status != 503 || r.body != want {
 		t.Errorf("healthz after close: %d %s, want 503 %s", r.status, r.body, want)
 	}
+	// Other endpoints answer 500 (a store error) or 503 (the engine is closed).
+	if r := ts.admin("GET", "/v1/deliveries", nil); r.status != 500 || r.body != errorJSON("store closed") {
+		t.Errorf("deliveries after close: %d %s, want 500", r.status, r.body)
+	}
+	if r := ts.admin("POST", "/v1/events", criticalCreate); r.status != 503 || r.body != errorJSON("engine: closed") {
+		t.Errorf("events after close: %d %s, want 503", r.status, r.body)
+	}
+	if !strings.Contains(ts.logs.String(), `level=ERROR msg="httpapi: request failed" method=GET path=/v1/deliveries error="store closed"`) {
+		t.Errorf("the 500 was not logged:\n%s", ts.logs)
+	}
 }
 
 // TestAccessLogHasNoSecrets sends every kind of token and checks the logs.

@@ -52,6 +52,7 @@ func TestXMLToJSONErrors(t *testing.T) {
 	}{
 		{"billion laughs", billionLaughs, "xml:2: DOCTYPE is not allowed (no DTDs or entity declarations)"},
 		{"external entity", "<!DOCTYPE a [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<a>&x;</a>", "xml:1: DOCTYPE is not allowed (no DTDs or entity declarations)"},
+		{"other directive", `<!ELEMENT a ANY><a/>`, "xml:1: directive <!ELEMENT> is not allowed"},
 		{"undeclared entity", `<a>&lol;</a>`, "xml:1: invalid character entity &lol;"},
 		{"too deep", deep, "xml:1: elements nested deeper than 64"},
 		{"two roots", `<a/><b/>`, "xml:1: more than one root element (<b>)"},
