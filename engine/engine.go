@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -143,6 +142,10 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e.cfg.Store(state)
 	if e.store != nil {
+		if err := e.store.SkipWebhookIDs(ctx, highestWebhookNumber(opts.Config)); err != nil {
+			e.store.Close()
+			return nil, fmt.Errorf("engine: %w", err)
+		}
 		if err := e.RefreshWebhooks(ctx); err != nil {
 			e.store.Close()
 			return nil, err
@@ -157,15 +160,16 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 }
 
 // keyFile is where the secrets key lives when RULEFLOW_KEY is unset: beside the
-// SQLite store, else in the working directory.
+// SQLite store (ruleflow.db.key). On PostgreSQL there is none: the nodes sharing the
+// database must share the key, so it has to come from RULEFLOW_KEY.
 func (e *Engine) keyFile() string {
 	if e.opts.KeyFile != "" {
 		return e.opts.KeyFile
 	}
-	if d, err := store.ParseDSN(e.opts.Store); err == nil && d.Driver == store.DriverSQLite && d.Path != "" {
-		return filepath.Join(filepath.Dir(d.Path), "ruleflow.key")
+	if d, err := store.ParseDSN(e.opts.Store); err == nil {
+		return d.KeyFile()
 	}
-	return "ruleflow.key"
+	return ""
 }
 
 // Config returns the configuration in force.

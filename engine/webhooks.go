@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -343,4 +344,20 @@ func (e *Engine) Webhooks(ctx context.Context) ([]*rules.Webhook, error) {
 		out = append(out, w)
 	}
 	return out, nil
+}
+
+// highestWebhookNumber is the largest NNN of the WBH000000000NNN IDs of cfg's
+// webhooks, so that IDs the API allocates come after them.
+func highestWebhookNumber(cfg *rules.Config) int64 {
+	var n int64
+	for _, w := range cfg.Webhooks {
+		digits, ok := strings.CutPrefix(w.WebhookID, "WBH")
+		if !ok {
+			continue
+		}
+		if v, err := strconv.ParseInt(digits, 10, 64); err == nil && v > n {
+			n = v
+		}
+	}
+	return n
 }

@@ -54,7 +54,7 @@ func prepareJobs(jobs []Job, now time.Time) error {
 		case len(j.ID) > 200:
 			return fmt.Errorf("store: job %d: ID longer than 200 bytes", i)
 		case !j.Kind.Valid():
-			return fmt.Errorf("store: job %s: kind %q, want callout or email", name, j.Kind)
+			return fmt.Errorf("store: job %s: kind %q, want callout, email or note", name, j.Kind)
 		case j.MaxAttempts < 1:
 			return fmt.Errorf("store: job %s: max attempts must be at least 1, got %d", name, j.MaxAttempts)
 		}
@@ -547,7 +547,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Job, error) {
 		return nil, fmt.Errorf("store: list: status %q, want pending, delivered or failed", f.Status)
 	}
 	if f.Kind != "" && !f.Kind.Valid() {
-		return nil, fmt.Errorf("store: list: kind %q, want callout or email", f.Kind)
+		return nil, fmt.Errorf("store: list: kind %q, want callout, email or note", f.Kind)
 	}
 	if s.committer.isClosed() {
 		return nil, ErrClosed

@@ -149,8 +149,8 @@ func testEnqueueValidation(t *testing.T, open opener) {
 		job     Job
 		wantErr string
 	}{
-		{"bad kind", Job{ID: "dlv_a", Kind: "sms", MaxAttempts: 1}, `store: job dlv_a: kind "sms", want callout or email`},
-		{"no kind", Job{ID: "dlv_a", MaxAttempts: 1}, `store: job dlv_a: kind "", want callout or email`},
+		{"bad kind", Job{ID: "dlv_a", Kind: "sms", MaxAttempts: 1}, `store: job dlv_a: kind "sms", want callout, email or note`},
+		{"no kind", Job{ID: "dlv_a", MaxAttempts: 1}, `store: job dlv_a: kind "", want callout, email or note`},
 		{"zero attempts", Job{ID: "dlv_a", Kind: KindCallout}, "store: job dlv_a: max attempts must be at least 1, got 0"},
 		{"negative attempts", Job{ID: "dlv_a", Kind: KindEmail, MaxAttempts: -2}, "store: job dlv_a: max attempts must be at least 1, got -2"},
 		{"long id", Job{ID: string(long), Kind: KindEmail, MaxAttempts: 1}, "store: job 0: ID longer than 200 bytes"},
@@ -418,7 +418,7 @@ func testSettleValidation(t *testing.T, open opener) {
 		{"reschedule without time", "w", Outcome{ID: "dlv_1", Status: StatusPending, Attempt: a}, "store: job dlv_1: reschedule: zero next time"},
 		{"no start", "w", Outcome{ID: "dlv_1", Status: StatusDelivered}, "store: job dlv_1: attempt without a start time"},
 		{"negative duration", "w", Outcome{ID: "dlv_1", Status: StatusFailed, Attempt: Attempt{StartedAt: t0, Duration: -time.Second}}, "store: job dlv_1: attempt with negative duration -1s"},
-		{"bad follow-up", "w", Outcome{ID: "dlv_1", Status: StatusFailed, Attempt: a, Follow: []Job{{ID: "eml_1", Kind: "fax", MaxAttempts: 1}}}, `store: job eml_1: kind "fax", want callout or email`},
+		{"bad follow-up", "w", Outcome{ID: "dlv_1", Status: StatusFailed, Attempt: a, Follow: []Job{{ID: "eml_1", Kind: "fax", MaxAttempts: 1}}}, `store: job eml_1: kind "fax", want callout, email or note`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -623,7 +623,7 @@ func testList(t *testing.T, open opener) {
 		wantErr string
 	}{
 		{Filter{Status: "done"}, `store: list: status "done", want pending, delivered or failed`},
-		{Filter{Kind: "fax"}, `store: list: kind "fax", want callout or email`},
+		{Filter{Kind: "fax"}, `store: list: kind "fax", want callout, email or note`},
 	}
 	for _, tc := range errTests {
 		if _, err := s.List(ctx, tc.f); fmt.Sprint(err) != tc.wantErr {
