@@ -17,7 +17,17 @@ type op struct {
 	weight int
 	fn     func(ctx context.Context, t tx) (result, err error)
 	done   chan error
+	state  atomic.Int32 // opQueued, then opTaken by the committer or opAbandoned by the caller
 }
+
+// The states of an op. The committer and a caller whose context ends race to move
+// an op out of opQueued; whoever wins decides, so a caller never reports failure for
+// a write that commits, and the committer never runs a write nobody waits for.
+const (
+	opQueued int32 = iota
+	opTaken
+	opAbandoned
+)
 
 // committer group-commits writes. One goroutine takes every op that is queued when
 // it becomes free (up to maxBatch in weight), runs them in one write transaction and
@@ -52,8 +62,10 @@ func newCommitter(db backend, maxBatch int, log *slog.Logger) *committer {
 	return c
 }
 
-// do queues fn and waits for its commit. If ctx ends first, do returns ctx.Err();
-// the write may or may not commit later.
+// do queues fn and waits for its commit. If ctx ends before the committer takes
+// the write into a transaction, the write is dropped and do returns ctx.Err(); once
+// taken, do waits for the commit and returns its result, so an error from do always
+// means nothing was written.
 func (c *committer) do(ctx context.Context, weight int, fn func(context.Context, tx) (error, error)) error {
 	o := &op{ctx: ctx, weight: weight, fn: fn, done: make(chan error, 1)}
 	c.mu.RLock()
@@ -72,7 +84,10 @@ func (c *committer) do(ctx context.Context, weight int, fn func(context.Context,
 	case err := <-o.done:
 		return err
 	case <-ctx.Done():
-		return ctx.Err()
+		if o.state.CompareAndSwap(opQueued, opAbandoned) {
+			return ctx.Err()
+		}
+		return <-o.done // taken: its transaction runs on a detached context
 	}
 }
 
@@ -122,8 +137,11 @@ func (c *committer) commit(batch []*op) {
 	// Ops whose caller gave up before the batch started are dropped unrun.
 	live := batch[:0]
 	for _, o := range batch {
-		if err := o.ctx.Err(); err != nil {
-			o.done <- err
+		if o.ctx.Err() != nil && o.state.CompareAndSwap(opQueued, opAbandoned) {
+			o.done <- o.ctx.Err()
+			continue
+		}
+		if !o.state.CompareAndSwap(opQueued, opTaken) && o.state.Load() == opAbandoned {
 			continue
 		}
 		live = append(live, o)
