@@ -309,6 +309,7 @@ func TestSharedPostgres(t *testing.T) {
 		ids []string
 		wg  sync.WaitGroup
 	)
+	start := time.Now()
 	for i := range 200 { // 200 events × 10 callouts, spread over the three engines
 		wg.Go(func() {
 			res, err := engines[i%3].Handle(context.Background(), completeEvent(i+1))
@@ -327,7 +328,9 @@ func TestSharedPostgres(t *testing.T) {
 	if len(ids) != 2000 {
 		t.Fatalf("fired %d deliveries, want 2000", len(ids))
 	}
+	t.Logf("handled in %s", time.Since(start))
 	checkAllDelivered(t, engines[0].Store(), recv, ids, 60*time.Second)
+	t.Logf("delivered in %s", time.Since(start))
 	for k, n := range recv.keyCounts() {
 		if n != 1 {
 			t.Errorf("delivery %s was sent %d times, want exactly once", k, n)
