@@ -17,9 +17,15 @@ import (
 // claimBatch is the most jobs one claim takes; settleBatch the most outcomes one
 // settle transaction records.
 const (
-	claimBatch  = 64
-	settleBatch = 128
+	claimBatch  = 256
+	settleBatch = 256
 )
+
+// queuedPerWorker is how many claimed jobs may wait for each worker. Claiming
+// ahead keeps the single SQLite writer busy with few, large transactions; a job
+// that waited so long that its send could outlast its lease is given back unsent
+// (see workLoop), so claiming ahead never causes a second node to send it too.
+const queuedPerWorker = 8
 
 // dispatcher delivers the outbox: one goroutine claims due jobs under a lease,
 // Workers goroutines attempt them, and one goroutine records the outcomes in
@@ -81,9 +87,9 @@ func newDispatcher(e *Engine) *dispatcher {
 		lease:       lease,
 		poll:        poll,
 		wakeCh:      make(chan struct{}, 1),
-		slots:       make(chan struct{}, 2*workers),
-		work:        make(chan store.Job, 2*workers),
-		outcomes:    make(chan settled, 2*workers),
+		slots:       make(chan struct{}, queuedPerWorker*workers),
+		work:        make(chan store.Job, queuedPerWorker*workers),
+		outcomes:    make(chan settled, queuedPerWorker*workers),
 		claimerDone: make(chan struct{}),
 		settlerDone: make(chan struct{}),
 	}
@@ -211,9 +217,23 @@ func (d *dispatcher) sleep(wait time.Duration) bool {
 func (d *dispatcher) workLoop() {
 	defer d.workersWG.Done()
 	for job := range d.work {
+		if !d.sendableInLease(job) {
+			// Another node may claim it once the lease expires; sending now could
+			// overlap with that. Give it back untouched.
+			d.outcomes <- settled{job: job, skip: true}
+			continue
+		}
 		out, ok := d.e.attempt(d.sendCtx, d.sender, job)
 		d.outcomes <- settled{job: job, out: out, skip: !ok}
 	}
+}
+
+// sendableInLease reports whether job has at least half of its lease left. A job
+// that waited longer than that behind other sends is given back: with the default
+// lease (the longest callout timeout + 30 s) half the lease still covers a whole
+// attempt, so an attempt never outlives its lease and overlaps a second node's.
+func (d *dispatcher) sendableInLease(job store.Job) bool {
+	return job.LeaseUntil.Sub(d.e.now()) >= d.lease/2
 }
 
 // settleLoop records outcomes in batches: it takes what is ready (up to

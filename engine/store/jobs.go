@@ -220,11 +220,13 @@ WHERE id IN (
 	ORDER BY next_at, id
 	LIMIT ?` + s.db.lockSuffix() + `)
 RETURNING ` + jobColumns
+	// The claim rides the group commit with the enqueues and settles queued beside
+	// it: on SQLite's single writer that is one transaction and one fsync for all.
 	var jobs []Job
-	err := writeTx(ctx, s.db, func(t tx) error {
+	err := s.committer.do(ctx, 1, func(ctx context.Context, t tx) (error, error) {
 		var err error
 		jobs, err = collectJobs(t.query(ctx, q, owner, until, now, now, now, limit))
-		return err
+		return nil, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: claim: %w", err)
