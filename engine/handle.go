@@ -57,7 +57,10 @@ func (e *Engine) Handle(ctx context.Context, ev *rules.Event) (*Result, error) {
 	}
 	state := e.cfg.Load()
 	if ev.Time.IsZero() {
-		ev.Time = e.now()
+		// The caller's event is not ours to change (a host may share it).
+		withTime := *ev
+		withTime.Time = e.now()
+		ev = &withTime
 	}
 	res, jobs, err := e.decide(state, ev)
 	if err != nil {
