@@ -159,7 +159,7 @@ rules:
 	if b.Method != "POST" || b.IsActive() || b.Timeout.Std() != 5*time.Second || b.Retry.Interval.Std() != 2*time.Second || *b.Retry.Max != 0 {
 		t.Errorf("callout B = %+v", b)
 	}
-	if c.SMTP.Port != 25 || c.SMTP.TLS != "none" {
+	if c.SMTP.Port != 587 || c.SMTP.TLS != "starttls" {
 		t.Errorf("smtp defaults = %+v", c.SMTP)
 	}
 	if c.Location != time.UTC || c.NullMode != qualification.Workflow {

@@ -23,8 +23,7 @@ const (
 	DefaultTimeout       = 20 * time.Second
 	DefaultRetryInterval = 60 * time.Second
 	DefaultRetryMax      = 10
-	DefaultSMTPPort      = 25
-	DefaultSMTPTLS       = "none"
+	DefaultSMTPTLS       = "starttls" // the port then defaults to 587 (465 for tls, 25 for none)
 	// MaxCallbackParameters is how many parameters a callback function may declare.
 	MaxCallbackParameters = 10
 	// MinRetryInterval is the shortest retry interval a callout may configure.
@@ -548,15 +547,21 @@ func (d *decoder) checkNotify(n *Notify) {
 	}
 }
 
+// defaultSMTPPort is the usual submission port of a tls mode.
+func defaultSMTPPort(tls string) int {
+	switch tls {
+	case "tls":
+		return 465
+	case "none":
+		return 25
+	}
+	return 587
+}
+
 // checkSMTP validates the mail settings and applies their defaults.
 func (d *decoder) checkSMTP(s *SMTP) {
 	if d.has(s, "host") && strings.TrimSpace(s.Host) == "" {
 		d.errAt(s, "host", "smtp host must not be empty")
-	}
-	if s.Port == 0 && !d.has(s, "port") {
-		s.Port = DefaultSMTPPort
-	} else if s.Port < 1 || s.Port > 65535 {
-		d.errAt(s, "port", "smtp port %d is out of range (want 1 to 65535)", s.Port)
 	}
 	switch s.TLS {
 	case "":
@@ -564,6 +569,11 @@ func (d *decoder) checkSMTP(s *SMTP) {
 	case "none", "starttls", "tls":
 	default:
 		d.errAt(s, "tls", "unknown tls mode %q (want none, starttls or tls)", s.TLS)
+	}
+	if s.Port == 0 && !d.has(s, "port") {
+		s.Port = defaultSMTPPort(s.TLS)
+	} else if s.Port < 1 || s.Port > 65535 {
+		d.errAt(s, "port", "smtp port %d is out of range (want 1 to 65535)", s.Port)
 	}
 	if d.has(s, "from") {
 		if _, err := mail.ParseAddress(s.From); err != nil {
