@@ -254,3 +254,60 @@ func TestReplaySendAndDeliveries(t *testing.T) {
 		t.Errorf("bad status: exit %d, %q", code, errOut)
 	}
 }
+
+// TestReplaySendWaitsForNotifications: a replay with --send is a complete end-to-end
+// run, so it returns only after the notification e-mails of its deliveries went out.
+func TestReplaySendWaitsForNotifications(t *testing.T) {
+	rcv := &receiver{}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	mb := startMailbox(t)
+	cfg := writeFile(t, "ruleflow.yaml", fmt.Sprintf(`version: 1
+smtp: {host: 127.0.0.1, port: %d, tls: none, from: ruleflow@example.com}
+forms:
+  Ticket:
+    fields:
+      TicketID: {type: integer}
+      TicketNumber: {type: character}
+      Status: {type: selection, options: [New, Complete]}
+    callout_fields: {id: TicketID, number: TicketNumber, status: Status}
+callouts:
+  - {name: ok, url: "%s/ok", format: name-value, notify: {to: [ops@example.com]}}
+  - {name: broken, url: "%s/fail", format: soap, method_name: Close, soap_action: "http://tempuri.org/Close",
+     retry: {interval: 1s, max: 1}, notify: {to: [ops@example.com, lead@example.com], failures_only: true}}
+  - {name: quiet, url: "%s/ok", format: json, notify: {to: [ops@example.com], failures_only: true}}
+rules:
+  - {name: completed, form: Ticket, events: [update], condition: "'Status' = \"Complete\"", callouts: [ok, broken, quiet]}
+`, mb.port, srv.URL, srv.URL, srv.URL))
+	fixture := writeFile(t, "events.jsonl", `{"event":"update","form":"Ticket","entry_id":"7","time":"2026-11-22T10:00:00Z","before":{"TicketID":7,"TicketNumber":"T7","Status":"New"},"after":{"TicketID":7,"TicketNumber":"T7","Status":"Complete"}}
+`)
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "outbox.db")
+	t.Setenv("RULEFLOW_KEY", strings.Repeat("cd", 32))
+
+	code, out, errOut := runCLI(t, "replay", "--send", "--store", dsn, "--wait", "30s", "--config", cfg, fixture)
+	if code != 1 { // the broken callout failed
+		t.Errorf("exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	want := "sent: 3 deliveries: 2 delivered, 1 failed, 0 pending; notification e-mails: 2 sent, 0 failed, 0 pending\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("summary lacks %q:\n%s", want, out)
+	}
+	// When replay returns, the e-mails are already in the mailbox: one success
+	// e-mail (ok) and one failure e-mail to two recipients (broken); none for quiet.
+	msgs := mb.messages()
+	if len(msgs) != 2 {
+		t.Fatalf("mailbox holds %d messages, want 2:\n%s", len(msgs), strings.Join(msgs, "\n----\n"))
+	}
+	var sawOK, sawBroken bool
+	for _, m := range msgs {
+		switch {
+		case strings.HasPrefix(m, "ops@example.com\n") && strings.Contains(m, `Callout "ok" delivered`):
+			sawOK = true
+		case strings.HasPrefix(m, "ops@example.com,lead@example.com\n") && strings.Contains(m, `Callout "broken" failed`):
+			sawBroken = true
+		}
+	}
+	if !sawOK || !sawBroken {
+		t.Errorf("want a success e-mail for ok and a failure e-mail for broken:\n%s", strings.Join(msgs, "\n----\n"))
+	}
+}
