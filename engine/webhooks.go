@@ -32,6 +32,7 @@ var (
 // qualification error).
 type InvalidError struct{ Msg string }
 
+// Error returns the message: what is wrong with the webhook.
 func (e *InvalidError) Error() string { return e.Msg }
 
 // watchInterval is how often an engine on a shared store checks whether another
