@@ -159,7 +159,7 @@ func (e *Engine) attemptEmail(ctx context.Context, state *configState, job store
 	if err == nil {
 		e.metrics.email(true)
 		out.Status = store.StatusDelivered
-		if e.opts.Notes != nil {
+		if e.notesEnabled() {
 			payload, _ := json.Marshal(notePayload{Form: p.Form, EntryID: p.EntryID, Text: p.Message.Text})
 			out.Follow = []store.Job{{
 				Kind: store.KindNote, Callout: job.Callout, Rule: job.Rule, Form: p.Form, EntryID: p.EntryID,
@@ -194,6 +194,17 @@ func (e *Engine) attemptNote(ctx context.Context, job store.Job) store.Outcome {
 	}
 	out.Attempt.Error = err.Error()
 	return e.retryOrFail(out, job, false, nil)
+}
+
+// notesEnabled reports whether a sent e-mail is to be followed by a ticket note.
+func (e *Engine) notesEnabled() bool {
+	if e.opts.Notes == nil {
+		return false
+	}
+	if ne, ok := e.opts.Notes.(NotesEnabler); ok {
+		return ne.NotesEnabled()
+	}
+	return true
 }
 
 // retryOrFail completes out for a failed attempt: failed when permanent or out of

@@ -28,8 +28,16 @@ import (
 
 // NoteAdder is implemented by a host that can add a note to a ticket. When a
 // notification e-mail has been sent, the engine adds the same text as a note.
+//
+// A NoteAdder whose notes can be switched off (by a configuration reload, say) also
+// implements NotesEnabler; while NotesEnabled reports false no note is queued.
 type NoteAdder interface {
 	AddNote(ctx context.Context, form, entryID, text string) error
+}
+
+// NotesEnabler is the optional second method of a NoteAdder.
+type NotesEnabler interface {
+	NotesEnabled() bool
 }
 
 // Mailer sends one notification e-mail. *notify.Mailer implements it; tests and

@@ -359,3 +359,37 @@ func (m *mailerFunc) sent() []Message {
 	defer m.mu.Unlock()
 	return append([]Message(nil), m.msgs...)
 }
+
+// switchedNotes is a NoteAdder whose notes are switched off, as `ruleflow serve`'s
+// is while the configuration has no notes endpoint.
+type switchedNotes struct{ noteRecorder }
+
+func (*switchedNotes) NotesEnabled() bool { return false }
+
+// TestNotifyNotesSwitchedOff: a NoteAdder that reports NotesEnabled false gets the
+// e-mail sent but no note job queued (so none shows as "delivered" in the outbox).
+func TestNotifyNotesSwitchedOff(t *testing.T) {
+	t.Parallel()
+	s := newNotifySetup(t, false, nil)
+	cfg := s.e.Config()
+	s.e.Close()
+	off := &switchedNotes{}
+	e := openEngine(t, Options{Config: cfg, Store: sqliteDSN(t), Notes: off, Key: testKey(t)})
+	id := handleOne(t, e, completeEvent(11))
+	if job, _ := waitSettled(t, e.Store(), id, 10*time.Second); job.Status != store.StatusDelivered {
+		t.Fatalf("delivery %s, want delivered", job.Status)
+	}
+	waitFor(t, 10*time.Second, "the success e-mail", func() bool {
+		jobs, err := e.Store().List(context.Background(), store.Filter{Kind: store.KindEmail, ParentID: id, Status: store.StatusDelivered})
+		return err == nil && len(jobs) == 1
+	})
+	if jobs := jobsOf(t, e.Store(), store.KindNote); len(jobs) != 0 {
+		t.Errorf("%d note jobs queued while notes are switched off", len(jobs))
+	}
+	if n := len(off.list()); n != 0 {
+		t.Errorf("%d notes added while switched off", n)
+	}
+	if n := len(s.smtp.messages()); n != 1 {
+		t.Errorf("%d e-mails sent, want 1", n)
+	}
+}

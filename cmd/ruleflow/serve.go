@@ -262,6 +262,17 @@ type configNotes struct {
 	client *http.Client
 }
 
+// NotesEnabled reports whether the configuration in force has a notes endpoint;
+// without one the engine queues no notes.
+func (n *configNotes) NotesEnabled() bool {
+	eng := n.eng.Load()
+	if eng == nil {
+		return false
+	}
+	ep := eng.Config().Notes
+	return ep != nil && ep.URL != ""
+}
+
 // AddNote forwards one note, or does nothing when the configuration has no notes
 // endpoint.
 func (n *configNotes) AddNote(ctx context.Context, form, entryID, text string) error {
