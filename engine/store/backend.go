@@ -48,18 +48,48 @@ type rows interface {
 
 // queryRow runs q and scans its first row into dest; it reports whether a row existed.
 func queryRow(ctx context.Context, q querier, query string, args []any, dest ...any) (bool, error) {
+	_, ok, err := queryOne(ctx, q, func(r rows) (struct{}, error) { return struct{}{}, r.Scan(dest...) }, query, args...)
+	return ok, err
+}
+
+// queryOne runs query and reads its first row with scan; it reports whether a row
+// existed.
+func queryOne[T any](ctx context.Context, q querier, scan func(rows) (T, error), query string, args ...any) (T, bool, error) {
+	var zero T
 	r, err := q.query(ctx, query, args...)
 	if err != nil {
-		return false, err
+		return zero, false, err
 	}
 	defer r.Close()
 	if !r.Next() {
-		return false, r.Err()
+		return zero, false, r.Err()
 	}
-	if err := r.Scan(dest...); err != nil {
-		return false, err
+	v, err := scan(r)
+	if err != nil {
+		return zero, false, err
 	}
-	return true, r.Close()
+	return v, true, r.Close()
+}
+
+// queryAll runs query and reads every row with scan; it returns nil for no rows.
+func queryAll[T any](ctx context.Context, q querier, scan func(rows) (T, error), query string, args ...any) ([]T, error) {
+	r, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out []T
+	for r.Next() {
+		v, err := scan(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	return out, r.Close()
 }
 
 // readTx runs fn in a read transaction.

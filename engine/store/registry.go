@@ -159,18 +159,12 @@ func (s *Store) GetWebhook(ctx context.Context, id string) (Webhook, error) {
 	}
 	var w Webhook
 	err := readTx(ctx, s.db, func(t tx) error {
-		r, err := t.query(ctx, "SELECT "+webhookColumns+" FROM webhooks WHERE id = ?", id)
-		if err != nil {
-			return err
+		var ok bool
+		var err error
+		w, ok, err = queryOne(ctx, t, scanWebhook, "SELECT "+webhookColumns+" FROM webhooks WHERE id = ?", id)
+		if err == nil && !ok {
+			err = fmt.Errorf("store: webhook %s: %w", id, ErrNotFound)
 		}
-		defer r.Close()
-		if !r.Next() {
-			if err := r.Err(); err != nil {
-				return err
-			}
-			return fmt.Errorf("store: webhook %s: %w", id, ErrNotFound)
-		}
-		w, err = scanWebhook(r)
 		return err
 	})
 	if err != nil {
@@ -186,19 +180,9 @@ func (s *Store) ListWebhooks(ctx context.Context) ([]Webhook, error) {
 	}
 	var ws []Webhook
 	err := readTx(ctx, s.db, func(t tx) error {
-		r, err := t.query(ctx, "SELECT "+webhookColumns+" FROM webhooks ORDER BY id")
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		for r.Next() {
-			w, err := scanWebhook(r)
-			if err != nil {
-				return err
-			}
-			ws = append(ws, w)
-		}
-		return r.Err()
+		var err error
+		ws, err = queryAll(ctx, t, scanWebhook, "SELECT "+webhookColumns+" FROM webhooks ORDER BY id")
+		return err
 	})
 	if err != nil {
 		return nil, s.registryErr("list webhooks", err)
@@ -368,18 +352,12 @@ func (s *Store) oneTarget(ctx context.Context, cond string, arg any, name string
 	}
 	var tg Target
 	err := readTx(ctx, s.db, func(t tx) error {
-		r, err := t.query(ctx, "SELECT "+targetColumns+" FROM targets WHERE "+cond, arg)
-		if err != nil {
-			return err
+		var ok bool
+		var err error
+		tg, ok, err = queryOne(ctx, t, scanTarget, "SELECT "+targetColumns+" FROM targets WHERE "+cond, arg)
+		if err == nil && !ok {
+			err = fmt.Errorf("store: target %s: %w", name, ErrNotFound)
 		}
-		defer r.Close()
-		if !r.Next() {
-			if err := r.Err(); err != nil {
-				return err
-			}
-			return fmt.Errorf("store: target %s: %w", name, ErrNotFound)
-		}
-		tg, err = scanTarget(r)
 		return err
 	})
 	if err != nil {
@@ -395,19 +373,9 @@ func (s *Store) ListTargets(ctx context.Context) ([]Target, error) {
 	}
 	var tgs []Target
 	err := readTx(ctx, s.db, func(t tx) error {
-		r, err := t.query(ctx, "SELECT "+targetColumns+" FROM targets ORDER BY id")
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		for r.Next() {
-			tg, err := scanTarget(r)
-			if err != nil {
-				return err
-			}
-			tgs = append(tgs, tg)
-		}
-		return r.Err()
+		var err error
+		tgs, err = queryAll(ctx, t, scanTarget, "SELECT "+targetColumns+" FROM targets ORDER BY id")
+		return err
 	})
 	if err != nil {
 		return nil, s.registryErr("list targets", err)
@@ -489,30 +457,28 @@ func (s *Store) ListCallbackTokens(ctx context.Context) ([]CallbackToken, error)
 	return s.callbackTokens(ctx, "")
 }
 
+func scanCallbackToken(r rows) (CallbackToken, error) {
+	var ct CallbackToken
+	var hash []byte
+	if err := r.Scan(&ct.APIName, &ct.Published, &hash, &ct.UpdatedAt); err != nil {
+		return CallbackToken{}, err
+	}
+	if len(hash) != len(ct.TokenHash) {
+		return CallbackToken{}, fmt.Errorf("callback token %s: token hash of %d bytes", ct.APIName, len(hash))
+	}
+	copy(ct.TokenHash[:], hash)
+	return ct, nil
+}
+
 func (s *Store) callbackTokens(ctx context.Context, where string, args ...any) ([]CallbackToken, error) {
 	if s.committer.isClosed() {
 		return nil, ErrClosed
 	}
 	var cts []CallbackToken
 	err := readTx(ctx, s.db, func(t tx) error {
-		r, err := t.query(ctx, "SELECT api_name, published, token_hash, updated_at FROM callback_tokens "+where+" ORDER BY api_name", args...)
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		for r.Next() {
-			var ct CallbackToken
-			var hash []byte
-			if err := r.Scan(&ct.APIName, &ct.Published, &hash, &ct.UpdatedAt); err != nil {
-				return err
-			}
-			if len(hash) != len(ct.TokenHash) {
-				return fmt.Errorf("callback token %s: token hash of %d bytes", ct.APIName, len(hash))
-			}
-			copy(ct.TokenHash[:], hash)
-			cts = append(cts, ct)
-		}
-		return r.Err()
+		var err error
+		cts, err = queryAll(ctx, t, scanCallbackToken, "SELECT api_name, published, token_hash, updated_at FROM callback_tokens "+where+" ORDER BY api_name", args...)
+		return err
 	})
 	if err != nil {
 		return nil, s.registryErr("callback tokens", err)
