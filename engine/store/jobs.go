@@ -21,23 +21,14 @@ func scanJob(r rows) (Job, error) {
 	return j, err
 }
 
-func collectJobs(r rows, err error) ([]Job, error) {
-	if err != nil {
-		return nil, err
+func scanAttempt(r rows) (Attempt, error) {
+	var a Attempt
+	var us int64
+	if err := r.Scan(&a.JobID, &a.N, &a.StartedAt, &us, &a.StatusCode, &a.Error, &a.Response); err != nil {
+		return Attempt{}, err
 	}
-	defer r.Close()
-	var jobs []Job
-	for r.Next() {
-		j, err := scanJob(r)
-		if err != nil {
-			return nil, err
-		}
-		jobs = append(jobs, j)
-	}
-	if err := r.Err(); err != nil {
-		return nil, err
-	}
-	return jobs, r.Close()
+	a.Duration = time.Duration(us) * time.Microsecond
+	return a, nil
 }
 
 // prepareJobs validates jobs and fills in their zero ID, NextAt and CreatedAt, and
@@ -225,7 +216,7 @@ RETURNING ` + jobColumns
 	var jobs []Job
 	err := s.committer.do(ctx, 1, func(ctx context.Context, t tx) (error, error) {
 		var err error
-		jobs, err = collectJobs(t.query(ctx, q, owner, until, now, now, now, limit))
+		jobs, err = queryAll(ctx, t, scanJob, q, owner, until, now, now, now, limit)
 		return nil, err
 	})
 	if err != nil {
@@ -427,15 +418,8 @@ RETURNING id, attempts`)
 			ns[i] = n
 			continue
 		}
-		var one int
-		exists, err := queryRow(ctx, t, "SELECT 1 FROM jobs WHERE id = ?", []any{o.ID}, &one)
-		if err != nil {
+		if results[i], err = unsettled(ctx, t, o.ID); err != nil {
 			return nil, nil, err
-		}
-		if exists {
-			results[i] = fmt.Errorf("store: job %s: %w", o.ID, ErrLeaseLost)
-		} else {
-			results[i] = fmt.Errorf("store: job %s: %w", o.ID, ErrNotFound)
 		}
 	}
 	return ns, results, nil
@@ -464,18 +448,25 @@ RETURNING attempts`,
 		if ok {
 			continue
 		}
-		var one int
-		exists, err := queryRow(ctx, t, "SELECT 1 FROM jobs WHERE id = ?", []any{o.ID}, &one)
-		if err != nil {
+		if results[i], err = unsettled(ctx, t, o.ID); err != nil {
 			return nil, nil, err
-		}
-		if exists {
-			results[i] = fmt.Errorf("store: job %s: %w", o.ID, ErrLeaseLost)
-		} else {
-			results[i] = fmt.Errorf("store: job %s: %w", o.ID, ErrNotFound)
 		}
 	}
 	return ns, results, nil
+}
+
+// unsettled returns the result for job id when its settling UPDATE matched no
+// row: ErrLeaseLost if the job exists, ErrNotFound if not.
+func unsettled(ctx context.Context, t tx, id string) (result, err error) {
+	var one int
+	exists, err := queryRow(ctx, t, "SELECT 1 FROM jobs WHERE id = ?", []any{id}, &one)
+	if err != nil {
+		return nil, err
+	}
+	if exists {
+		return fmt.Errorf("store: job %s: %w", id, ErrLeaseLost), nil
+	}
+	return fmt.Errorf("store: job %s: %w", id, ErrNotFound), nil
 }
 
 // Release gives back every lease owner holds, e.g. on graceful shutdown, so other
@@ -508,30 +499,18 @@ func (s *Store) Get(ctx context.Context, id string) (Job, []Attempt, error) {
 	var job Job
 	var atts []Attempt
 	err := readTx(ctx, s.db, func(t tx) error {
-		jobs, err := collectJobs(t.query(ctx, "SELECT "+jobColumns+" FROM jobs WHERE id = ?", id))
+		var ok bool
+		var err error
+		job, ok, err = queryOne(ctx, t, scanJob, "SELECT "+jobColumns+" FROM jobs WHERE id = ?", id)
 		if err != nil {
 			return err
 		}
-		if len(jobs) == 0 {
+		if !ok {
 			return fmt.Errorf("store: job %s: %w", id, ErrNotFound)
 		}
-		job = jobs[0]
-		r, err := t.query(ctx, `SELECT job_id, n, started_at, duration_us, status_code, error, response
+		atts, err = queryAll(ctx, t, scanAttempt, `SELECT job_id, n, started_at, duration_us, status_code, error, response
 FROM job_attempts WHERE job_id = ? ORDER BY n`, id)
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		for r.Next() {
-			var a Attempt
-			var us int64
-			if err := r.Scan(&a.JobID, &a.N, &a.StartedAt, &us, &a.StatusCode, &a.Error, &a.Response); err != nil {
-				return err
-			}
-			a.Duration = time.Duration(us) * time.Microsecond
-			atts = append(atts, a)
-		}
-		return r.Err()
+		return err
 	})
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
@@ -597,7 +576,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Job, error) {
 	var jobs []Job
 	err := readTx(ctx, s.db, func(t tx) error {
 		var err error
-		jobs, err = collectJobs(t.query(ctx, q, args...))
+		jobs, err = queryAll(ctx, t, scanJob, q, args...)
 		return err
 	})
 	if err != nil {
