@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // backend is what the shared store code needs from a database. Queries are written
@@ -116,6 +117,59 @@ func writeTx(ctx context.Context, db backend, fn func(tx) error) error {
 		return err
 	}
 	return t.commit(ctx)
+}
+
+// convertArgs returns a copy of in for a backend: a zero time.Time becomes NULL and
+// any other becomes timeArg(t); a nil []byte becomes an empty one.
+func convertArgs(in []any, timeArg func(time.Time) any) []any {
+	args := make([]any, len(in))
+	copy(args, in)
+	for i, a := range args {
+		switch v := a.(type) {
+		case time.Time:
+			if v.IsZero() {
+				args[i] = nil
+			} else {
+				args[i] = timeArg(v)
+			}
+		case []byte:
+			if v == nil {
+				args[i] = []byte{}
+			}
+		}
+	}
+	return args
+}
+
+// scanTimes calls scan with dest, reading each *time.Time destination through a
+// column value N that toTime converts; where toTime reports false (NULL) the
+// destination gets the zero time.
+func scanTimes[N any](scan func(...any) error, dest []any, toTime func(N) (time.Time, bool)) error {
+	var times []*time.Time
+	var tmp []N
+	dest = append([]any(nil), dest...)
+	for i, d := range dest {
+		if tp, ok := d.(*time.Time); ok {
+			if tmp == nil {
+				tmp = make([]N, 0, len(dest))
+			}
+			var zero N
+			tmp = append(tmp, zero)
+			times = append(times, tp)
+			dest[i] = &tmp[len(tmp)-1]
+		}
+	}
+	if err := scan(dest...); err != nil {
+		return err
+	}
+	for i, tp := range times {
+		if t, ok := toTime(tmp[i]); ok {
+			*tp = t
+		} else {
+			*tp = time.Time{}
+		}
+	}
+	return nil
 }
 
 // dollarPlaceholders rewrites ? placeholders to $1, $2, … (the queries hold no

@@ -89,23 +89,7 @@ func (t *pgTx) query(ctx context.Context, q string, args ...any) (rows, error) {
 
 // pgArgs turns the zero time into NULL and a nil []byte into an empty bytea.
 func pgArgs(in []any) []any {
-	args := make([]any, len(in))
-	copy(args, in)
-	for i, a := range args {
-		switch v := a.(type) {
-		case time.Time:
-			if v.IsZero() {
-				args[i] = nil
-			} else {
-				args[i] = v.UTC()
-			}
-		case []byte:
-			if v == nil {
-				args[i] = []byte{}
-			}
-		}
-	}
-	return args
+	return convertArgs(in, func(t time.Time) any { return t.UTC() })
 }
 
 type pgRows struct {
@@ -126,28 +110,5 @@ func (r *pgRows) Close() error {
 
 // Scan reads NULL timestamptz columns into the zero time.
 func (r *pgRows) Scan(dest ...any) error {
-	var times []*time.Time
-	var tmp []pgtype.Timestamptz
-	dest = append([]any(nil), dest...)
-	for i, d := range dest {
-		if tp, ok := d.(*time.Time); ok {
-			if tmp == nil {
-				tmp = make([]pgtype.Timestamptz, 0, len(dest))
-			}
-			tmp = append(tmp, pgtype.Timestamptz{})
-			times = append(times, tp)
-			dest[i] = &tmp[len(tmp)-1]
-		}
-	}
-	if err := r.r.Scan(dest...); err != nil {
-		return err
-	}
-	for i, tp := range times {
-		if tmp[i].Valid {
-			*tp = tmp[i].Time.UTC()
-		} else {
-			*tp = time.Time{}
-		}
-	}
-	return nil
+	return scanTimes(r.r.Scan, dest, func(ts pgtype.Timestamptz) (time.Time, bool) { return ts.Time.UTC(), ts.Valid })
 }

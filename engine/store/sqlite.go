@@ -264,51 +264,12 @@ func (t *sqliteTx) query(ctx context.Context, q string, args ...any) (rows, erro
 // sqliteArgs converts time.Time to microseconds (zero → NULL) and nil []byte to an
 // empty blob.
 func sqliteArgs(in []any) []any {
-	args := make([]any, len(in))
-	copy(args, in)
-	for i, a := range args {
-		switch v := a.(type) {
-		case time.Time:
-			if v.IsZero() {
-				args[i] = nil
-			} else {
-				args[i] = v.UnixMicro()
-			}
-		case []byte:
-			if v == nil {
-				args[i] = []byte{}
-			}
-		}
-	}
-	return args
+	return convertArgs(in, func(t time.Time) any { return t.UnixMicro() })
 }
 
 type sqliteRows struct{ *sql.Rows }
 
 // Scan reads *time.Time destinations from microsecond integers.
 func (r *sqliteRows) Scan(dest ...any) error {
-	var times []*time.Time
-	var tmp []sql.NullInt64
-	dest = append([]any(nil), dest...)
-	for i, d := range dest {
-		if tp, ok := d.(*time.Time); ok {
-			if tmp == nil {
-				tmp = make([]sql.NullInt64, 0, len(dest))
-			}
-			tmp = append(tmp, sql.NullInt64{})
-			times = append(times, tp)
-			dest[i] = &tmp[len(tmp)-1]
-		}
-	}
-	if err := r.Rows.Scan(dest...); err != nil {
-		return err
-	}
-	for i, tp := range times {
-		if tmp[i].Valid {
-			*tp = time.UnixMicro(tmp[i].Int64).UTC()
-		} else {
-			*tp = time.Time{}
-		}
-	}
-	return nil
+	return scanTimes(r.Rows.Scan, dest, func(n sql.NullInt64) (time.Time, bool) { return time.UnixMicro(n.Int64).UTC(), n.Valid })
 }
