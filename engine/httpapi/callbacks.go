@@ -45,9 +45,8 @@ type callbackReply struct {
 func callbackPath(apiName string) string { return "/callbacks/" + url.PathEscape(apiName) }
 
 func (h *Handler) listCallbackFunctions(w http.ResponseWriter, r *http.Request) {
-	st := h.eng.Store()
+	st := h.requireStore(w, "callback functions need a store")
 	if st == nil {
-		writeError(w, http.StatusServiceUnavailable, "callback functions need a store")
 		return
 	}
 	stored, err := st.ListCallbackTokens(r.Context())

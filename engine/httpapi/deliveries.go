@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -119,9 +118,8 @@ func ParseDeliveryFilter(q map[string][]string) (store.Filter, error) {
 }
 
 func (h *Handler) listDeliveries(w http.ResponseWriter, r *http.Request) {
-	st := h.eng.Store()
+	st := h.requireStore(w, "the engine runs without a store")
 	if st == nil {
-		writeError(w, http.StatusServiceUnavailable, "the engine runs without a store")
 		return
 	}
 	f, err := ParseDeliveryFilter(r.URL.Query())
@@ -145,19 +143,13 @@ func (h *Handler) listDeliveries(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) getDelivery(w http.ResponseWriter, r *http.Request) {
-	st := h.eng.Store()
+	st := h.requireStore(w, "the engine runs without a store")
 	if st == nil {
-		writeError(w, http.StatusServiceUnavailable, "the engine runs without a store")
 		return
 	}
 	id := r.PathValue("id")
 	job, atts, err := st.Get(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("delivery %s does not exist", id))
-		return
-	}
-	if err != nil {
-		h.internalError(w, r, err)
+	if h.storeFailed(w, r, err, fmt.Sprintf("delivery %s does not exist", id)) {
 		return
 	}
 	d := deliveryOf(job)
@@ -185,19 +177,13 @@ func (h *Handler) getDelivery(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) retryDelivery(w http.ResponseWriter, r *http.Request) {
-	st := h.eng.Store()
+	st := h.requireStore(w, "the engine runs without a store")
 	if st == nil {
-		writeError(w, http.StatusServiceUnavailable, "the engine runs without a store")
 		return
 	}
 	id := r.PathValue("id")
 	err := st.Retry(r.Context(), id, h.now())
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("delivery %s does not exist", id))
-		return
-	}
-	if err != nil {
-		h.internalError(w, r, err)
+	if h.storeFailed(w, r, err, fmt.Sprintf("delivery %s does not exist", id)) {
 		return
 	}
 	h.eng.Wake()

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ruleflow/ruleflow/engine"
+	"github.com/ruleflow/ruleflow/engine/store"
 )
 
 // Limits of the API.
@@ -206,6 +207,30 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 func (h *Handler) internalError(w http.ResponseWriter, r *http.Request, err error) {
 	h.log.Error("httpapi: request failed", "method", r.Method, "path", routePath(r), "error", err)
 	writeError(w, http.StatusInternalServerError, err.Error())
+}
+
+// requireStore returns the engine's store, or answers 503 with msg and returns nil
+// when the engine runs without one.
+func (h *Handler) requireStore(w http.ResponseWriter, msg string) *store.Store {
+	st := h.eng.Store()
+	if st == nil {
+		writeError(w, http.StatusServiceUnavailable, msg)
+	}
+	return st
+}
+
+// storeFailed answers a non-nil store error, 404 with notFound for ErrNotFound and
+// 500 for any other, and reports whether err was non-nil.
+func (h *Handler) storeFailed(w http.ResponseWriter, r *http.Request, err error, notFound string) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, notFound)
+	default:
+		h.internalError(w, r, err)
+	}
+	return true
 }
 
 // readBody reads at most limit bytes of the request body. A larger body answers

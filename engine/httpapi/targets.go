@@ -52,9 +52,8 @@ func targetOf(tg store.Target) targetJSON {
 // one of the configuration's target_urls. Only one URL per target is active; revoke
 // it to issue another.
 func (h *Handler) createTarget(w http.ResponseWriter, r *http.Request) {
-	st := h.eng.Store()
+	st := h.requireStore(w, "targets need a store")
 	if st == nil {
-		writeError(w, http.StatusServiceUnavailable, "targets need a store")
 		return
 	}
 	body, ok := readBody(w, r, MaxAdminBody)
@@ -106,9 +105,8 @@ func (h *Handler) createTarget(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) listTargets(w http.ResponseWriter, r *http.Request) {
-	st := h.eng.Store()
+	st := h.requireStore(w, "targets need a store")
 	if st == nil {
-		writeError(w, http.StatusServiceUnavailable, "targets need a store")
 		return
 	}
 	list, err := st.ListTargets(r.Context())
@@ -125,19 +123,13 @@ func (h *Handler) listTargets(w http.ResponseWriter, r *http.Request) {
 
 // revokeTarget handles DELETE /v1/targets/{id}: the URL answers 404 from now on.
 func (h *Handler) revokeTarget(w http.ResponseWriter, r *http.Request) {
-	st := h.eng.Store()
+	st := h.requireStore(w, "targets need a store")
 	if st == nil {
-		writeError(w, http.StatusServiceUnavailable, "targets need a store")
 		return
 	}
 	id := r.PathValue("id")
 	err := st.RevokeTarget(r.Context(), id, h.now())
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("target %s does not exist or is already revoked", id))
-		return
-	}
-	if err != nil {
-		h.internalError(w, r, err)
+	if h.storeFailed(w, r, err, fmt.Sprintf("target %s does not exist or is already revoked", id)) {
 		return
 	}
 	h.log.Info("httpapi: target revoked", "target", id)
@@ -160,12 +152,7 @@ func (h *Handler) postHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tg, err := st.TargetByTokenHash(r.Context(), store.HashToken(r.PathValue("token")))
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "no such target URL")
-		return
-	}
-	if err != nil {
-		h.internalError(w, r, err)
+	if h.storeFailed(w, r, err, "no such target URL") {
 		return
 	}
 	now := h.now()
