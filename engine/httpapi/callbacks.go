@@ -36,11 +36,7 @@ type publishJSON struct {
 }
 
 // callbackReply answers an invocation.
-type callbackReply struct {
-	Status     string      `json:"status"`
-	Fired      []firedJSON `json:"fired"`
-	RuleErrors []string    `json:"rule_errors,omitempty"`
-}
+type callbackReply = eventReply
 
 func callbackPath(apiName string) string { return "/callbacks/" + url.PathEscape(apiName) }
 
@@ -169,13 +165,7 @@ func (h *Handler) invokeCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.now()
 	ev := &rules.Event{Kind: rules.KindCallback, Form: fn.APIName, EntryID: store.NewID("call_", now), Time: now, After: rec}
-	res, status, err := h.handle(r.Context(), ev)
-	if err != nil {
-		h.log.Error("httpapi: callback", "api_name", fn.APIName, "error", err)
-		writeError(w, status, err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, callbackReply{Status: "success", Fired: firedOf(res, nil), RuleErrors: ruleErrors(res, nil)})
+	h.handleOne(w, r, ev, "httpapi: callback", "api_name", fn.APIName)
 }
 
 // argumentsJSON extracts the JSON text of the arguments from a callback body: the

@@ -28,6 +28,14 @@ type eventsResponse struct {
 	RuleErrors []string `json:"rule_errors,omitempty"`
 }
 
+// eventReply answers a single event that arrived by its own endpoint: a callback
+// invocation or an external event.
+type eventReply struct {
+	Status     string      `json:"status"`
+	Fired      []firedJSON `json:"fired"`
+	RuleErrors []string    `json:"rule_errors,omitempty"`
+}
+
 // ruleErrors lists the rule evaluation errors of a result, prefixed with the event
 // index in a batch.
 func ruleErrors(res *engine.Result, index *int) []string {
@@ -136,6 +144,18 @@ func (h *Handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		resp.RuleErrors = append(resp.RuleErrors, ruleErrors(res, idx)...)
 	}
 	writeJSON(w, http.StatusAccepted, resp)
+}
+
+// handleOne runs ev through h.handle and answers 200 with an eventReply, or the
+// error; a failure is logged as msg with args.
+func (h *Handler) handleOne(w http.ResponseWriter, r *http.Request, ev *rules.Event, msg string, args ...any) {
+	res, status, err := h.handle(r.Context(), ev)
+	if err != nil {
+		h.log.Error(msg, append(args, "error", err)...)
+		writeError(w, status, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, eventReply{Status: "success", Fired: firedOf(res, nil), RuleErrors: ruleErrors(res, nil)})
 }
 
 // errTimeout is the message of a 503 for an event that ran out of time.

@@ -137,11 +137,7 @@ func (h *Handler) revokeTarget(w http.ResponseWriter, r *http.Request) {
 }
 
 // hookReply answers an external event.
-type hookReply struct {
-	Status     string      `json:"status"`
-	Fired      []firedJSON `json:"fired"`
-	RuleErrors []string    `json:"rule_errors,omitempty"`
-}
+type hookReply = eventReply
 
 // postHook handles POST /hooks/{token}: an external event for the target the token
 // belongs to.
@@ -185,13 +181,7 @@ func (h *Handler) postHook(w http.ResponseWriter, r *http.Request) {
 	}
 	payload := ExternalPayload(cfgTarget, stored, data, r.Header, now)
 	ev := &rules.Event{Kind: rules.KindExternal, Form: tg.Name, EntryID: store.NewID("ext_", now), Time: now, After: FlattenPayload(payload)}
-	res, status, err := h.handle(r.Context(), ev)
-	if err != nil {
-		h.log.Error("httpapi: external event", "target", tg.ID, "error", err)
-		writeError(w, status, err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, hookReply{Status: "success", Fired: firedOf(res, nil), RuleErrors: ruleErrors(res, nil)})
+	h.handleOne(w, r, ev, "httpapi: external event", "target", tg.ID)
 }
 
 var errUnsupportedMedia = errors.New("unsupported Content-Type")
