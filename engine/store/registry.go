@@ -134,6 +134,48 @@ func (s *Store) registryErr(what string, err error) error {
 	return fmt.Errorf("store: %s: %w", what, err)
 }
 
+// registryOne reads the one row of query with scan in a read transaction. No row is
+// ErrNotFound, as "store: <name>: not found"; other errors pass through
+// registryErr(what, …).
+func registryOne[T any](ctx context.Context, s *Store, what, name string, scan func(rows) (T, error), query string, args ...any) (T, error) {
+	var v T
+	if s.committer.isClosed() {
+		return v, ErrClosed
+	}
+	err := readTx(ctx, s.db, func(t tx) error {
+		var ok bool
+		var err error
+		v, ok, err = queryOne(ctx, t, scan, query, args...)
+		if err == nil && !ok {
+			err = fmt.Errorf("store: %s: %w", name, ErrNotFound)
+		}
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, s.registryErr(what, err)
+	}
+	return v, nil
+}
+
+// registryAll reads every row of query with scan in a read transaction; errors
+// pass through registryErr(what, …).
+func registryAll[T any](ctx context.Context, s *Store, what string, scan func(rows) (T, error), query string, args ...any) ([]T, error) {
+	if s.committer.isClosed() {
+		return nil, ErrClosed
+	}
+	var vs []T
+	err := readTx(ctx, s.db, func(t tx) error {
+		var err error
+		vs, err = queryAll(ctx, t, scan, query, args...)
+		return err
+	})
+	if err != nil {
+		return nil, s.registryErr(what, err)
+	}
+	return vs, nil
+}
+
 // SkipWebhookIDs makes sure the next webhook ID CreateWebhook allocates is greater
 // than WebhookID(n), so IDs registered through the API never collide with the
 // webhooks of the configuration file (call it on start with their highest number).
@@ -154,40 +196,12 @@ func (s *Store) SkipWebhookIDs(ctx context.Context, n int64) error {
 
 // GetWebhook returns the webhook with the given ID, or ErrNotFound.
 func (s *Store) GetWebhook(ctx context.Context, id string) (Webhook, error) {
-	if s.committer.isClosed() {
-		return Webhook{}, ErrClosed
-	}
-	var w Webhook
-	err := readTx(ctx, s.db, func(t tx) error {
-		var ok bool
-		var err error
-		w, ok, err = queryOne(ctx, t, scanWebhook, "SELECT "+webhookColumns+" FROM webhooks WHERE id = ?", id)
-		if err == nil && !ok {
-			err = fmt.Errorf("store: webhook %s: %w", id, ErrNotFound)
-		}
-		return err
-	})
-	if err != nil {
-		return Webhook{}, s.registryErr("get webhook", err)
-	}
-	return w, nil
+	return registryOne(ctx, s, "get webhook", "webhook "+id, scanWebhook, "SELECT "+webhookColumns+" FROM webhooks WHERE id = ?", id)
 }
 
 // ListWebhooks returns every registered webhook in ID order.
 func (s *Store) ListWebhooks(ctx context.Context) ([]Webhook, error) {
-	if s.committer.isClosed() {
-		return nil, ErrClosed
-	}
-	var ws []Webhook
-	err := readTx(ctx, s.db, func(t tx) error {
-		var err error
-		ws, err = queryAll(ctx, t, scanWebhook, "SELECT "+webhookColumns+" FROM webhooks ORDER BY id")
-		return err
-	})
-	if err != nil {
-		return nil, s.registryErr("list webhooks", err)
-	}
-	return ws, nil
+	return registryAll(ctx, s, "list webhooks", scanWebhook, "SELECT "+webhookColumns+" FROM webhooks ORDER BY id")
 }
 
 // UpdateWebhook replaces the form, events, URL and document of the webhook w.ID and
@@ -347,40 +361,12 @@ func (s *Store) TargetByTokenHash(ctx context.Context, h TokenHash) (Target, err
 }
 
 func (s *Store) oneTarget(ctx context.Context, cond string, arg any, name string) (Target, error) {
-	if s.committer.isClosed() {
-		return Target{}, ErrClosed
-	}
-	var tg Target
-	err := readTx(ctx, s.db, func(t tx) error {
-		var ok bool
-		var err error
-		tg, ok, err = queryOne(ctx, t, scanTarget, "SELECT "+targetColumns+" FROM targets WHERE "+cond, arg)
-		if err == nil && !ok {
-			err = fmt.Errorf("store: target %s: %w", name, ErrNotFound)
-		}
-		return err
-	})
-	if err != nil {
-		return Target{}, s.registryErr("get target", err)
-	}
-	return tg, nil
+	return registryOne(ctx, s, "get target", "target "+name, scanTarget, "SELECT "+targetColumns+" FROM targets WHERE "+cond, arg)
 }
 
 // ListTargets returns every target, active and revoked, in ID order.
 func (s *Store) ListTargets(ctx context.Context) ([]Target, error) {
-	if s.committer.isClosed() {
-		return nil, ErrClosed
-	}
-	var tgs []Target
-	err := readTx(ctx, s.db, func(t tx) error {
-		var err error
-		tgs, err = queryAll(ctx, t, scanTarget, "SELECT "+targetColumns+" FROM targets ORDER BY id")
-		return err
-	})
-	if err != nil {
-		return nil, s.registryErr("list targets", err)
-	}
-	return tgs, nil
+	return registryAll(ctx, s, "list targets", scanTarget, "SELECT "+targetColumns+" FROM targets ORDER BY id")
 }
 
 // RevokeTarget revokes the active target with the given ID: its token stops
@@ -471,17 +457,5 @@ func scanCallbackToken(r rows) (CallbackToken, error) {
 }
 
 func (s *Store) callbackTokens(ctx context.Context, where string, args ...any) ([]CallbackToken, error) {
-	if s.committer.isClosed() {
-		return nil, ErrClosed
-	}
-	var cts []CallbackToken
-	err := readTx(ctx, s.db, func(t tx) error {
-		var err error
-		cts, err = queryAll(ctx, t, scanCallbackToken, "SELECT api_name, published, token_hash, updated_at FROM callback_tokens "+where+" ORDER BY api_name", args...)
-		return err
-	})
-	if err != nil {
-		return nil, s.registryErr("callback tokens", err)
-	}
-	return cts, nil
+	return registryAll(ctx, s, "callback tokens", scanCallbackToken, "SELECT api_name, published, token_hash, updated_at FROM callback_tokens "+where+" ORDER BY api_name", args...)
 }
