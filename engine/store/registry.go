@@ -425,22 +425,18 @@ ON CONFLICT (api_name) DO UPDATE SET published = excluded.published, token_hash 
 	return ct, nil
 }
 
+// callbackTokenSelect selects the columns scanCallbackToken reads.
+const callbackTokenSelect = "SELECT api_name, published, token_hash, updated_at FROM callback_tokens "
+
 // GetCallbackToken returns the token state of apiName, or ErrNotFound if it was
 // never stored.
 func (s *Store) GetCallbackToken(ctx context.Context, apiName string) (CallbackToken, error) {
-	cts, err := s.callbackTokens(ctx, "WHERE api_name = ?", apiName)
-	if err != nil {
-		return CallbackToken{}, err
-	}
-	if len(cts) == 0 {
-		return CallbackToken{}, fmt.Errorf("store: callback token %s: %w", apiName, ErrNotFound)
-	}
-	return cts[0], nil
+	return registryOne(ctx, s, "callback tokens", "callback token "+apiName, scanCallbackToken, callbackTokenSelect+"WHERE api_name = ?", apiName)
 }
 
 // ListCallbackTokens returns every stored callback token state, by API name.
 func (s *Store) ListCallbackTokens(ctx context.Context) ([]CallbackToken, error) {
-	return s.callbackTokens(ctx, "")
+	return registryAll(ctx, s, "callback tokens", scanCallbackToken, callbackTokenSelect+"ORDER BY api_name")
 }
 
 func scanCallbackToken(r rows) (CallbackToken, error) {
@@ -454,8 +450,4 @@ func scanCallbackToken(r rows) (CallbackToken, error) {
 	}
 	copy(ct.TokenHash[:], hash)
 	return ct, nil
-}
-
-func (s *Store) callbackTokens(ctx context.Context, where string, args ...any) ([]CallbackToken, error) {
-	return registryAll(ctx, s, "callback tokens", scanCallbackToken, "SELECT api_name, published, token_hash, updated_at FROM callback_tokens "+where+" ORDER BY api_name", args...)
 }
