@@ -107,21 +107,18 @@ func migrate(ctx context.Context, db backend) error {
 		if _, err := t.exec(ctx, create); err != nil {
 			return err
 		}
-		r, err := t.query(ctx, "SELECT version FROM schema_migrations")
+		scanVersion := func(r rows) (int, error) {
+			var v int
+			err := r.Scan(&v)
+			return v, err
+		}
+		versions, err := queryAll(ctx, t, scanVersion, "SELECT version FROM schema_migrations")
 		if err != nil {
 			return err
 		}
 		applied := map[int]bool{}
-		for r.Next() {
-			var v int
-			if err := r.Scan(&v); err != nil {
-				r.Close()
-				return err
-			}
+		for _, v := range versions {
 			applied[v] = true
-		}
-		if err := r.Close(); err != nil {
-			return err
 		}
 		for v := range applied {
 			if v > len(ms) {
