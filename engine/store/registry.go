@@ -176,6 +176,29 @@ func registryAll[T any](ctx context.Context, s *Store, what string, scan func(ro
 	return vs, nil
 }
 
+// registryChange runs query in a write transaction and advances the registry
+// revision. A query that changes no row is ErrNotFound, as "store: <name>: not
+// found"; other errors pass through registryErr(what, …).
+func (s *Store) registryChange(ctx context.Context, what, name, query string, args ...any) error {
+	if s.committer.isClosed() {
+		return ErrClosed
+	}
+	err := writeTx(ctx, s.db, func(t tx) error {
+		n, err := t.exec(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("store: %s: %w", name, ErrNotFound)
+		}
+		return bumpRevision(ctx, t)
+	})
+	if err != nil {
+		return s.registryErr(what, err)
+	}
+	return nil
+}
+
 // SkipWebhookIDs makes sure the next webhook ID CreateWebhook allocates is greater
 // than WebhookID(n), so IDs registered through the API never collide with the
 // webhooks of the configuration file (call it on start with their highest number).
@@ -244,23 +267,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w Webhook, now time.Time) (We
 // DeleteWebhook removes the webhook with the given ID, or returns ErrNotFound. Its
 // ID is never reused.
 func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
-	if s.committer.isClosed() {
-		return ErrClosed
-	}
-	err := writeTx(ctx, s.db, func(t tx) error {
-		n, err := t.exec(ctx, "DELETE FROM webhooks WHERE id = ?", id)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("store: webhook %s: %w", id, ErrNotFound)
-		}
-		return bumpRevision(ctx, t)
-	})
-	if err != nil {
-		return s.registryErr("delete webhook", err)
-	}
-	return nil
+	return s.registryChange(ctx, "delete webhook", "webhook "+id, "DELETE FROM webhooks WHERE id = ?", id)
 }
 
 // Revision returns a number that grows whenever a webhook, target or callback token
@@ -372,23 +379,7 @@ func (s *Store) ListTargets(ctx context.Context) ([]Target, error) {
 // RevokeTarget revokes the active target with the given ID: its token stops
 // working at once. ErrNotFound if there is no such active target.
 func (s *Store) RevokeTarget(ctx context.Context, id string, now time.Time) error {
-	if s.committer.isClosed() {
-		return ErrClosed
-	}
-	err := writeTx(ctx, s.db, func(t tx) error {
-		n, err := t.exec(ctx, "UPDATE targets SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", utc(now), id)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("store: target %s: %w", id, ErrNotFound)
-		}
-		return bumpRevision(ctx, t)
-	})
-	if err != nil {
-		return s.registryErr("revoke target", err)
-	}
-	return nil
+	return s.registryChange(ctx, "revoke target", "target "+id, "UPDATE targets SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", utc(now), id)
 }
 
 // CallbackToken is the publication state of a ServiceDesk Plus–style callback
