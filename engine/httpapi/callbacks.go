@@ -294,6 +294,10 @@ func argumentsError(err error) error {
 func convertArgument(typ string, v any) (any, error) {
 	str, isStr := v.(string)
 	num, isNum := v.(json.Number)
+	text := num.String() // the numeric text of a number or of a string holding one
+	if isStr {
+		text = strings.TrimSpace(str)
+	}
 	switch typ {
 	case "string":
 		if isStr {
@@ -301,10 +305,6 @@ func convertArgument(typ string, v any) (any, error) {
 		}
 		return nil, fmt.Errorf("want a string, got %s", describeJSON(v))
 	case "int":
-		text := num.String()
-		if isStr {
-			text = strings.TrimSpace(str)
-		}
 		if isStr || isNum {
 			if i, err := strconv.ParseInt(text, 10, 64); err == nil {
 				return i, nil
@@ -312,10 +312,6 @@ func convertArgument(typ string, v any) (any, error) {
 		}
 		return nil, fmt.Errorf("want an integer, got %s", describeJSON(v))
 	case "float":
-		text := num.String()
-		if isStr {
-			text = strings.TrimSpace(str)
-		}
 		if isStr || isNum {
 			if f, err := strconv.ParseFloat(text, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
 				return f, nil
