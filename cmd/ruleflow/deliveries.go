@@ -24,7 +24,7 @@ and re-drives a failed one: it becomes pending again, due now, with a fresh budg
 of retries, and is delivered by any running engine (ruleflow serve, or an embedding
 host) on the same store.`,
 	}
-	cmd.PersistentFlags().StringVar(&dsn, "store", "sqlite:ruleflow.db", "outbox DSN: sqlite:PATH or postgres://...")
+	cmd.PersistentFlags().StringVar(&dsn, "store", defaultStore, "outbox DSN: sqlite:PATH or postgres://...")
 
 	var filter store.Filter
 	var status, kind string

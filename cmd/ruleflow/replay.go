@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -29,11 +30,12 @@ import (
 const progressThreshold = 2000
 
 type replayOptions struct {
-	config string
-	format string
-	send   bool
-	store  string
-	wait   time.Duration
+	config  string
+	format  string
+	send    bool
+	store   string
+	keyFile string
+	wait    time.Duration
 }
 
 func newReplayCommand() *cobra.Command {
@@ -62,7 +64,8 @@ replayed, and the exit status is 1.`,
 	f.StringVar(&o.config, "config", "", "configuration file (required)")
 	f.StringVar(&o.format, "format", "text", "output format: text or json (one object per fired callout)")
 	f.BoolVar(&o.send, "send", false, "enqueue and deliver the callouts for real")
-	f.StringVar(&o.store, "store", "sqlite:ruleflow.db", "outbox DSN for --send: sqlite:PATH or postgres://...")
+	f.StringVar(&o.store, "store", defaultStore, "outbox DSN for --send: sqlite:PATH or postgres://...")
+	f.StringVar(&o.keyFile, "key-file", "", "with --send: secrets key file when RULEFLOW_KEY is unset (default: beside the SQLite store)")
 	f.DurationVar(&o.wait, "wait", 5*time.Minute, "with --send: how long to wait for the outbox to drain")
 	cmd.MarkFlagRequired("config")
 	return cmd
@@ -87,7 +90,7 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, o replayOptions, f
 	}
 	opts := engine.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if o.send {
-		opts.Store = o.store
+		opts.Store, opts.KeyFile = o.store, o.keyFile
 	}
 	eng, err := engine.Open(ctx, opts)
 	if err != nil {
@@ -262,10 +265,41 @@ func writeRequest(out *bufio.Writer, c *rules.Callout, req *callouts.Request, in
 	}
 	if len(req.Body) > 0 {
 		fmt.Fprintln(out)
+		binary := 0 // bytes of the current run of binary lines
 		for _, l := range strings.Split(strings.TrimRight(string(req.Body), "\n"), "\n") {
-			fmt.Fprintf(out, "%s%s\n", indent, strings.TrimRight(l, "\r"))
+			l = strings.TrimRight(l, "\r")
+			if !printable(l) {
+				binary += len(l) + 1
+				continue
+			}
+			if binary > 0 {
+				fmt.Fprintf(out, "%s[%d bytes of binary data]\n", indent, binary)
+				binary = 0
+			}
+			if l == "" {
+				fmt.Fprintln(out)
+				continue
+			}
+			fmt.Fprintf(out, "%s%s\n", indent, l)
+		}
+		if binary > 0 {
+			fmt.Fprintf(out, "%s[%d bytes of binary data]\n", indent, binary)
 		}
 	}
+}
+
+// printable reports whether a body line can be shown on a terminal as it is: valid
+// UTF-8 without control characters other than tab.
+func printable(line string) bool {
+	if !utf8.ValidString(line) {
+		return false
+	}
+	for _, r := range line {
+		if r < 0x20 && r != '\t' || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // replayRecord is one fired callout in --format json.

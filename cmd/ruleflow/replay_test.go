@@ -311,3 +311,52 @@ rules:
 		t.Errorf("want a success e-mail for ok and a failure e-mail for broken:\n%s", strings.Join(msgs, "\n----\n"))
 	}
 }
+
+// TestSecretEncryptThenSend: a password encrypted by `ruleflow secret encrypt` for a
+// store is decrypted by the engine on that store, with no RULEFLOW_KEY: both use
+// the key file beside the SQLite database.
+func TestSecretEncryptThenSend(t *testing.T) {
+	t.Setenv("RULEFLOW_KEY", "")
+	var mu sync.Mutex
+	var gotUser, gotPass string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		gotUser, gotPass, _ = r.BasicAuth()
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	dsn := "sqlite:" + filepath.Join(dir, "outbox.db")
+
+	enc, _, err := runSecret(t, "S3cret-pw\n", "encrypt", "--store", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "outbox.db.key")); err != nil {
+		t.Fatalf("secret encrypt did not use the store's key file: %v", err)
+	}
+	cfg := writeFile(t, "ruleflow.yaml", `version: 1
+forms:
+  Ticket:
+    fields: {TicketID: {type: integer}, Status: {type: character}}
+    callout_fields: {id: TicketID, status: Status}
+callouts:
+  - {name: rmm, url: "`+srv.URL+`", format: name-value, username: svc, password: "`+strings.TrimSpace(enc)+`"}
+rules:
+  - {name: r, form: Ticket, events: [create], callouts: [rmm]}
+`)
+	fixture := writeFile(t, "events.jsonl", `{"event":"create","form":"Ticket","entry_id":"1","time":"2026-11-22T10:00:00Z","after":{"TicketID":1,"Status":"New"}}
+`)
+	code, out, errOut := runCLI(t, "replay", "--send", "--store", dsn, "--wait", "10s", "--config", cfg, fixture)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if gotUser != "svc" || gotPass != "S3cret-pw" {
+		t.Errorf("receiver saw Basic auth %q/%q, want svc/S3cret-pw", gotUser, gotPass)
+	}
+	if strings.Contains(out+errOut, "S3cret-pw") {
+		t.Error("the password appears in replay's output")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ruleflow/ruleflow/engine/store"
 	"github.com/ruleflow/ruleflow/rules"
 )
 
@@ -32,20 +33,22 @@ func newSecretCommand() *cobra.Command {
 // stdin (the first line, without its line ending; from a terminal without echo)
 // and prints it encrypted as enc:v1:..., for use as a callout or SMTP password.
 func newSecretEncryptCommand() *cobra.Command {
-	var keyFile string
+	var keyFile, dsn string
 	cmd := &cobra.Command{
 		Use:   "encrypt",
 		Short: "Read a password on stdin and print it encrypted (enc:v1:...)",
 		Long: `Read a password on stdin and print it encrypted with AES-256-GCM as enc:v1:...
 
 The key is RULEFLOW_KEY (32 bytes as 64 hex characters or base64) when it is set,
-otherwise the key file, which is created with a random key and mode 0600 if it does
-not exist. Only the first line of stdin is used; from a terminal the password is
-read without echo.`,
-		Example: `  printf '%s\n' "$RMM_PASSWORD" | ruleflow secret encrypt --key-file /var/lib/ruleflow/ruleflow.key`,
+otherwise the key file the engine uses: the one beside the SQLite store named by
+--store (ruleflow.db → ruleflow.db.key), or --key-file. It is created with a random
+key and mode 0600 if it does not exist. A PostgreSQL store has no key file: set
+RULEFLOW_KEY, the same on every node. Only the first line of stdin is used; from a
+terminal the password is read without echo.`,
+		Example: `  printf '%s\n' "$RMM_PASSWORD" | ruleflow secret encrypt --store sqlite:/var/lib/ruleflow/ruleflow.db`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			key, err := rules.LoadKey(keyFile)
+			key, err := rules.LoadKey(keyFileFor(dsn, keyFile))
 			if err != nil {
 				return err
 			}
@@ -61,8 +64,24 @@ read without echo.`,
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&keyFile, "key-file", "ruleflow.key", "key file used when "+rules.KeyEnv+" is unset (created, mode 0600, if absent)")
+	cmd.Flags().StringVar(&dsn, "store", defaultStore, "the store whose key file is used when "+rules.KeyEnv+" is unset")
+	cmd.Flags().StringVar(&keyFile, "key-file", "", "key file used when "+rules.KeyEnv+" is unset, instead of the store's (created, mode 0600, if absent)")
 	return cmd
+}
+
+// defaultStore is the outbox every command uses when --store is not given.
+const defaultStore = "sqlite:ruleflow.db"
+
+// keyFileFor is the key file the engine uses for store dsn when RULEFLOW_KEY is
+// unset: override if given, else the one beside a SQLite store, else none.
+func keyFileFor(dsn, override string) string {
+	if override != "" {
+		return override
+	}
+	if d, err := store.ParseDSN(dsn); err == nil {
+		return d.KeyFile()
+	}
+	return ""
 }
 
 // readSecret reads the password: from a terminal without echo after a prompt on

@@ -28,6 +28,7 @@ import (
 type serveOptions struct {
 	config          string
 	store           string
+	keyFile         string
 	listen          string
 	insecureNoAuth  bool
 	shutdownTimeout time.Duration
@@ -74,7 +75,8 @@ configuration file; if it is invalid the old one stays and the errors are logged
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.config, "config", "", "configuration file (required)")
-	f.StringVar(&opts.store, "store", "sqlite:ruleflow.db", "outbox DSN: sqlite:PATH or postgres://...")
+	f.StringVar(&opts.store, "store", defaultStore, "outbox DSN: sqlite:PATH or postgres://...")
+	f.StringVar(&opts.keyFile, "key-file", "", "secrets key file when RULEFLOW_KEY is unset (default: beside the SQLite store)")
 	f.StringVar(&opts.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	f.BoolVar(&opts.insecureNoAuth, "insecure-no-auth", false, "allow admin endpoints without a token when RULEFLOW_ADMIN_TOKEN is unset")
 	f.DurationVar(&opts.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long to wait for requests and deliveries in flight on shutdown")
@@ -166,6 +168,7 @@ func startServer(ctx context.Context, opts serveOptions, adminToken string, log 
 	s.eng, err = engine.Open(ctx, engine.Options{
 		Config:          cfg,
 		Store:           opts.store,
+		KeyFile:         opts.keyFile,
 		Notes:           notes,
 		Logger:          log,
 		Registerer:      reg,
