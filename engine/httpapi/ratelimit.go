@@ -4,65 +4,65 @@ import (
 	"math"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
-// rateLimiter allows n calls per period for each key (a target ID), as a token
-// bucket that starts full and refills continuously. It reads time only from its
-// callers, so tests drive it with a fake clock. Limiters idle for longer than two
-// periods (full again, so forgetting them changes nothing) are dropped.
+// rateLimiter allows at most n calls in any window of one period for each key (a
+// target ID): a sliding window over the times of the calls it accepted. Unlike a
+// token bucket that starts full, it never lets more than n through in a period,
+// bursts included, and it can say exactly when the next call will be allowed. It
+// reads time only from its callers, so tests drive it with a fake clock. Windows
+// idle for a whole period (empty again, so forgetting them changes nothing) are
+// dropped.
 type rateLimiter struct {
-	limit  rate.Limit
-	burst  int
+	n      int
 	period time.Duration
 
 	mu        sync.Mutex
-	buckets   map[string]*bucket
+	windows   map[string]*window
 	lastSweep time.Time
 }
 
-type bucket struct {
-	lim  *rate.Limiter
-	last time.Time
+// window is a ring of the accept times of the last (at most n) calls of one key.
+type window struct {
+	times []time.Time // ring buffer, capacity n
+	head  int         // index of the oldest time
+	count int
+	last  time.Time
 }
 
 func newRateLimiter(n int, period time.Duration) *rateLimiter {
-	return &rateLimiter{
-		limit:   rate.Limit(float64(n) / period.Seconds()),
-		burst:   n,
-		period:  period,
-		buckets: make(map[string]*bucket),
-	}
+	return &rateLimiter{n: max(n, 1), period: period, windows: make(map[string]*window)}
 }
 
-// allow takes one call for key at now. When the bucket is empty it takes nothing
-// and returns false with how long until a call would be allowed.
+// allow takes one call for key at now. When n calls were accepted in the period
+// before now it takes nothing and returns false with how long until the oldest of
+// them leaves the window.
 func (l *rateLimiter) allow(key string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.lastSweep) > l.period {
-		for k, b := range l.buckets {
-			if now.Sub(b.last) > 2*l.period {
-				delete(l.buckets, k)
+		for k, w := range l.windows {
+			if now.Sub(w.last) >= l.period {
+				delete(l.windows, k)
 			}
 		}
 		l.lastSweep = now
 	}
-	b, ok := l.buckets[key]
+	w, ok := l.windows[key]
 	if !ok {
-		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
-		l.buckets[key] = b
+		w = &window{times: make([]time.Time, l.n)}
+		l.windows[key] = w
 	}
-	b.last = now
-	r := b.lim.ReserveN(now, 1)
-	if !r.OK() {
-		return false, l.period
+	for w.count > 0 && now.Sub(w.times[w.head]) >= l.period {
+		w.head = (w.head + 1) % l.n
+		w.count--
 	}
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return false, d
+	if w.count == l.n {
+		return false, w.times[w.head].Add(l.period).Sub(now)
 	}
+	w.times[(w.head+w.count)%l.n] = now
+	w.count++
+	w.last = now
 	return true, 0
 }
 

@@ -48,9 +48,9 @@ func targetOf(tg store.Target) targetJSON {
 	return out
 }
 
-// createTarget handles POST /v1/targets: a new unguessable /hooks/<token> URL for
-// one of the configuration's target_urls. Only one URL per target is active; revoke
-// it to issue another.
+// createTarget handles POST /v1/targets: a new installation of one of the
+// configuration's target_urls, with its own unguessable /hooks/<token> URL and
+// iparams. Installations of one target coexist; each is revoked on its own.
 func (h *Handler) createTarget(w http.ResponseWriter, r *http.Request) {
 	st := h.requireStore(w, "targets need a store")
 	if st == nil {
@@ -90,10 +90,6 @@ func (h *Handler) createTarget(w http.ResponseWriter, r *http.Request) {
 	}
 	token := NewToken()
 	tg, err := st.CreateTarget(r.Context(), store.Target{Name: in.Name, TokenHash: store.HashToken(token), IParams: iparams}, h.now())
-	if errors.Is(err, store.ErrDuplicate) {
-		writeError(w, http.StatusConflict, fmt.Sprintf("target %q already has an active URL; revoke it first (DELETE /v1/targets/{id})", in.Name))
-		return
-	}
 	if err != nil {
 		h.internalError(w, r, err)
 		return

@@ -110,7 +110,6 @@ func TestTargetLifecycle(t *testing.T) {
 		{"revoke twice", "DELETE", "/v1/targets/" + tg.ID, "", 404, "target " + tg.ID + " does not exist or is already revoked"},
 		{"unknown name", "POST", "/v1/targets", `{"name":"github"}`, 400, `unknown target "github": not a target_urls name of the configuration`},
 		{"no name", "POST", "/v1/targets", `{"iparams":{}}`, 400, `"name" is required: the name of a target_urls entry of the configuration`},
-		{"active one exists", "POST", "/v1/targets", `{"name":"quiet"}`, 409, `target "quiet" already has an active URL; revoke it first (DELETE /v1/targets/{id})`},
 		{"unknown key", "POST", "/v1/targets", `{"name":"jira","url":"x"}`, 400, `invalid JSON: unknown field "url"`},
 		{"iparams not an object", "POST", "/v1/targets", `{"name":"jira","iparams":[1]}`, 400, `invalid JSON: "iparams" must be an object, got array`},
 	}
@@ -216,50 +215,95 @@ func TestHookRateLimit(t *testing.T) {
 	if want := errorJSON(`rate limit of 250 calls per minute exceeded for target "quiet"`); r.status != 429 || r.body != want {
 		t.Fatalf("call 251: %d %s, want 429 %s", r.status, r.body, want)
 	}
-	if got := r.header.Get("Retry-After"); got != "1" {
-		t.Errorf("Retry-After %q, want 1 (one call refills in 240 ms)", got)
+	if got := r.header.Get("Retry-After"); got != "60" {
+		t.Errorf("Retry-After %q, want 60 (the first call leaves the window in a minute)", got)
 	}
 	// Another target has its own budget.
 	tg := newTarget(t, ts)
 	if r := ts.do("POST", tg.URL, `{}`); r.status != 200 {
 		t.Errorf("other target: %d %s, want 200", r.status, r.body)
 	}
-	// The bucket refills with time: 240 ms buys one call, a minute all of them.
-	ts.clock.Advance(240 * time.Millisecond)
-	if r := ts.do("POST", path, `{}`); r.status != 200 {
-		t.Errorf("after 240ms: %d %s, want 200", r.status, r.body)
+	// A sliding window: never more than 250 in any minute, so 59 s later every call
+	// is still refused, and a minute after the burst all 250 are free again.
+	ts.clock.Advance(59 * time.Second)
+	r = ts.do("POST", path, `{}`)
+	if r.status != 429 || r.header.Get("Retry-After") != "1" {
+		t.Errorf("after 59s: %d, Retry-After %q; want 429, 1", r.status, r.header.Get("Retry-After"))
 	}
-	if r := ts.do("POST", path, `{}`); r.status != 429 {
-		t.Errorf("second call after 240ms: %d, want 429", r.status)
-	}
-	ts.clock.Advance(time.Minute)
+	ts.clock.Advance(time.Second)
 	for i := 0; i < DefaultHookRate; i++ {
 		if r := ts.do("POST", path, `{}`); r.status != 200 {
 			t.Fatalf("after a minute, call %d: %d %s", i+1, r.status, r.body)
 		}
 	}
+	if r := ts.do("POST", path, `{}`); r.status != 429 {
+		t.Errorf("call 251 of the second minute: %d, want 429", r.status)
+	}
 }
 
-func TestRateLimiterRetryAfter(t *testing.T) {
+// TestRateLimiterWindow: at most n calls in any window of one period, whatever the
+// spacing; a refused call takes nothing.
+func TestRateLimiterWindow(t *testing.T) {
 	l := newRateLimiter(3, time.Minute)
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := 0; i < 3; i++ {
-		if ok, _ := l.allow("t", now); !ok {
-			t.Fatalf("call %d refused", i+1)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	steps := []struct {
+		at       time.Duration
+		ok       bool
+		wantWait time.Duration
+	}{
+		{0, true, 0},
+		{10 * time.Second, true, 0},
+		{20 * time.Second, true, 0},
+		{30 * time.Second, false, 30 * time.Second}, // the call at 0 leaves at 60 s
+		{59 * time.Second, false, time.Second},
+		{60 * time.Second, true, 0},                 // the call at 0 left
+		{61 * time.Second, false, 9 * time.Second},  // the one at 10 s leaves at 70 s
+		{80 * time.Second, true, 0},                 // 10 s and 20 s left; 60 s stays
+		{81 * time.Second, true, 0},                 //
+		{82 * time.Second, false, 38 * time.Second}, // window: 60, 80, 81
+	}
+	for _, s := range steps {
+		ok, wait := l.allow("t", at(s.at))
+		if ok != s.ok || wait != s.wantWait {
+			t.Errorf("call at %v: ok=%v wait=%v, want ok=%v wait=%v", s.at, ok, wait, s.ok, s.wantWait)
 		}
 	}
-	ok, wait := l.allow("t", now)
-	if ok || wait != 20*time.Second || retryAfter(wait) != 20 {
-		t.Errorf("4th call: ok=%v wait=%v, want refused for 20s", ok, wait)
+	if got := retryAfter(38 * time.Second); got != 38 {
+		t.Errorf("retryAfter(38s) = %d", got)
 	}
-	// A refused call takes nothing: 20 s later exactly one call is allowed.
-	if ok, _ := l.allow("t", now.Add(20*time.Second)); !ok {
-		t.Error("call after 20s refused")
+	// Windows idle for a whole period are swept.
+	l.allow("other", at(10*time.Minute))
+	if _, ok := l.windows["t"]; ok {
+		t.Error("idle window not swept")
 	}
-	// Idle buckets are swept after two periods.
-	l.allow("other", now.Add(10*time.Minute))
-	if _, ok := l.buckets["t"]; ok {
-		t.Error("idle bucket not swept")
+}
+
+// TestRateLimiterNeverExceeds drives calls at random moments over ten minutes and
+// checks that no 60-second window holds more than n accepted calls.
+func TestRateLimiterNeverExceeds(t *testing.T) {
+	const n = 25
+	l := newRateLimiter(n, time.Minute)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var accepted []time.Time
+	now := t0
+	for i := 0; i < 20000; i++ {
+		now = now.Add(time.Duration(i*7919%61) * 50 * time.Millisecond / 10)
+		if ok, _ := l.allow("t", now); ok {
+			accepted = append(accepted, now)
+		}
+	}
+	for i := range accepted {
+		j := i
+		for j < len(accepted) && accepted[j].Sub(accepted[i]) < time.Minute {
+			j++
+		}
+		if j-i > n {
+			t.Fatalf("%d calls accepted in the minute from %v", j-i, accepted[i].Sub(t0))
+		}
+	}
+	if len(accepted) < n {
+		t.Fatalf("only %d calls accepted", len(accepted))
 	}
 }
 
@@ -302,3 +346,60 @@ const billionLaughs = `<?xml version="1.0"?>
  <!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
 ]>
 <lolz>&lol9;</lolz>`
+
+// TestTargetInstallations: every POST /v1/targets is an installation with its own
+// URL and iparams; installations of one target coexist and are revoked one by one.
+func TestTargetInstallations(t *testing.T) {
+	ts := newTestServer(t, serverConfig{})
+	bootPath, _ := bootURL(t, ts, "target", "jira")
+	var urls []string
+	for _, team := range []string{"blue", "red"} {
+		r := ts.admin("POST", "/v1/targets", `{"name":"jira","iparams":{"team":"`+team+`"}}`)
+		if r.status != http.StatusCreated {
+			t.Fatalf("install for %s: %d %s", team, r.status, r.body)
+		}
+		var tg targetJSON
+		decode(t, r, &tg)
+		if tg.IParams["team"] != team {
+			t.Errorf("installation iparams = %v", tg.IParams)
+		}
+		urls = append(urls, tg.URL)
+	}
+	if urls[0] == urls[1] || urls[0] == bootPath {
+		t.Fatalf("installations share a URL: %v, boot %s", urls, bootPath)
+	}
+	for _, u := range append(urls, bootPath) {
+		if r := ts.do("POST", u, `{}`); r.status != 200 {
+			t.Errorf("%s: %d %s, want 200", u, r.status, r.body)
+		}
+	}
+	// The bootstrapped installation carries the configured iparams.
+	r := ts.admin("GET", "/v1/targets", nil)
+	var list []targetJSON
+	decode(t, r, &list)
+	found := false
+	for _, tg := range list {
+		if tg.Name == "jira" && tg.IParams["project"] == "OPS" && tg.IParams["team"] == nil {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no jira installation with the configured iparams {project: OPS}: %s", r.body)
+	}
+	// Revoking one leaves the others working.
+	var first string
+	for _, tg := range list {
+		if tg.Name == "jira" && tg.IParams["team"] == "blue" {
+			first = tg.ID
+		}
+	}
+	if r := ts.admin("DELETE", "/v1/targets/"+first, nil); r.status != 204 {
+		t.Fatalf("revoke: %d %s", r.status, r.body)
+	}
+	if r := ts.do("POST", urls[0], `{}`); r.status != 404 {
+		t.Errorf("revoked installation: %d, want 404", r.status)
+	}
+	if r := ts.do("POST", urls[1], `{}`); r.status != 200 {
+		t.Errorf("other installation after revoke: %d, want 200", r.status)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -74,11 +75,16 @@ func (h *Handler) Bootstrap(ctx context.Context, out io.Writer, base string) err
 			if active[t.Name] {
 				continue
 			}
-			token := NewToken()
-			_, err := st.CreateTarget(ctx, store.Target{Name: t.Name, TokenHash: store.HashToken(token), IParams: []byte("{}")}, h.now())
-			if errors.Is(err, store.ErrDuplicate) {
-				continue // another node created it first
+			iparams, err := json.Marshal(t.Iparams)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("target %q: iparams: %w", t.Name, err))
+				continue
 			}
+			if t.Iparams == nil {
+				iparams = []byte("{}")
+			}
+			token := NewToken()
+			_, err = st.CreateTarget(ctx, store.Target{Name: t.Name, TokenHash: store.HashToken(token), IParams: iparams}, h.now())
 			if err != nil {
 				errs = append(errs, err)
 				continue

@@ -313,9 +313,9 @@ func scanTarget(r rows) (Target, error) {
 	return tg, nil
 }
 
-// CreateTarget stores an active target and returns it as stored. A zero ID is
-// generated. ErrDuplicate if an active target has the same name, or any target the
-// same token hash.
+// CreateTarget stores an active target (one installation, with its own token) and
+// returns it as stored. A zero ID is generated. Several active targets may share a
+// name. ErrDuplicate if a target has the same ID or token hash.
 func (s *Store) CreateTarget(ctx context.Context, tg Target, now time.Time) (Target, error) {
 	switch {
 	case tg.Name == "":
@@ -336,8 +336,8 @@ func (s *Store) CreateTarget(ctx context.Context, tg Target, now time.Time) (Tar
 	}
 	err := writeTx(ctx, s.db, func(t tx) error {
 		var other string
-		ok, err := queryRow(ctx, t, `SELECT id FROM targets WHERE id = ? OR token_hash = ? OR (name = ? AND revoked_at IS NULL)`,
-			[]any{tg.ID, tg.TokenHash[:], tg.Name}, &other)
+		ok, err := queryRow(ctx, t, `SELECT id FROM targets WHERE id = ? OR token_hash = ?`,
+			[]any{tg.ID, tg.TokenHash[:]}, &other)
 		if err != nil {
 			return err
 		}

@@ -862,9 +862,16 @@ func testTargets(t *testing.T, open opener) {
 	if _, err := s.TargetByTokenHash(ctx, HashToken("wrong")); fmt.Sprint(err) != "store: target with this token: not found" {
 		t.Errorf("wrong token err = %v", err)
 	}
-	_, err = s.CreateTarget(ctx, Target{Name: "jira", TokenHash: HashToken("other")}, t0)
-	if got, want := fmt.Sprint(err), `store: target "jira": duplicate of `+tg.ID; got != want {
-		t.Errorf("duplicate name err = %q, want %q", got, want)
+	// A second installation of the same target is active beside the first.
+	second, err := s.CreateTarget(ctx, Target{Name: "jira", TokenHash: HashToken("other")}, t0)
+	if err != nil {
+		t.Fatalf("second installation of jira: %v", err)
+	}
+	if got, err := s.TargetByTokenHash(ctx, HashToken("other")); err != nil || got.ID != second.ID {
+		t.Errorf("second installation's token = %+v, %v", got, err)
+	}
+	if err := s.RevokeTarget(ctx, second.ID, t0); err != nil {
+		t.Fatal(err)
 	}
 	if err := s.RevokeTarget(ctx, tg.ID, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
@@ -879,7 +886,7 @@ func testTargets(t *testing.T, open opener) {
 	if err != nil || !revoked.RevokedAt.Equal(t0.Add(time.Hour)) {
 		t.Errorf("GetTarget revoked = %+v, %v", revoked, err)
 	}
-	// The name is free again once revoked; the old token hash is not.
+	// A revoked target's token hash is never reused.
 	if _, err := s.CreateTarget(ctx, Target{Name: "jira", TokenHash: HashToken("secret-token-2")}, t0); err != nil {
 		t.Errorf("re-create after revoke: %v", err)
 	}
@@ -887,8 +894,8 @@ func testTargets(t *testing.T, open opener) {
 		t.Errorf("reused token hash err = %v, want duplicate", err)
 	}
 	list, err := s.ListTargets(ctx)
-	if err != nil || len(list) != 2 {
-		t.Errorf("ListTargets = %d targets, %v; want 2", len(list), err)
+	if err != nil || len(list) != 3 {
+		t.Errorf("ListTargets = %d targets, %v; want 3", len(list), err)
 	}
 	if _, err := s.GetTarget(ctx, "tgt_nope"); fmt.Sprint(err) != "store: target tgt_nope: not found" {
 		t.Errorf("GetTarget missing err = %v", err)

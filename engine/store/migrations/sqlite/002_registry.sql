@@ -28,7 +28,8 @@ CREATE TABLE targets (
     created_at INTEGER NOT NULL,
     revoked_at INTEGER
 ) STRICT;
-CREATE UNIQUE INDEX targets_active_name ON targets (name) WHERE revoked_at IS NULL;
+-- Several installations of one target may be active at once, each with its own URL.
+CREATE INDEX targets_name ON targets (name);
 
 -- ServiceDesk Plus-style callback function tokens.
 CREATE TABLE callback_tokens (
