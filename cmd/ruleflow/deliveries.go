@@ -73,7 +73,7 @@ host) on the same store.`,
 	}
 	retry := &cobra.Command{
 		Use:   "retry ID",
-		Short: "Re-drive a delivery: pending again, due now, with a fresh retry budget",
+		Short: "Re-drive a failed delivery: pending again, due now, with a fresh retry budget (never a delivered one)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withStore(cmd.Context(), dsn, func(ctx context.Context, st *store.Store) error {

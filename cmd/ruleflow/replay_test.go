@@ -245,6 +245,10 @@ func TestReplaySendAndDeliveries(t *testing.T) {
 	if !strings.Contains(out, failedID[1]) {
 		t.Errorf("retried delivery is not pending:\n%s", out)
 	}
+	code, _, errOut = runCLI(t, "deliveries", "retry", "--store", dsn, ids[0][1])
+	if want := "ruleflow: store: job " + ids[0][1] + ": already delivered\n"; code != 1 || errOut != want {
+		t.Errorf("retry of a delivered job: exit %d, %q; want 1, %q", code, errOut, want)
+	}
 	code, _, errOut = runCLI(t, "deliveries", "show", "--store", dsn, "dlv_nope")
 	if code != 1 || !strings.Contains(errOut, "not found") {
 		t.Errorf("show unknown: exit %d, %q", code, errOut)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -183,6 +184,10 @@ func (h *Handler) retryDelivery(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	err := st.Retry(r.Context(), id, h.now())
+	if errors.Is(err, store.ErrDelivered) {
+		writeError(w, http.StatusConflict, fmt.Sprintf("delivery %s was already delivered; only a failed or pending delivery can be retried", id))
+		return
+	}
 	if h.storeFailed(w, r, err, fmt.Sprintf("delivery %s does not exist", id)) {
 		return
 	}

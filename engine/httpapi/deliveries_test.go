@@ -98,6 +98,18 @@ func TestDeliveries(t *testing.T) {
 	if r.status != http.StatusAccepted || d.Status != "pending" || d.MaxAttempts <= d.Attempts {
 		t.Errorf("retry: %d %s", r.status, r.body)
 	}
+	// A delivered one is not sent again.
+	claimed, err = st.Claim(ctx, "test", 1, time.Minute, now.Add(time.Minute))
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	if err := st.Complete(ctx, claimed[0].ID, "test", store.Attempt{StartedAt: now, StatusCode: 200}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r = ts.admin("POST", "/v1/deliveries/"+claimed[0].ID+"/retry", nil)
+	if want := errorJSON("delivery " + claimed[0].ID + " was already delivered; only a failed or pending delivery can be retried"); r.status != http.StatusConflict || r.body != want {
+		t.Errorf("retry delivered: %d %s, want 409 %s", r.status, r.body, want)
+	}
 
 	for _, tc := range []struct {
 		method, path string

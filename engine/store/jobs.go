@@ -585,11 +585,11 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Job, error) {
 	return jobs, nil
 }
 
-// Retry re-drives a job by hand. A delivered or failed job becomes pending again,
-// due at now, with its attempt budget renewed (MaxAttempts = Attempts + the
-// MaxAttempts it was enqueued with) and its history (attempts, last error) kept. A
-// pending job is made due at now (its lease, if any, is kept). ErrNotFound if there
-// is no such job.
+// Retry re-drives a job by hand. A failed job becomes pending again, due at now,
+// with its attempt budget renewed (MaxAttempts = Attempts + the MaxAttempts it was
+// enqueued with) and its history (attempts, last error) kept. A pending job is made
+// due at now (its lease, if any, is kept). A delivered job is left alone:
+// ErrDelivered. ErrNotFound if there is no such job.
 func (s *Store) Retry(ctx context.Context, id string, now time.Time) error {
 	if s.committer.isClosed() {
 		return ErrClosed
@@ -599,16 +599,24 @@ func (s *Store) Retry(ctx context.Context, id string, now time.Time) error {
 		n, err := t.exec(ctx, `UPDATE jobs SET
 	max_attempts = CASE WHEN status = 'pending' THEN max_attempts ELSE attempts + retry_budget END,
 	status = 'pending', next_at = ?, updated_at = ?
-WHERE id = ?`, now, now, id)
+WHERE id = ? AND status <> 'delivered'`, now, now, id)
 		if err != nil {
 			return err
 		}
-		if n == 0 {
-			return fmt.Errorf("store: job %s: %w", id, ErrNotFound)
+		if n > 0 {
+			return nil
 		}
-		return nil
+		var status string
+		found, err := queryRow(ctx, t, "SELECT status FROM jobs WHERE id = ?", []any{id}, &status)
+		switch {
+		case err != nil:
+			return err
+		case found:
+			return fmt.Errorf("store: job %s: %w", id, ErrDelivered)
+		}
+		return fmt.Errorf("store: job %s: %w", id, ErrNotFound)
 	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrDelivered) {
 		return fmt.Errorf("store: retry %s: %w", id, err)
 	}
 	return err

@@ -22,6 +22,9 @@ var (
 	ErrLeaseLost = errors.New("lease lost")
 	// ErrClosed means the Store has been closed.
 	ErrClosed = errors.New("store closed")
+	// ErrDelivered means a job was already delivered, so Retry refuses to send it
+	// again (receivers would see it twice).
+	ErrDelivered = errors.New("already delivered")
 )
 
 // Kind is what a job does when it is delivered.

@@ -572,7 +572,15 @@ func testRetry(t *testing.T, open opener) {
 	if err := s.Complete(ctx, "dlv_redrive", "w1", attempt(later, 200, ""), nil); err != nil {
 		t.Fatal(err)
 	}
-	err := s.Retry(ctx, "dlv_gone", later)
+	// A delivered job is not sent again.
+	err := s.Retry(ctx, "dlv_redrive", later)
+	if got, want := fmt.Sprint(err), "store: job dlv_redrive: already delivered"; got != want || !errors.Is(err, ErrDelivered) {
+		t.Errorf("Retry delivered err = %q, want %q", got, want)
+	}
+	if got, _, _ := s.Get(ctx, "dlv_redrive"); got.Status != StatusDelivered {
+		t.Errorf("Retry changed a delivered job: %+v", got)
+	}
+	err = s.Retry(ctx, "dlv_gone", later)
 	if got, want := fmt.Sprint(err), "store: job dlv_gone: not found"; got != want {
 		t.Errorf("Retry missing err = %q, want %q", got, want)
 	}
