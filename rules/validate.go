@@ -183,7 +183,7 @@ func (d *decoder) build(cfg *Config) {
 		}
 		key := webhookKey(w)
 		if first, dup := uniq[key]; dup {
-			d.errAt(w, "", "webhook %q duplicates webhook %q: same form, events and callback URL", w.WebhookID, first.WebhookID)
+			d.errAt(w, "webhook_id", "webhook %q duplicates webhook %q: same form, events and callback URL", w.WebhookID, first.WebhookID)
 		} else {
 			uniq[key] = w
 		}
