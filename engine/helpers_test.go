@@ -3,30 +3,20 @@ package engine
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/ruleflow/ruleflow/engine/store"
+	"github.com/ruleflow/ruleflow/engine/store/storetest"
 	"github.com/ruleflow/ruleflow/rules"
 )
-
-// postgresEnv names the environment variable with the DSN of a test PostgreSQL
-// database; the PostgreSQL tests skip when it is unset.
-const postgresEnv = "RULEFLOW_TEST_POSTGRES"
 
 // testKeyHex is the secrets key of the tests (engine.Options.Key); never a real key.
 const testKeyHex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -104,53 +94,10 @@ func completeEvent(id int) *rules.Event {
 }
 
 // sqliteDSN is a fresh SQLite outbox in the test's temporary directory.
-func sqliteDSN(t testing.TB) string {
-	return "sqlite:" + filepath.Join(t.TempDir(), "outbox.db")
-}
+func sqliteDSN(t testing.TB) string { return storetest.SQLiteDSN(t) }
 
-// postgresDSN returns a DSN for a fresh schema of its own on the test database
-// (search_path set in the DSN), dropped when the test ends. It skips the test when
-// RULEFLOW_TEST_POSTGRES is unset.
-func postgresDSN(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv(postgresEnv)
-	if base == "" {
-		t.Skip(postgresEnv + " is not set: skipping the PostgreSQL engine tests (set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "rf_engine_test_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to the test PostgreSQL: %v", err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close(ctx)
-		t.Fatal(err)
-	}
-	admin.Close(ctx)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		admin, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer admin.Close(ctx)
-		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// postgresDSN is a fresh PostgreSQL schema of the test's own (see storetest).
+func postgresDSN(t testing.TB) string { return storetest.PostgresDSN(t, "rf_engine_test_") }
 
 // logBuffer collects an engine's logs so a test can check that no secret leaks into them.
 type logBuffer struct {

@@ -2,16 +2,14 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5"
+
+	"github.com/ruleflow/ruleflow/engine/store/storetest"
 )
 
 // seedWebhook is the BMC seed's registration body, on a form of the test config.
@@ -274,40 +272,8 @@ func TestWebhooksSharedPostgres(t *testing.T) {
 	}
 }
 
-// postgresDSN returns a DSN on a fresh schema of the RULEFLOW_TEST_POSTGRES
-// database, dropped when the test ends, or skips the test.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("RULEFLOW_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("RULEFLOW_TEST_POSTGRES is not set; skipping the PostgreSQL test (set it to a postgres:// DSN)")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to RULEFLOW_TEST_POSTGRES: %v", err)
-	}
-	defer conn.Close(ctx)
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "httpapi_test_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			return
-		}
-		defer c.Close(context.Background())
-		c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
-}
+// postgresDSN is a fresh PostgreSQL schema of the test's own (see storetest).
+func postgresDSN(t *testing.T) string { return storetest.PostgresDSN(t, "httpapi_test_") }
 
 func TestJWTLogin(t *testing.T) {
 	ts := newTestServer(t, serverConfig{})
