@@ -54,9 +54,13 @@ func (h *Handler) Bootstrap(ctx context.Context, out io.Writer, base string) err
 			continue
 		}
 		token := NewToken()
-		if _, err := st.PutCallbackToken(ctx, store.CallbackToken{APIName: fn.APIName, Published: true, TokenHash: store.HashToken(token)}, h.now()); err != nil {
+		added, err := st.AddCallbackToken(ctx, store.CallbackToken{APIName: fn.APIName, Published: true, TokenHash: store.HashToken(token)}, h.now())
+		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if !added {
+			continue // another node published it first; its token is the valid one
 		}
 		fmt.Fprintf(out, "ruleflow: callback function %q published: POST %s/callbacks/%s  X-Auth-Token: %s\n", fn.APIName, base, fn.APIName, token)
 	}

@@ -395,25 +395,44 @@ type CallbackToken struct {
 // PutCallbackToken creates or replaces the token state of ct.APIName and returns it
 // as stored.
 func (s *Store) PutCallbackToken(ctx context.Context, ct CallbackToken, now time.Time) (CallbackToken, error) {
+	ct, _, err := s.putCallbackToken(ctx, ct, now, true)
+	return ct, err
+}
+
+// AddCallbackToken stores ct only if ct.APIName has no token state yet, and reports
+// whether it did. Nodes starting together use it to publish a function once: only
+// the node whose token was stored hands it out.
+func (s *Store) AddCallbackToken(ctx context.Context, ct CallbackToken, now time.Time) (bool, error) {
+	_, added, err := s.putCallbackToken(ctx, ct, now, false)
+	return added, err
+}
+
+func (s *Store) putCallbackToken(ctx context.Context, ct CallbackToken, now time.Time, replace bool) (CallbackToken, bool, error) {
 	if ct.APIName == "" {
-		return CallbackToken{}, errors.New("store: callback token: empty API name")
+		return CallbackToken{}, false, errors.New("store: callback token: empty API name")
 	}
 	if s.committer.isClosed() {
-		return CallbackToken{}, ErrClosed
+		return CallbackToken{}, false, ErrClosed
 	}
 	ct.UpdatedAt = utc(now)
+	conflict := "DO NOTHING"
+	if replace {
+		conflict = "DO UPDATE SET published = excluded.published, token_hash = excluded.token_hash, updated_at = excluded.updated_at"
+	}
+	var written bool
 	err := writeTx(ctx, s.db, func(t tx) error {
-		if _, err := t.exec(ctx, `INSERT INTO callback_tokens (api_name, published, token_hash, updated_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (api_name) DO UPDATE SET published = excluded.published, token_hash = excluded.token_hash, updated_at = excluded.updated_at`,
-			ct.APIName, ct.Published, ct.TokenHash[:], ct.UpdatedAt); err != nil {
+		n, err := t.exec(ctx, `INSERT INTO callback_tokens (api_name, published, token_hash, updated_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (api_name) `+conflict, ct.APIName, ct.Published, ct.TokenHash[:], ct.UpdatedAt)
+		if err != nil || n == 0 {
 			return err
 		}
+		written = true
 		return bumpRevision(ctx, t)
 	})
 	if err != nil {
-		return CallbackToken{}, s.registryErr("put callback token", err)
+		return CallbackToken{}, false, s.registryErr("put callback token", err)
 	}
-	return ct, nil
+	return ct, written, nil
 }
 
 // callbackTokenSelect selects the columns scanCallbackToken reads.

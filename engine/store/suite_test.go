@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -962,6 +963,31 @@ func testCallbackTokens(t *testing.T, open opener) {
 	}
 	if _, err := s.PutCallbackToken(ctx, CallbackToken{}, t0); fmt.Sprint(err) != "store: callback token: empty API name" {
 		t.Errorf("empty name err = %v", err)
+	}
+
+	// AddCallbackToken never replaces: of nodes racing to publish, one wins.
+	if added, err := s.AddCallbackToken(ctx, CallbackToken{APIName: "close_ticket", Published: true, TokenHash: HashToken("t4")}, t0); err != nil || added {
+		t.Errorf("AddCallbackToken over an existing state = %v, %v; want false", added, err)
+	}
+	if got, _ := s.GetCallbackToken(ctx, "close_ticket"); got.TokenHash != HashToken("t2") {
+		t.Error("AddCallbackToken replaced an existing token")
+	}
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			added, err := s.AddCallbackToken(ctx, CallbackToken{APIName: "race", Published: true, TokenHash: HashToken(fmt.Sprint("r", i))}, t0)
+			if err != nil {
+				t.Error(err)
+			}
+			if added {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Errorf("%d concurrent AddCallbackToken calls won, want exactly 1", wins.Load())
 	}
 }
 
