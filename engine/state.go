@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ruleflow/ruleflow/callouts"
+	"github.com/ruleflow/ruleflow/callouts/egress"
 	"github.com/ruleflow/ruleflow/notify"
 	"github.com/ruleflow/ruleflow/rules"
 )
@@ -17,14 +18,16 @@ type Message = notify.Message
 // load: callouts by name (webhook callouts included) and parsed notification
 // templates. It is immutable.
 type configState struct {
-	base       *rules.Config    // the configuration file
-	stored     []*rules.Webhook // webhooks registered through the API, from the store
-	revision   int64            // the store registry revision stored was read at
-	cfg        *rules.Config    // base with the stored webhooks added
-	callouts   map[string]*rules.Callout
-	templates  map[string]*notify.Templates
-	mailer     Mailer
-	maxTimeout time.Duration
+	base        *rules.Config    // the configuration file
+	stored      []*rules.Webhook // webhooks registered through the API, from the store
+	revision    int64            // the store registry revision stored was read at
+	cfg         *rules.Config    // base with the stored webhooks added
+	callouts    map[string]*rules.Callout
+	templates   map[string]*notify.Templates
+	mailer      Mailer
+	maxTimeout  time.Duration
+	egress      *egress.Policy  // the guard's policy, from cfg.Egress
+	apiWebhooks map[string]bool // IDs of the webhooks registered through the API
 }
 
 func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision int64) (*configState, error) {
@@ -39,6 +42,7 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 		cfg:       cfg,
 		callouts:  make(map[string]*rules.Callout),
 		templates: make(map[string]*notify.Templates),
+		egress:    egressPolicy(cfg), apiWebhooks: apiWebhookIDs(stored),
 	}
 	add := func(c *rules.Callout) {
 		if _, ok := s.callouts[c.Name]; !ok {
