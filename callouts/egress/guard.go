@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -33,17 +34,23 @@ type Guard struct {
 	template *http.Transport
 	policy   func() *Policy
 
-	mu        sync.Mutex
-	current   *Policy            // the policy the transports were built for
-	transport [2]*http.Transport // by Origin
+	mu    sync.Mutex // serialises replacing state
+	state atomic.Pointer[guardState]
+}
+
+// guardState is the policy the transports were built for, and the transports by
+// Origin.
+type guardState struct {
+	policy    *Policy
+	transport [2]*http.Transport
 }
 
 // NewGuard returns a Guard. template is cloned for every transport the Guard builds
-// (its Proxy and DialContext are replaced: proxies from the environment are never
-// used, and every dial goes through the guard); nil means http.DefaultTransport's
-// settings. r nil means net.DefaultResolver. policy returns the policy in force and
-// is called on every request (it should return the same pointer while the policy
-// does not change); nil means the zero Policy.
+// (its Proxy and dial functions are replaced: proxies from the environment are
+// never used, and every dial goes through the guard); nil means
+// http.DefaultTransport's settings. r nil means net.DefaultResolver. policy returns
+// the policy in force and is called on every request (it should return the same
+// pointer while the policy does not change); nil means the zero Policy.
 func NewGuard(template *http.Transport, r Resolver, policy func() *Policy) *Guard {
 	if template == nil {
 		template = http.DefaultTransport.(*http.Transport)
@@ -58,17 +65,15 @@ func NewGuard(template *http.Transport, r Resolver, policy func() *Policy) *Guar
 	return &Guard{resolver: r, template: template.Clone(), policy: policy}
 }
 
-// RoundTrip sends req through the transport of its origin's trust level.
+// RoundTrip sends req through the transport of its origin.
 func (g *Guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	return g.transportFor(OriginOf(req.Context())).RoundTrip(req)
 }
 
 // CloseIdleConnections closes the idle connections of the current transports.
 func (g *Guard) CloseIdleConnections() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for _, t := range g.transport {
-		if t != nil {
+	if s := g.state.Load(); s != nil {
+		for _, t := range s.transport {
 			t.CloseIdleConnections()
 		}
 	}
@@ -77,34 +82,44 @@ func (g *Guard) CloseIdleConnections() {
 // transportFor returns the transport for origin o under the policy in force,
 // building new transports when the policy changed.
 func (g *Guard) transportFor(o Origin) *http.Transport {
+	if o != FromAPI {
+		o = FromConfig
+	}
 	p := g.policy()
 	if p == nil {
 		p = &Policy{}
 	}
+	if s := g.state.Load(); s != nil && s.policy == p {
+		return s.transport[o]
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.current != p {
-		if g.current == nil || !g.current.equal(p) {
-			for i, t := range g.transport {
-				if t != nil {
-					t.CloseIdleConnections()
-				}
-				g.transport[i] = nil
-			}
-		}
-		g.current = p
+	old := g.state.Load()
+	switch {
+	case old != nil && old.policy == p:
+		return old.transport[o]
+	case old != nil && old.policy.equal(p):
+		// Same rules under a new pointer (a reload that kept them): keep the
+		// connections.
+		g.state.Store(&guardState{policy: p, transport: old.transport})
+		return old.transport[o]
 	}
-	if o != FromAPI {
-		o = FromConfig
-	}
-	if g.transport[o] == nil {
+	s := &guardState{policy: p}
+	for i := range s.transport {
 		t := g.template.Clone()
 		t.Proxy = nil // proxy variables from the environment would bypass the guard
-		t.DialContext = (&Dialer{Policy: *p, Origin: o, Resolver: g.resolver}).DialContext
+		t.DialContext = (&Dialer{Policy: *p, Origin: Origin(i), Resolver: g.resolver}).DialContext
 		t.DialTLSContext, t.DialTLS, t.Dial = nil, nil, nil // every dial goes through the guard
-		g.transport[o] = t
+		s.transport[i] = t
 	}
-	return g.transport[o]
+	g.state.Store(s)
+	if old != nil {
+		// Connections in use finish on the old transports, which are then unused.
+		for _, t := range old.transport {
+			t.CloseIdleConnections()
+		}
+	}
+	return s.transport[o]
 }
 
 // Dialer dials TCP connections to vetted addresses only. Its zero value uses the
