@@ -37,6 +37,9 @@ func (d *decoder) egressRanges(e *Egress, key string, list []string) []netip.Pre
 	out := make([]netip.Prefix, 0, len(list))
 	for i, s := range list {
 		p, msg := parseCIDR(s)
+		if msg == "" && key == "allow" && !holdsLoopback(p) {
+			msg = p.String() + " holds no loopback address, and allow only lifts the loopback rule (private ranges are allowed already; link-local, multicast and broadcast never are)"
+		}
 		if msg != "" {
 			d.errAt(e, key+"["+strconv.Itoa(i)+"]", "egress %s: %s", key, msg)
 			continue
@@ -44,6 +47,12 @@ func (d *decoder) egressRanges(e *Egress, key string, list []string) []netip.Pre
 		out = append(out, p)
 	}
 	return out
+}
+
+// holdsLoopback reports whether p holds a loopback address (127.0.0.0/8 or ::1),
+// the only ones an allow range can make reachable.
+func holdsLoopback(p netip.Prefix) bool {
+	return p.Overlaps(netip.MustParsePrefix("127.0.0.0/8")) || p.Contains(netip.IPv6Loopback())
 }
 
 // parseCIDR parses one range of an egress list, or says what is wrong with it.

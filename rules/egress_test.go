@@ -33,7 +33,11 @@ func TestEgressErrors(t *testing.T) {
 			`12:10: egress deny: "10.1.2.3" is an address, not a range (want CIDR, e.g. 10.1.2.3/32)`,
 			`12:20: egress deny: "::1" is an address, not a range (want CIDR, e.g. ::1/128)`,
 		}},
-		{"host bits", "egress:\n  allow:\n    - 10.0.0.0/8\n    - 127.0.0.1/8\n", []string{`14:7: egress allow: "127.0.0.1/8" has bits set beyond the prefix length; did you mean 127.0.0.0/8?`}},
+		{"host bits", "egress:\n  allow:\n    - 127.0.0.0/8\n    - 127.0.0.1/8\n", []string{`14:7: egress allow: "127.0.0.1/8" has bits set beyond the prefix length; did you mean 127.0.0.0/8?`}},
+		{"allow without loopback", "egress: {allow: [0.0.0.0/0, 10.0.0.0/8, \"::/0\", \"fe80::/10\"]}\n", []string{
+			`11:29: egress allow: 10.0.0.0/8 holds no loopback address, and allow only lifts the loopback rule (private ranges are allowed already; link-local, multicast and broadcast never are)`,
+			`11:49: egress allow: fe80::/10 holds no loopback address, and allow only lifts the loopback rule (private ranges are allowed already; link-local, multicast and broadcast never are)`,
+		}},
 		{"zone", "egress: {deny: [\"fe80::1%eth0/64\"]}\n", []string{`11:17: egress deny: "fe80::1%eth0/64" is not a CIDR range (want e.g. 127.0.0.0/8 or fd00::/8)`}},
 		{"unknown key", "egress: {alow: [127.0.0.0/8]}\n", []string{`11:10: unknown key "alow" in egress; did you mean "allow"?`}},
 		{"strict type", "egress: {strict: maybe}\n", []string{`11:18: expected true or false, got the string "maybe"`}},
