@@ -18,14 +18,15 @@ type Message = notify.Message
 // load: callouts by name (webhook callouts included) and parsed notification
 // templates. It is immutable.
 type configState struct {
-	base        *rules.Config    // the configuration file
-	stored      []*rules.Webhook // webhooks registered through the API, from the store
-	revision    int64            // the store registry revision stored was read at
-	cfg         *rules.Config    // base with the stored webhooks added
-	callouts    map[string]*rules.Callout
-	templates   map[string]*notify.Templates
-	mailer      Mailer
-	maxTimeout  time.Duration
+	base       *rules.Config    // the configuration file
+	stored     []*rules.Webhook // webhooks registered through the API, from the store
+	revision   int64            // the store registry revision stored was read at
+	cfg        *rules.Config    // base with the stored webhooks added
+	callouts   map[string]*rules.Callout
+	templates  map[string]*notify.Templates
+	mailer     Mailer
+	maxTimeout time.Duration
+
 	egress      *egress.Policy  // the guard's policy, from cfg.Egress
 	apiWebhooks map[string]bool // IDs of the webhooks registered through the API
 }
@@ -42,8 +43,8 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 		cfg:       cfg,
 		callouts:  make(map[string]*rules.Callout),
 		templates: make(map[string]*notify.Templates),
-		egress:    egressPolicy(cfg), apiWebhooks: apiWebhookIDs(stored),
 	}
+	s.egress, s.apiWebhooks = egressPolicy(cfg), apiWebhookIDs(stored)
 	add := func(c *rules.Callout) {
 		if _, ok := s.callouts[c.Name]; !ok {
 			s.callouts[c.Name] = c
