@@ -405,3 +405,22 @@ func TestOriginsDoNotShareConnections(t *testing.T) {
 		t.Fatalf("API webhook over the file callout's connection: err = %v, want refused", err)
 	}
 }
+
+// TestDialTriesEveryVettedAddress: when the first address of a name refuses the
+// connection, the next vetted one is dialled.
+func TestDialTriesEveryVettedAddress(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Host) }))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	res := &fakeResolver{answers: map[string][]string{"two.test": {"127.0.0.2", "127.0.0.1"}}}
+	client := &http.Client{Transport: NewGuard(nil, res, nil)}
+	resp, err := client.Get("http://two.test:" + port + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "two.test:"+port {
+		t.Errorf("Host %q, want two.test:%s", body, port)
+	}
+}

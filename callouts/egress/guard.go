@@ -151,12 +151,12 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	nd := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: d.control}
 	var firstErr error
-	for _, a := range addrs {
+	for i, a := range addrs {
 		if (network == "tcp4" && !a.Unmap().Is4()) || (network == "tcp6" && !a.Is6()) {
 			continue
 		}
+		nd := &net.Dialer{Timeout: shareOf(ctx, timeout, len(addrs)-i), KeepAlive: 30 * time.Second, Control: d.control}
 		c, err := nd.DialContext(ctx, network, net.JoinHostPort(a.String(), port))
 		if err == nil {
 			return c, nil
@@ -172,6 +172,18 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		firstErr = fmt.Errorf("dial %s: no %s address for %s", network, network, host)
 	}
 	return nil, firstErr
+}
+
+// shareOf is how long one of the remaining n connection attempts may take: an
+// equal share of the time ctx has left (at least 2 s, as net.Dialer gives), so an
+// unreachable first address does not use up the whole attempt.
+func shareOf(ctx context.Context, timeout time.Duration, n int) time.Duration {
+	deadline, ok := ctx.Deadline()
+	if !ok || n <= 1 {
+		return timeout
+	}
+	share := time.Until(deadline) / time.Duration(n)
+	return min(timeout, max(share, 2*time.Second))
 }
 
 // Resolve returns the addresses host stands for, every one of them allowed, or the
