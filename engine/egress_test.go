@@ -85,6 +85,20 @@ func TestEgressEndToEnd(t *testing.T) {
 		return openEngine(t, Options{Config: cfg, Store: sqliteDSN(t), Resolver: dns, PollInterval: 10 * time.Millisecond})
 	}
 
+	t.Run("API webhook to loopback refused on PostgreSQL too", func(t *testing.T) {
+		cfg := parseConfig(t, rc.URL, oneCallout)
+		e := openEngine(t, Options{Config: cfg, Store: postgresDSN(t), Resolver: dns, PollInterval: 10 * time.Millisecond})
+		w := webhookTo(t, e, rc.URL+"/api-hook")
+		res, err := e.Handle(context.Background(), completeEvent(9))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, a := firstAttempt(t, e.Store(), deliveryOf(t, res, "webhook "+w.WebhookID))
+		if !strings.HasSuffix(a.Error, loAPI) {
+			t.Errorf("attempt error %q, want …%s", a.Error, loAPI)
+		}
+	})
+
 	t.Run("API webhook to loopback refused by default", func(t *testing.T) {
 		e := open(t, "")
 		w := webhookTo(t, e, rc.URL+"/api-hook")
