@@ -96,6 +96,9 @@ type Callout struct {
 	Headers       map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
 	SigningSecret Secret            `yaml:"signing_secret,omitempty" json:"signing_secret,omitempty"`
 	Notify        *Notify           `yaml:"notify,omitempty" json:"notify,omitempty"`
+	// RenamedFrom lists the callout's former names: deliveries still pending under
+	// them are attempted, and notified, as this callout's.
+	RenamedFrom []string `yaml:"renamed_from,omitempty" json:"renamed_from,omitempty"`
 
 	// PayloadFields and WebhookID are set for the JSON callouts of AR webhooks.
 	PayloadFields []string `yaml:"payload_fields,omitempty" json:"payload_fields,omitempty"`
