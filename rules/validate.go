@@ -101,6 +101,7 @@ func (d *decoder) build(cfg *Config) {
 		}
 		d.checkCallout(c)
 	}
+	d.checkRenamedFrom(cfg, idx.callouts)
 
 	for _, f := range cfg.Callbacks {
 		if !validIdent(f.APIName) {
