@@ -762,6 +762,36 @@ func (s *Store) NextDue(ctx context.Context, now time.Time) (time.Time, bool, er
 	return next, !next.IsZero(), nil
 }
 
+// PendingByCallout counts the pending callout deliveries by callout name, for
+// `ruleflow check --store`: a configuration that no longer names a callout (nor
+// lists it in renamed_from) would strand them.
+func (s *Store) PendingByCallout(ctx context.Context) (map[string]int64, error) {
+	if s.committer.isClosed() {
+		return nil, ErrClosed
+	}
+	counts := map[string]int64{}
+	err := readTx(ctx, s.db, func(t tx) error {
+		r, err := t.query(ctx, `SELECT callout, COUNT(*) FROM jobs WHERE status = 'pending' AND kind = 'callout' GROUP BY callout`)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		for r.Next() {
+			var name string
+			var n int64
+			if err := r.Scan(&name, &n); err != nil {
+				return err
+			}
+			counts[name] = n
+		}
+		return r.Close()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: pending by callout: %w", err)
+	}
+	return counts, nil
+}
+
 // Purge deletes delivered and failed jobs last updated before cutoff, with their
 // attempts, and returns how many jobs it deleted. Pending jobs are never purged.
 func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
