@@ -14,13 +14,13 @@ import (
 	"github.com/ruleflow/ruleflow/rules"
 )
 
-// Retry schedule of notification e-mails and notes: exponential from mailRetryBase,
-// capped at mailRetryCap, for at most mailMaxAttempts attempts (about a day).
-const (
-	mailRetryBase   = 10 * time.Second
-	mailRetryCap    = 30 * time.Minute
-	mailMaxAttempts = 50
-)
+// mailMaxAttempts is how many attempts a notification e-mail or note gets.
+const mailMaxAttempts = 50
+
+// mailRetry is the retry schedule of notification e-mails and notes: exponential
+// from 10 s, capped at 30 min, with equal jitter, for mailMaxAttempts attempts
+// (about a day).
+var mailRetry = callouts.Policy{Interval: 10 * time.Second, Max: mailMaxAttempts - 1, Exponential: true, MaxInterval: 30 * time.Minute}
 
 // attempt makes one attempt of a claimed job under state, taking at most limit
 // (see attemptLimit), and returns its outcome. ctx ends at the lease's deadline or
@@ -241,7 +241,7 @@ func (e *Engine) notesEnabled() bool {
 }
 
 // retryOrFail completes out for a failed attempt: failed when permanent or out of
-// attempts (calling onFinal), else rescheduled with exponential backoff.
+// attempts (calling onFinal), else rescheduled by mailRetry.
 func (e *Engine) retryOrFail(out store.Outcome, job store.Job, permanent bool, onFinal func()) store.Outcome {
 	attempts := job.Attempts + 1
 	if permanent || attempts >= job.MaxAttempts {
@@ -251,12 +251,9 @@ func (e *Engine) retryOrFail(out store.Outcome, job store.Job, permanent bool, o
 		}
 		return out
 	}
-	delay := mailRetryBase
-	for i := 1; i < attempts && delay < mailRetryCap; i++ {
-		delay *= 2
-	}
-	delay = min(delay, mailRetryCap)
-	delay = delay/2 + time.Duration(rand.Float64()*float64(delay/2))
-	out.Status, out.NextAt = store.StatusPending, e.now().Add(delay)
+	// A job re-driven by hand may have more attempts than the schedule: it keeps
+	// the schedule's last delay.
+	next, _ := mailRetry.Next(min(attempts, mailRetry.Attempts()-1), e.now(), callouts.Result{}, rand.Float64)
+	out.Status, out.NextAt = store.StatusPending, next
 	return out
 }

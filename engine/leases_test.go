@@ -250,3 +250,30 @@ func TestLeaseOnDatabaseClock(t *testing.T) {
 		t.Errorf("receiver saw %d requests, want 1 (the skewed node took the job over)", n)
 	}
 }
+
+// TestMailRetrySchedule: notification e-mails retry on the one typed policy,
+// exponential from 10 s with equal jitter, capped at 30 min; a job re-driven past
+// the schedule keeps its last delay.
+func TestMailRetrySchedule(t *testing.T) {
+	now := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	e := &Engine{now: func() time.Time { return now }}
+	for _, tt := range []struct {
+		attempts      int // before this one
+		lowest, upper time.Duration
+	}{
+		{0, 5 * time.Second, 10 * time.Second},
+		{1, 10 * time.Second, 20 * time.Second},
+		{3, 40 * time.Second, 80 * time.Second},
+		{20, 15 * time.Minute, 30 * time.Minute},
+		{60, 15 * time.Minute, 30 * time.Minute},
+	} {
+		job := store.Job{Attempts: tt.attempts, MaxAttempts: 100}
+		out := e.retryOrFail(store.Outcome{}, job, false, nil)
+		if d := out.NextAt.Sub(now); out.Status != store.StatusPending || d < tt.lowest || d > tt.upper {
+			t.Errorf("after %d attempts: %s, next in %v; want pending in [%v, %v]", tt.attempts+1, out.Status, d, tt.lowest, tt.upper)
+		}
+	}
+	if out := e.retryOrFail(store.Outcome{}, store.Job{Attempts: 49, MaxAttempts: 50}, false, nil); out.Status != store.StatusFailed {
+		t.Errorf("the 50th attempt: %s, want failed", out.Status)
+	}
+}

@@ -112,7 +112,7 @@ func (c *Callout) IsActive() bool { return c.Active == nil || *c.Active }
 type Retry struct {
 	Interval    Duration `yaml:"interval,omitempty" json:"interval,omitempty"`         // default 60s, at least 1s
 	Max         *int     `yaml:"max,omitempty" json:"max,omitempty"`                   // more attempts after the first; default 10
-	Backoff     string   `yaml:"backoff,omitempty" json:"backoff,omitempty"`           // "" / "fixed" or "exponential"
+	Backoff     Backoff  `yaml:"backoff,omitempty" json:"backoff,omitempty"`           // "" / "fixed" or "exponential"
 	MaxInterval Duration `yaml:"max_interval,omitempty" json:"max_interval,omitempty"` // upper bound for exponential backoff
 }
 
