@@ -19,9 +19,9 @@ import (
 
 // Defaults applied by Parse.
 const (
-	DefaultMethod        = "POST"
-	DefaultTimeout       = 20 * time.Second
-	DefaultSMTPTLS       = "starttls" // the port then defaults to 587 (465 for tls, 25 for none)
+	DefaultMethod  = "POST"
+	DefaultTimeout = 20 * time.Second
+	DefaultSMTPTLS = "starttls" // the port then defaults to 587 (465 for tls, 25 for none)
 	// MaxCallbackParameters is how many parameters a callback function may declare.
 	MaxCallbackParameters = 10
 )
