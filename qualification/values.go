@@ -14,17 +14,17 @@ import (
 type vtype uint8
 
 const (
-	tAny    vtype = iota // dynamically typed (no schema): decided per value at run time
-	tString              // character, diary, and string keywords
-	tInt                 // integer
-	tReal                // real and decimal
-	tTime                // datetime and date
-	tTOD                 // time of day, seconds since midnight
-	tSel                 // selection: compared by option index
-	tBool                // boolean
-	tAttach              // attachment: only presence tests
-	tNull                // the $NULL$ literal
-	tCurrency            // a whole currency field: only presence tests (compare its parts)
+	tAny      vtype = iota // dynamically typed (no schema): decided per value at run time
+	tString                // character, diary, and string keywords
+	tInt                   // integer
+	tReal                  // real and decimal
+	tTime                  // datetime and date
+	tTOD                   // time of day, seconds since midnight
+	tSel                   // selection: compared by option index
+	tBool                  // boolean
+	tAttach                // attachment: only presence tests
+	tNull                  // the $NULL$ literal
+	tCurrency              // a whole currency field: only presence tests (compare its parts)
 )
 
 var vtypeNames = [...]string{
