@@ -68,8 +68,8 @@ func (d DiaryValue) Text() string {
 // value, and when. Input.StatusHistory maps option names of the 'Status' field to
 // entries; 'Status-History.Resolved.USER' and '.TIME' read them.
 type StatusEntry struct {
-	User string
-	Time time.Time
+	User string    `json:"user"`
+	Time time.Time `json:"timestamp"`
 }
 
 // currencyPart is which part of a currency field a reference reads.

@@ -96,6 +96,7 @@ type Callout struct {
 	Headers       map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
 	SigningSecret Secret            `yaml:"signing_secret,omitempty" json:"signing_secret,omitempty"`
 	Notify        *Notify           `yaml:"notify,omitempty" json:"notify,omitempty"`
+	EnumFormat    EnumFormat        `yaml:"enum_format,omitempty" json:"enum_format,omitempty"` // json: selections as name (default) or value
 
 	// PayloadFields and WebhookID are set for the JSON callouts of AR webhooks.
 	PayloadFields []string `yaml:"payload_fields,omitempty" json:"payload_fields,omitempty"`
@@ -156,6 +157,7 @@ type Webhook struct {
 	PayloadFields []string        `yaml:"payload_fields,omitempty" json:"payload_fields,omitempty"`
 	Enabled       *bool           `yaml:"enabled,omitempty" json:"enabled,omitempty"` // default true
 	Callback      WebhookCallback `yaml:"callback" json:"callback"`
+	EnumFormat    EnumFormat      `yaml:"enum_format,omitempty" json:"enum_format,omitempty"` // selections as value (default, as AR sends) or name
 }
 
 // IsEnabled reports whether the webhook may fire (Enabled unset means true).

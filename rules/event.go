@@ -2,6 +2,8 @@ package rules
 
 import (
 	"time"
+
+	"github.com/ruleflow/ruleflow/qualification"
 )
 
 // Kind is what happened to a record: the event type a rule listens for.
@@ -56,6 +58,11 @@ type Event struct {
 	Before  Record    `json:"before,omitempty"`
 	After   Record    `json:"after,omitempty"`
 	Set     []string  `json:"set,omitempty"`
+
+	// StatusHistory is the record's status history, keyed by the option name of its
+	// 'Status' field, in the shape of AR's Status-History field
+	// ({"Resolved": {"user": ..., "timestamp": ...}}).
+	StatusHistory map[string]qualification.StatusEntry `json:"status_history,omitempty"`
 }
 
 // Current returns the record a plain field reference reads: the values after the
