@@ -51,7 +51,8 @@ func evalAR(t *testing.T, src string, schema bool, rec map[string]any, hist map[
 	return p.Eval(NewEnv(&Input{Operation: "create", Form: "HPD:Help Desk", After: rec, Now: testNow, StatusHistory: hist}))
 }
 
-func TestARTypesEval(t *testing.T) {
+// arRecord is the record and status history the AR type tests evaluate against.
+func arRecord() (map[string]any, map[string]StatusEntry) {
 	rec := map[string]any{
 		"Request ID": "000000000000123",
 		"Status":     "Resolved",
@@ -71,6 +72,11 @@ func TestARTypesEval(t *testing.T) {
 		"New":      {User: "Demo", Time: t2026.Add(-48 * time.Hour)},
 		"Resolved": {User: "Allen", Time: t2026},
 	}
+	return rec, hist
+}
+
+func TestARTypesEval(t *testing.T) {
+	rec, hist := arRecord()
 	tests := []struct {
 		src    string
 		schema bool
@@ -144,7 +150,7 @@ func TestARTypesCompileErrors(t *testing.T) {
 		{`'Impact' = "5-None"`, "qualification:1:12: unknown option \"5-None\" for selection field 'Impact' (options: 1-Extensive/Widespread, 2-Significant/Large, 3-Moderate/Limited, 4-Minor/Localized)\n'Impact' = \"5-None\"\n           ^"},
 		{`'Cost' > 5`, "qualification:1:1: currency field 'Cost' can only be compared with $NULL$; compare its parts 'Cost.VALUE', 'Cost.TYPE', 'Cost.DATE' or a functional amount such as 'Cost.USD'\n'Cost' > 5\n^"},
 		{`'Cost' = 'Rate'`, "qualification:1:1: currency field 'Cost' can only be compared with $NULL$; compare its parts 'Cost.VALUE', 'Cost.TYPE', 'Cost.DATE' or a functional amount such as 'Cost.USD'\n'Cost' = 'Rate'\n^"},
-		{`'Cost.VALUE' = "EUR"`, "qualification:1:16: cannot compare field 'Cost.VALUE' with string \"EUR\"\n'Cost.VALUE' = \"EUR\"\n               ^"},
+		{`'Cost.VALUE' = "EUR"`, "qualification:1:16: cannot compare real field 'Cost.VALUE' with string \"EUR\"\n'Cost.VALUE' = \"EUR\"\n               ^"},
 		{`'Cost.usd' = 1`, "qualification:1:1: unknown field 'Cost.usd'\n'Cost.usd' = 1\n^"},
 		{`'Rate.VALUE' = 1`, "qualification:1:1: unknown field 'Rate.VALUE' ('Rate' is a decimal field; only currency fields have the parts VALUE, TYPE, DATE and functional currency codes)\n'Rate.VALUE' = 1\n^"},
 		{`'Status-History.Resolved' = 1`, "qualification:1:1: status-history reference 'Status-History.Resolved' must be 'Status-History.<status>.TIME' or '.USER'\n'Status-History.Resolved' = 1\n^"},
@@ -274,4 +280,49 @@ func TestDiaryText(t *testing.T) {
 	if !strings.Contains(DiaryValue{{Text: "x"}}.Text(), "x") || (DiaryValue{}).Text() != "" {
 		t.Error("Text of one or no entries")
 	}
+}
+
+// arErrorCases are bad qualifications using AR's enumerations and types, compiled
+// against helpDeskSchema, whose messages are pinned in testdata/artypes_errors.golden.
+var arErrorCases = []string{
+	`'Impact' = 1`,
+	`'Impact' <= "2-Significant"`,
+	`'State' = 2`,
+	`'Cost' > 5`,
+	`'Cost' LIKE "%EUR"`,
+	`'Cost' + 1 = 2`,
+	`'Cost.VALUE' = "EUR"`,
+	`'Cost.TYPE' > 5 AND 'Cost.DATE' = "someday"`,
+	`'Cost.usd' = 1`,
+	`'Rate.VALUE' = 1`,
+	`'Status-History.Resolved' = 1`,
+	`'Status-History.Done.USER' = "x"`,
+	`'Status-History.Resolved.TIME' = "soon"`,
+	`'Status-History.Resolved.USER' LIKE 5`,
+	`'Work Log' > $TIMESTAMP$`,
+	`'Opens At' = "25:00"`,
+	`'Due' < "2026-13-01"`,
+	`EXTERNAL('Priority')`,
+	`EXTERNAL('Nope')`,
+	`EXTERNAL 'Qual'`,
+	`EXTERNAL($USER$)`,
+	`EXTERNAL('Qual'`,
+	`EXTERNAL('Qual') = 1`,
+	"'Impact' = 1000 AND\n  EXTERNAL('Qual') AND\n  'Cost.XYZ' > \"a\"",
+}
+
+func TestARErrorsGolden(t *testing.T) {
+	s := helpDeskSchema(t)
+	var b strings.Builder
+	for _, src := range arErrorCases {
+		_, err := Compile(src, Options{Schema: s})
+		b.WriteString("== " + strings.ReplaceAll(src, "\n", `\n`) + "\n")
+		if err == nil {
+			t.Errorf("Compile(%q): no error", src)
+			b.WriteString("(no error)\n")
+			continue
+		}
+		b.WriteString(err.Error() + "\n")
+	}
+	compareGolden(t, "testdata/artypes_errors.golden", b.String())
 }

@@ -94,6 +94,9 @@ func (v *bval) describe() string {
 		if v.field != nil {
 			return v.field.Type.String() + " field " + n.String()
 		}
+		if v.t != tAny { // a currency part or a status-history entry
+			return v.t.String() + " field " + n.String()
+		}
 		return "field " + n.String()
 	case *Keyword:
 		return "keyword $" + n.Text + "$"
