@@ -180,3 +180,22 @@ webhooks:
 		t.Errorf("CompileWebhook: %v", err)
 	}
 }
+
+// FuzzDecodeEventARTypes feeds arbitrary bytes to the event decoder of a form with
+// AR's data types: it must never panic, and a decoded event must match.
+func FuzzDecodeEventARTypes(f *testing.F) {
+	c := mustParse(f, arTypesConfig)
+	f.Add([]byte(`{"event":"create","form":"HPD:Help Desk","after":{"Status":4,"Impact":"1-Extensive/Widespread","Cost":{"decimal":"12.5","currency":"EUR","conversionDate":1700000000,"functionalValues":[{"decimal":13,"currency":"USD"}]}}}`))
+	f.Add([]byte(`{"event":"create","form":"HPD:Help Desk","after":{"Work Log":[{"user":"a","timestamp":"2026-11-20T09:30:00.000+0000","text":"x"}],"Due":"2026-12-01","Opens At":3600,"Qual":"EXTERNAL('Qual')"},"status_history":{"0":{"user":"a","timestamp":1}}}`))
+	f.Add([]byte(`{"event":"update","form":"HPD:Help Desk","before":{"Work Log":"old"},"after":{"Work Log":"new","Qual":"'Cost.USD' > 1"},"status_history":{"Resolved":{"user":null,"timestamp":null}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ev, err := c.DecodeEvent(data)
+		if err != nil {
+			if ev != nil {
+				t.Fatal("event and error both returned")
+			}
+			return
+		}
+		_, _ = c.Match(ev)
+	})
+}

@@ -32,8 +32,10 @@ func (k Kind) Valid() bool {
 }
 
 // Record holds the values of one record, keyed by field name. A value is one of:
-// nil (NULL), string (character and selection option name), int64, float64, bool,
-// time.Time (datetime and date), or *Attachment. A missing key is NULL.
+// nil (NULL), string (character and selection option name), int64 (integer; time of
+// day in seconds), float64 (real, decimal), bool, time.Time (datetime and date),
+// *qualification.CurrencyValue, qualification.DiaryValue, or *Attachment. A missing
+// key is NULL.
 type Record map[string]any
 
 // Attachment is the value of an attachment field.
