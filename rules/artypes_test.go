@@ -199,3 +199,22 @@ func FuzzDecodeEventARTypes(f *testing.F) {
 		_, _ = c.Match(ev)
 	})
 }
+
+// TestExternalRuleError checks that a field holding an invalid qualification makes
+// the EXTERNAL rule a rule error naming the rule and the field, while the other rules
+// still match.
+func TestExternalRuleError(t *testing.T) {
+	c := mustParse(t, arTypesConfig)
+	ev, err := c.DecodeEvent([]byte(`{"event":"create","form":"HPD:Help Desk","after":{"Impact":1000,"Qual":"'Stauts' = 1"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := c.Match(ev)
+	want := "rule \"external\": qualification:1:1: EXTERNAL('Qual'): the field's value is not a valid qualification: at column 1 of \"'Stauts' = 1\": unknown field 'Stauts'\nEXTERNAL('Qual')\n^"
+	if err == nil || err.Error() != want {
+		t.Errorf("Match error:\n got %v\nwant %s", err, want)
+	}
+	if len(ms) == 0 || ms[0].Rule.Name != "wide" {
+		t.Errorf("other rules should still match, got %d matches", len(ms))
+	}
+}
