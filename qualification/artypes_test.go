@@ -312,17 +312,5 @@ var arErrorCases = []string{
 }
 
 func TestARErrorsGolden(t *testing.T) {
-	s := helpDeskSchema(t)
-	var b strings.Builder
-	for _, src := range arErrorCases {
-		_, err := Compile(src, Options{Schema: s})
-		b.WriteString("== " + strings.ReplaceAll(src, "\n", `\n`) + "\n")
-		if err == nil {
-			t.Errorf("Compile(%q): no error", src)
-			b.WriteString("(no error)\n")
-			continue
-		}
-		b.WriteString(err.Error() + "\n")
-	}
-	compareGolden(t, "testdata/artypes_errors.golden", b.String())
+	compareGolden(t, "testdata/artypes_errors.golden", errorsReport(t, helpDeskSchema(t), arErrorCases))
 }
