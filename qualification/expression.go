@@ -22,9 +22,9 @@ type Expression struct {
 	fields []string
 
 	isConst bool
-	c       any             // the constant value, converted to the target's type
-	load    func(*Env) any  // a direct load (field reference, keyword)
-	prog    *vm.Program     // everything else
+	c       any            // the constant value, converted to the target's type
+	load    func(*Env) any // a direct load (field reference, keyword)
+	prog    *vm.Program    // everything else
 	convert func(any) (any, string)
 	pool    sync.Pool // of *vm.VM
 }
