@@ -354,3 +354,23 @@ func describeValue(a any) string {
 	}
 	return goTypeName(a) + " value"
 }
+
+// SetFields returns the names of the fields set in the transaction, sorted:
+// Input.Set, or the fields whose value differs between Before and After when
+// Input.Set is nil. It is empty on delete.
+func (e *Env) SetFields() []string {
+	if e.deleted {
+		return nil
+	}
+	e.setOnce.Do(e.computeSet)
+	out := make([]string, 0, len(e.set))
+	for name := range e.set {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// SameValue reports whether two record values are equal; times compare as
+// instants. It is how a transaction decides that a field changed.
+func SameValue(a, b any) bool { return sameValue(a, b) }
