@@ -61,7 +61,8 @@ type Outcome struct {
 	Matches []Match
 	// Set lists the values set, in the order applied; a field set twice appears twice.
 	Set []Assignment
-	// Rejected is the rejection, or nil when the save is accepted.
+	// Rejected is the rejection, or nil when the save is accepted. A rejected
+	// event sets nothing, and Matches holds only the rule that rejected it.
 	Rejected *Rejection
 	// Limited lists the changes the cascade limits stopped (MaxPasses, or a rule
 	// that already fired); empty when the rules settled.
@@ -258,6 +259,7 @@ func (c *Config) Run(ev *Event) *Outcome {
 			if r.Reject != "" {
 				out.Rejected = &Rejection{Rule: r.Name, Message: r.Reject}
 				out.Matches = []Match{{Rule: r}}
+				out.Set, out.Limited, out.Event = nil, nil, ev // a refused save sets nothing
 				out.Errors = errors.Join(run.errs...)
 				return out
 			}
