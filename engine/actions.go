@@ -44,6 +44,9 @@ func (e *Engine) HandleAll(ctx context.Context, evs []*rules.Event) ([]*Result, 
 		}
 		res, jobs, err := e.decide(state, ev)
 		if err != nil {
+			if len(evs) > 1 {
+				err = fmt.Errorf("event %d: %w (nothing was enqueued for the %d events)", i, err, len(evs))
+			}
 			return nil, err
 		}
 		e.metrics.eventHandled(ev.Kind, len(res.Matches))
