@@ -388,8 +388,21 @@ func (s *runState) report(rules []*Rule, changed bool) {
 		if r.Program == nil {
 			continue
 		}
-		if ok, err := r.Program.Eval(s.environment()); err == nil && ok {
+		if ok, err := r.Program.Eval(s.environment()); err == nil && ok && s.wouldChange(r) {
 			s.out.Limited = append(s.out.Limited, Limit{Rule: r.Name, Reason: "its condition holds again after another rule changed a value it set; a rule fires at most once per event"})
 		}
 	}
+}
+
+// wouldChange reports whether firing r again would set a value that differs
+// from the current one.
+func (s *runState) wouldChange(r *Rule) bool {
+	env := s.environment()
+	for _, sf := range r.SetFields {
+		v, err := sf.Expr.Eval(env)
+		if err != nil || !qualification.SameValue(v, s.out.Event.After[sf.Field]) {
+			return true
+		}
+	}
+	return false
 }
