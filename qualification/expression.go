@@ -374,3 +374,10 @@ func (e *Env) SetFields() []string {
 // SameValue reports whether two record values are equal; times compare as
 // instants. It is how a transaction decides that a field changed.
 func SameValue(a, b any) bool { return sameValue(a, b) }
+
+// Reads reports whether the qualification reads field name (in any view: plain,
+// TR. or DB.). It does not allocate.
+func (p *Program) Reads(name string) bool {
+	_, ok := slices.BinarySearch(p.fields, name)
+	return ok
+}

@@ -248,9 +248,14 @@ func (c *Config) Run(ev *Event) *Outcome {
 	for out.Passes < MaxPasses && changed {
 		out.Passes++
 		changed = false
+		prev := run.changed
+		run.changed = nil
 		for i, r := range rules {
 			if run.fired[i] || !r.IsActive() {
 				continue
+			}
+			if out.Passes > 1 && !readsAny(r, prev) {
+				continue // it did not hold, and reads nothing that changed since
 			}
 			if !run.holds(i, r, out.Passes == 1) {
 				continue
@@ -294,6 +299,8 @@ type runState struct {
 	failed []int          // rules that errored: not evaluated again
 	setter map[string]int // field → index of the rule that set it last
 	redo   []int          // fired rules whose value another rule changed
+	// changed are the fields whose value (or TR. value) changed in this pass.
+	changed []string
 	errs   []error
 }
 
@@ -356,6 +363,9 @@ func (s *runState) apply(i int, r *Rule, pass int) (ok, changed bool) {
 		ev.After[sf.Field] = vals[k]
 		if !had || !qualification.SameValue(old, vals[k]) || !wasSet {
 			changed = true
+			if !slices.Contains(s.changed, sf.Field) {
+				s.changed = append(s.changed, sf.Field)
+			}
 			if j, ok := s.setter[sf.Field]; ok && j != i && !slices.Contains(s.redo, j) {
 				s.redo = append(s.redo, j)
 			}
@@ -401,6 +411,19 @@ func (s *runState) wouldChange(r *Rule) bool {
 	for _, sf := range r.SetFields {
 		v, err := sf.Expr.Eval(env)
 		if err != nil || !qualification.SameValue(v, s.out.Event.After[sf.Field]) {
+			return true
+		}
+	}
+	return false
+}
+
+// readsAny reports whether rule r's condition reads one of fields.
+func readsAny(r *Rule, fields []string) bool {
+	if r.Program == nil {
+		return false // a rule without a condition fired in the first pass
+	}
+	for _, f := range fields {
+		if r.Program.Reads(f) {
 			return true
 		}
 	}

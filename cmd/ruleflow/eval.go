@@ -39,7 +39,7 @@ type evalOptions struct {
 func newEvalCommand() *cobra.Command {
 	var o evalOptions
 	cmd := &cobra.Command{
-		Use:   "eval [flags] QUALIFICATION",
+		Use:   "eval [flags] [QUALIFICATION]",
 		Short: "Evaluate a qualification against a record and print true or false",
 		Long: `Evaluate an AR System-style qualification against one record and print true or false.
 
@@ -49,7 +49,10 @@ With --config and --form the qualification is checked against the form's
 fields and JSON values are converted by field type (date-times from RFC 3339
 strings, selections by option name or index).
 
-Exit status: 0 after printing the result, 2 for an invalid qualification
+With --set FIELD=EXPRESSION (repeatable) the value a rule's set would give
+FIELD is printed as "FIELD = VALUE"; the qualification is then optional.
+
+Exit status: 0 after printing the result, 2 for an invalid qualification or expression
 (the positioned error is printed on stderr), 1 for bad flags, unreadable
 files or a failed evaluation.`,
 		Example: `  ruleflow eval --record '{"Status":"New","Priority":3}' "'Status' = \"New\" AND 'Priority' >= 2"

@@ -62,7 +62,7 @@ replayed, and the exit status is 1.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.config, "config", "", "configuration file (required)")
-	f.StringVar(&o.format, "format", "text", "output format: text or json (one object per fired callout)")
+	f.StringVar(&o.format, "format", "text", "output format: text or json (one object per fired callout, and per event that set values or was rejected)")
 	f.BoolVar(&o.send, "send", false, "enqueue and deliver the callouts for real")
 	f.StringVar(&o.store, "store", defaultStore, "outbox DSN for --send: sqlite:PATH or postgres://...")
 	f.StringVar(&o.keyFile, "key-file", "", "with --send: secrets key file when RULEFLOW_KEY is unset (default: beside the SQLite store)")
