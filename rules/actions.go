@@ -301,7 +301,7 @@ type runState struct {
 	redo   []int          // fired rules whose value another rule changed
 	// changed are the fields whose value (or TR. value) changed in this pass.
 	changed []string
-	errs   []error
+	errs    []error
 }
 
 func (s *runState) environment() *qualification.Env {
