@@ -78,29 +78,6 @@ type Outcome struct {
 	Errors error
 }
 
-// Values returns the final value of every field set, keyed by field name.
-func (o *Outcome) Values() map[string]any {
-	if len(o.Set) == 0 {
-		return nil
-	}
-	m := make(map[string]any, len(o.Set))
-	for _, a := range o.Set {
-		m[a.Field] = a.Value
-	}
-	return m
-}
-
-// SetOrder returns the fields set, each once, in the order they were first set.
-func (o *Outcome) SetOrder() []string {
-	var out []string
-	for _, a := range o.Set {
-		if !slices.Contains(out, a.Field) {
-			out = append(out, a.Field)
-		}
-	}
-	return out
-}
-
 // orderOf is a rule's execution order.
 func orderOf(r *Rule) int {
 	if r.Order == nil {
