@@ -43,16 +43,20 @@ func ParseValue(src string) (Node, error) {
 	return p.parseValueExpr()
 }
 
-func (p *parser) parseValueExpr() (n Node, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			b, ok := r.(bail)
-			if !ok {
-				panic(r)
-			}
-			n, err = nil, b.err
+// recoverBail, deferred by a parse function, turns the parser's bail panic
+// into the returned error.
+func recoverBail(n *Node, err *error) {
+	if r := recover(); r != nil {
+		b, ok := r.(bail)
+		if !ok {
+			panic(r)
 		}
-	}()
+		*n, *err = nil, b.err
+	}
+}
+
+func (p *parser) parseValueExpr() (n Node, err error) {
+	defer recoverBail(&n, &err)
 	n = p.parseAdditive()
 	switch t := p.peek(); {
 	case t.Tok == EOF:
@@ -139,15 +143,9 @@ func (x *Expression) Eval(env *Env) (any, error) {
 	if x.load != nil {
 		v = x.load(env)
 	} else {
-		m := x.pool.Get().(*vm.VM)
-		out, err := m.Run(x.prog, env)
-		x.pool.Put(m)
+		out, err := runVM(&x.pool, x.prog, env, x.src)
 		if err != nil {
-			var qe *Error
-			if errors.As(err, &qe) {
-				return nil, qe
-			}
-			return nil, &Error{Line: 1, Column: 1, Msg: "evaluation failed: " + err.Error(), Source: x.src}
+			return nil, err
 		}
 		v = out
 	}
@@ -380,4 +378,20 @@ func SameValue(a, b any) bool { return sameValue(a, b) }
 func (p *Program) Reads(name string) bool {
 	_, ok := slices.BinarySearch(p.fields, name)
 	return ok
+}
+
+// runVM runs prog against env on a VM from pool. A run-time failure is the
+// *Error a bound function panicked with, or an *Error wrapping the VM's.
+func runVM(pool *sync.Pool, prog *vm.Program, env *Env, src string) (any, error) {
+	m := pool.Get().(*vm.VM)
+	out, err := m.Run(prog, env)
+	pool.Put(m)
+	if err != nil {
+		var qe *Error
+		if errors.As(err, &qe) {
+			return nil, qe
+		}
+		return nil, &Error{Line: 1, Column: 1, Msg: "evaluation failed: " + err.Error(), Source: src}
+	}
+	return out, nil
 }
