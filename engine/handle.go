@@ -48,6 +48,9 @@ type deliveryPayload struct {
 	Request      *callouts.Request `json:"request"`
 	TicketNumber string            `json:"ticket_number,omitempty"`
 	Policy       callouts.Policy   `json:"policy"`
+	// Notify is the callout's notification policy when the event happened: it
+	// decides the final e-mail if the callout is removed before the delivery ends.
+	Notify *rules.Notify `json:"notify,omitempty"`
 }
 
 // Handle runs ev through the rules in force (with their actions: set, reject,
@@ -96,7 +99,7 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 				continue
 			}
 			policy := callouts.PolicyFor(c.Retry)
-			payload, err := json.Marshal(deliveryPayload{Request: req, TicketNumber: ticketNumber(state.cfg, ev), Policy: policy})
+			payload, err := json.Marshal(deliveryPayload{Request: req, TicketNumber: ticketNumber(state.cfg, ev), Policy: policy, Notify: c.Notify})
 			if err != nil {
 				return nil, nil, fmt.Errorf("engine: callout %q: encode delivery: %w", c.Name, err)
 			}
