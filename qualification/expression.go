@@ -76,9 +76,11 @@ func (p *parser) parseValueExpr() (n Node, err error) {
 // CompileValue compiles src as the value assigned to field target of
 // opts.Schema (target nil: no schema, the value keeps the type it computes).
 // The expression's type must fit the field: as in AR System, + joins character
-// values, $NULL$ clears the field, a selection takes an option name or index, a
-// date-time takes a date-time, a date string or epoch seconds. Constants are
-// converted once, here. The error is an *Error or an ErrorList.
+// values, $NULL$ clears the field, a selection takes an option name or number
+// (its AR value; its position when the field declares no values), a date-time
+// takes a date-time, a date string or epoch seconds. Diary and currency fields
+// cannot be set. Constants are converted once, here. The error is an *Error or
+// an ErrorList.
 func CompileValue(src string, target *Field, opts Options) (*Expression, error) {
 	root, err := ParseValue(src)
 	if err != nil {
@@ -170,6 +172,11 @@ func (b *binder) fit(v *bval, f *Field) func(any) (any, string) {
 	}
 	loc := b.loc
 	conv := func(a any) (any, string) { return convertTo(f, a, loc) }
+	if f.Type == Diary || f.Type == Currency {
+		// A diary is appended to and a currency has parts: not a single value.
+		b.errorf(v.pos, "set cannot assign "+f.Type.String()+" field "+quoteField(f.Name)+" (not supported)")
+		return conv
+	}
 	if v.t == tNull || v.t == tAny {
 		return conv
 	}
@@ -206,8 +213,10 @@ func (b *binder) fit(v *bval, f *Field) func(any) (any, string) {
 	if v.t == tSel && v.field != nil {
 		src := v.field
 		return func(a any) (any, string) {
-			if i, _, isInt, ok := asNumber(a); ok && isInt && i >= 0 && i < int64(len(src.Options)) {
-				a = src.Options[i]
+			if i, _, isInt, ok := asNumber(a); ok && isInt {
+				if k := src.OptionByValue(i); k >= 0 {
+					a = src.Options[k]
+				}
 			}
 			return convertTo(f, a, loc)
 		}
@@ -308,10 +317,14 @@ func convertTo(f *Field, a any, loc *time.Location) (any, string) {
 			return nil, "unknown option " + strconv.Quote(x) + " for selection field " + quoteField(f.Name) + " (options: " + joinOptions(f.Options) + ")"
 		}
 		if i, _, isInt, ok := asNumber(a); ok && isInt {
-			if i < 0 || i >= int64(len(f.Options)) {
+			k := f.OptionByValue(i)
+			switch {
+			case k >= 0:
+				return f.Options[k], ""
+			case f.Values == nil:
 				return nil, "selection index " + strconv.FormatInt(i, 10) + " out of range for field " + quoteField(f.Name) + " (0 to " + strconv.Itoa(len(f.Options)-1) + ")"
 			}
-			return f.Options[i], ""
+			return nil, "selection value " + strconv.FormatInt(i, 10) + " is not an option of field " + quoteField(f.Name) + " (options: " + f.OptionValuesText() + ")"
 		}
 	case Boolean:
 		switch x := a.(type) {

@@ -153,3 +153,33 @@ func FuzzCompileValue(f *testing.F) {
 		x.Eval(NewEnv(&Input{Operation: "create", After: map[string]any{"Title": "t", "Count": int64(3)}}))
 	})
 }
+
+func TestCompileValueSelectionValues(t *testing.T) {
+	s := mustSchema(t, "Ticket",
+		Field{Name: "Status", Type: Selection, Options: []string{"New", "Assigned", "Closed"}, Values: []int64{0, 1000, 5000}},
+		fld("Notes", 2, Diary),
+	)
+	status, _ := s.Field("Status")
+	env := NewEnv(&Input{Operation: "create"})
+	for src, want := range map[string]any{`1000`: "Assigned", `"Closed"`: "Closed", `$NULL$`: nil} {
+		x, err := CompileValue(src, status, Options{Schema: s})
+		if err != nil {
+			t.Errorf("%s: %v", src, err)
+			continue
+		}
+		if got, _ := x.Eval(env); got != want {
+			t.Errorf("%s: got %v, want %v", src, got, want)
+		}
+	}
+	for src, want := range map[string]string{
+		`1`: "qualification:1:1: selection value 1 is not an option of field 'Status' (options: New (0), Assigned (1000), Closed (5000))\n1\n^",
+	} {
+		if _, err := CompileValue(src, status, Options{Schema: s}); err == nil || err.Error() != want {
+			t.Errorf("%s: err %v, want %q", src, err, want)
+		}
+	}
+	notes, _ := s.Field("Notes")
+	if _, err := CompileValue(`"x"`, notes, Options{Schema: s}); err == nil || err.Error() != "qualification:1:1: set cannot assign diary field 'Notes' (not supported)\n\"x\"\n^" {
+		t.Errorf("diary: %v", err)
+	}
+}
