@@ -55,6 +55,13 @@ func TestErrorsGolden(t *testing.T) {
 			b.WriteString("(no error)\n")
 			continue
 		}
+		// Every error of a list, not only the first that ErrorList.Error shows.
+		if list, ok := err.(ErrorList); ok {
+			for _, e := range list {
+				b.WriteString(e.Error() + "\n")
+			}
+			continue
+		}
 		b.WriteString(err.Error() + "\n")
 	}
 	compareGolden(t, "testdata/errors.golden", b.String())

@@ -89,7 +89,9 @@ func (l ErrorList) Sort() {
 	})
 }
 
-// Error returns every error of the list, one after another, each with its excerpt.
+// Error returns the text of the first error and, when there are more, how many:
+// "first (and N more errors)", as go/scanner does. To show every error, range
+// over the list (or over Unwrap).
 func (l ErrorList) Error() string {
 	switch len(l) {
 	case 0:
@@ -97,17 +99,21 @@ func (l ErrorList) Error() string {
 	case 1:
 		return l[0].Error()
 	}
-	var b strings.Builder
-	for i, e := range l {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(e.Error())
-	}
-	return b.String()
+	return fmt.Sprintf("%s (and %d more errors)", l[0], len(l)-1)
 }
 
-// Err returns nil for an empty list and the list itself otherwise.
+// Unwrap returns the errors of the list, so errors.Is and errors.As look at each
+// (errors.As(err, &e) with e an *Error finds the first).
+func (l ErrorList) Unwrap() []error {
+	errs := make([]error, len(l))
+	for i, e := range l {
+		errs[i] = e
+	}
+	return errs
+}
+
+// Err returns nil for an empty list and the list itself otherwise, so a caller
+// can write errors.As(err, &list) whatever the count.
 func (l ErrorList) Err() error {
 	if len(l) == 0 {
 		return nil
