@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
@@ -147,7 +148,7 @@ func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, time
 		hreq.Body, hreq.GetBody, hreq.ContentLength = http.NoBody, nil, 0
 	}
 	for k, v := range req.Header {
-		if _, bad := forbiddenHeader(canonicalHeader(k)); bad {
+		if _, bad := forbiddenHeader(textproto.CanonicalMIMEHeaderKey(k)); bad {
 			continue
 		}
 		hreq.Header[k] = []string{v} // kept as spelled: some SOAP servers want "SOAPAction"

@@ -46,7 +46,7 @@ func (e *Engine) permanentFailure(job store.Job, reason string) store.Outcome {
 }
 
 func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job) store.Outcome {
-	var p deliveryPayload
+	var p DeliveryPayload
 	if err := json.Unmarshal(job.Payload, &p); err != nil || p.Request == nil {
 		return e.permanentFailure(job, fmt.Sprintf("unreadable delivery payload: %v", err))
 	}

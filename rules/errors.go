@@ -212,6 +212,14 @@ func excerpt(text string, line, col int) string {
 	return fmt.Sprintf(" %s | %s\n %s | %s^", num, text, strings.Repeat(" ", len(num)), caret.String())
 }
 
+// secretKeyRE matches a key that holds a secret and the separator after it;
+// urlUserinfoRE matches the user information of a URL. Compiled once: regexps
+// are safe for concurrent use.
+var (
+	secretKeyRE   = regexp.MustCompile(`(?i)(password|passwd|secret|token|api[_-]?key|authorization)["']?\s*:\s*`)
+	urlUserinfoRE = regexp.MustCompile(`://([^/@\s]+)@`)
+)
+
 // maskSecrets hides what looks like a secret in a source line shown in an excerpt: the
 // value of a password, secret or token key, and the user information of a URL. Each
 // hidden character becomes '*', so the caret still lines up.
@@ -225,8 +233,7 @@ func maskSecrets(line string) string {
 			b[i] = '*'
 		}
 	}
-	keyRE := regexp.MustCompile(`(?i)(password|passwd|secret|token|api[_-]?key|authorization)["']?\s*:\s*`)
-	for _, m := range keyRE.FindAllStringIndex(line, -1) {
+	for _, m := range secretKeyRE.FindAllStringIndex(line, -1) {
 		end := m[1]
 		quote := byte(0)
 		if end < len(b) && (b[end] == '"' || b[end] == '\'') {
@@ -247,8 +254,7 @@ func maskSecrets(line string) string {
 		}
 		mask(end, i)
 	}
-	urlRE := regexp.MustCompile(`://([^/@\s]+)@`)
-	for _, m := range urlRE.FindAllStringSubmatchIndex(line, -1) {
+	for _, m := range urlUserinfoRE.FindAllStringSubmatchIndex(line, -1) {
 		mask(m[2], m[3])
 	}
 	return string(b)
