@@ -42,6 +42,9 @@ type DeliveryPayload struct {
 	Request      *callouts.Request `json:"request"`
 	TicketNumber string            `json:"ticket_number,omitempty"`
 	Policy       callouts.Policy   `json:"policy"`
+	// Notify is the callout's notification policy when the event happened: it
+	// decides the final e-mail if the callout is removed before the delivery ends.
+	Notify *rules.Notify `json:"notify,omitempty"`
 }
 
 // Handle matches ev against the rules in force, renders every callout it fires and
@@ -109,7 +112,7 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 				continue
 			}
 			policy := callouts.PolicyFor(c.Retry)
-			payload, err := json.Marshal(DeliveryPayload{Request: req, TicketNumber: ticketNumber(state.cfg, ev), Policy: policy})
+			payload, err := json.Marshal(DeliveryPayload{Request: req, TicketNumber: ticketNumber(state.cfg, ev), Policy: policy, Notify: c.Notify})
 			if err != nil {
 				return nil, nil, fmt.Errorf("engine: callout %q: encode delivery: %w", c.Name, err)
 			}

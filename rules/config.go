@@ -96,6 +96,9 @@ type Callout struct {
 	Headers       map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
 	SigningSecret Secret            `yaml:"signing_secret,omitempty" json:"signing_secret,omitempty"`
 	Notify        *Notify           `yaml:"notify,omitempty" json:"notify,omitempty"`
+	// RenamedFrom lists the callout's former names: deliveries still pending under
+	// them are attempted, and notified, as this callout's.
+	RenamedFrom []string `yaml:"renamed_from,omitempty" json:"renamed_from,omitempty"`
 
 	// PayloadFields and WebhookID are set for the JSON callouts of AR webhooks.
 	PayloadFields []string `yaml:"payload_fields,omitempty" json:"payload_fields,omitempty"`
@@ -109,7 +112,7 @@ func (c *Callout) IsActive() bool { return c.Active == nil || *c.Active }
 type Retry struct {
 	Interval    Duration `yaml:"interval,omitempty" json:"interval,omitempty"`         // default 60s, at least 1s
 	Max         *int     `yaml:"max,omitempty" json:"max,omitempty"`                   // more attempts after the first; default 10
-	Backoff     string   `yaml:"backoff,omitempty" json:"backoff,omitempty"`           // "" / "fixed" or "exponential"
+	Backoff     Backoff  `yaml:"backoff,omitempty" json:"backoff,omitempty"`           // "" / "fixed" or "exponential"
 	MaxInterval Duration `yaml:"max_interval,omitempty" json:"max_interval,omitempty"` // upper bound for exponential backoff
 }
 

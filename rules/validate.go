@@ -20,15 +20,11 @@ import (
 
 // Defaults applied by Parse.
 const (
-	DefaultMethod        = "POST"
-	DefaultTimeout       = 20 * time.Second
-	DefaultRetryInterval = 60 * time.Second
-	DefaultRetryMax      = 10
-	DefaultSMTPTLS       = "starttls" // the port then defaults to 587 (465 for tls, 25 for none)
+	DefaultMethod  = "POST"
+	DefaultTimeout = 20 * time.Second
+	DefaultSMTPTLS = "starttls" // the port then defaults to 587 (465 for tls, 25 for none)
 	// MaxCallbackParameters is how many parameters a callback function may declare.
 	MaxCallbackParameters = 10
-	// MinRetryInterval is the shortest retry interval a callout may configure.
-	MinRetryInterval = time.Second
 )
 
 // formKind is the key of the rule index.
@@ -102,6 +98,7 @@ func (d *decoder) build(cfg *Config) {
 		}
 		d.checkCallout(c)
 	}
+	d.checkRenamedFrom(cfg, idx.callouts)
 
 	for _, f := range cfg.Callbacks {
 		if !validIdent(f.APIName) {
