@@ -22,7 +22,7 @@ const ResponseLimit = 4 << 10
 // classifyLimit is how much of a response body is read to look for a fault.
 const classifyLimit = 64 << 10
 
-// excerptLimit is how many bytes of the response an Err reason quotes.
+// excerptLimit is how many bytes of the response a SendError reason quotes.
 const excerptLimit = 200
 
 // MaxRetryAfter caps the delay a receiver can ask for with Retry-After.
