@@ -200,6 +200,9 @@ func (d *decoder) build(cfg *Config) {
 		d.checkURL(&w.Callback, "url", w.Callback.URL)
 		d.checkHeaders(&w.Callback, w.Callback.Headers)
 		d.checkWebhookAuth(&w.Callback.Authentication)
+		if msg := enumFormatProblem(w.EnumFormat, FormatJSON); msg != "" {
+			d.errAt(w, "enum_format", "%s", msg)
+		}
 		wr := webhookRule(w, nil)
 		if form != nil {
 			d.compileLater(cfg, w, w.Condition, form.Schema, cfg.NullMode, func(p *qualification.Program) { wr.Program = p })
@@ -254,6 +257,7 @@ func webhookRule(w *Webhook, prog *qualification.Program) *Rule {
 		Headers:       w.Callback.Headers,
 		PayloadFields: w.PayloadFields,
 		WebhookID:     w.WebhookID,
+		EnumFormat:    w.enumFormat(),
 	}
 	if strings.EqualFold(w.Callback.Authentication.Type, "basic") {
 		c.Username = w.Callback.Authentication.Username
@@ -472,6 +476,9 @@ func (d *decoder) checkCallout(c *Callout) {
 	}
 	if c.Format == FormatSOAP && c.SOAPAction == "" {
 		d.errAt(c, "format", "format soap needs soap_action")
+	}
+	if msg := enumFormatProblem(c.EnumFormat, c.Format); msg != "" {
+		d.errAt(c, "enum_format", "%s", msg)
 	}
 	if c.SOAPAction != "" && c.Format != FormatSOAP && c.Format != "" {
 		d.errAt(c, "soap_action", "soap_action is only used with format soap (this callout is %s)", c.Format)
