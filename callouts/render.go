@@ -17,6 +17,7 @@ package callouts
 import (
 	"fmt"
 	"math"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -198,7 +199,7 @@ func (r *renderer) customHeaders() (map[string]string, error) {
 		if !validHeaderName(k) {
 			return nil, r.errorf("invalid header name %q", k)
 		}
-		canon := canonicalHeader(k)
+		canon := textproto.CanonicalMIMEHeaderKey(k)
 		if why, bad := forbiddenHeader(canon); bad {
 			return nil, r.errorf("header %q may not be set: %s", canon, why)
 		}
@@ -225,21 +226,6 @@ func validHeaderName(s string) bool {
 		}
 	}
 	return true
-}
-
-// canonicalHeader is textproto.CanonicalMIMEHeaderKey without the import.
-func canonicalHeader(s string) string {
-	b := []byte(s)
-	upper := true
-	for i, c := range b {
-		if upper && 'a' <= c && c <= 'z' {
-			b[i] = c - 'a' + 'A'
-		} else if !upper && 'A' <= c && c <= 'Z' {
-			b[i] = c - 'A' + 'a'
-		}
-		upper = c == '-'
-	}
-	return string(b)
 }
 
 // field returns the schema entry for name (a field name, or a numeric field ID),

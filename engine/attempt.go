@@ -46,26 +46,31 @@ func (e *Engine) permanentFailure(job store.Job, reason string) store.Outcome {
 }
 
 func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job) store.Outcome {
-	var p deliveryPayload
+	var p DeliveryPayload
 	if err := json.Unmarshal(job.Payload, &p); err != nil || p.Request == nil {
 		return e.permanentFailure(job, fmt.Sprintf("unreadable delivery payload: %v", err))
 	}
 	c := state.callout(job.Callout)
 	start := e.now()
 	var res callouts.Result
+	var sendErr error
 	if c == nil {
-		res.Err = fmt.Sprintf("callout %q is no longer configured", job.Callout)
+		sendErr = fmt.Errorf("callout %q is no longer configured", job.Callout)
 	} else if cred, err := callouts.CredentialsFor(c, e.key); err != nil {
-		res.Err = err.Error()
+		sendErr = err
 	} else {
-		res = sender.Send(withEgressOrigin(ctx, state, c, &p), p.Request, job.ID, timeoutOf(c), cred)
+		res, sendErr = sender.Send(withEgressOrigin(ctx, state, c, &p), p.Request, job.ID, timeoutOf(c), cred)
 	}
-	e.metrics.attempted(job.Callout, res)
-	a := store.Attempt{StartedAt: start, Duration: res.Duration, StatusCode: res.StatusCode, Error: res.Err, Response: res.Response}
+	delivered, reason := sendErr == nil, ""
+	if sendErr != nil {
+		reason = sendErr.Error()
+	}
+	e.metrics.attempted(job.Callout, res, delivered)
+	a := store.Attempt{StartedAt: start, Duration: res.Duration, StatusCode: res.StatusCode, Error: reason, Response: res.Response}
 	attempts := job.Attempts + 1
 	out := store.Outcome{ID: job.ID, Attempt: a}
 	switch {
-	case res.Delivered:
+	case delivered:
 		out.Status = store.StatusDelivered
 	case c == nil || attempts >= job.MaxAttempts:
 		out.Status = store.StatusFailed
@@ -84,7 +89,7 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 		}
 		o := notify.Outcome{
 			Callout: job.Callout, Rule: job.Rule, Form: job.Form, EntryID: job.EntryID, TicketNumber: p.TicketNumber,
-			Delivered: res.Delivered, Attempts: attempts, LastStatusCode: res.StatusCode, LastError: res.Err,
+			Delivered: delivered, Attempts: attempts, LastStatusCode: res.StatusCode, LastError: reason,
 			FirstAttempt: first, LastAttempt: start, URL: p.Request.URL, DeliveryID: job.ID,
 		}
 		if c != nil {

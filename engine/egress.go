@@ -9,7 +9,7 @@ import (
 	"github.com/ruleflow/ruleflow/rules"
 )
 
-// originAPI is the deliveryPayload origin of a webhook registered through the API.
+// originAPI is the DeliveryPayload origin of a webhook registered through the API.
 const originAPI = "api"
 
 // egressPolicy is the guard's policy for cfg's egress block.
@@ -47,7 +47,7 @@ func (s *configState) originOf(c *rules.Callout) string {
 // webhook gets the API rules. The origin recorded with the delivery when it was
 // enqueued counts, and so does the callout's origin now, so neither an old
 // delivery nor a re-registration can lift the API rules.
-func withEgressOrigin(ctx context.Context, state *configState, c *rules.Callout, p *deliveryPayload) context.Context {
+func withEgressOrigin(ctx context.Context, state *configState, c *rules.Callout, p *DeliveryPayload) context.Context {
 	if p.Origin == originAPI || state.fromAPI(c) {
 		return egress.WithOrigin(ctx, egress.FromAPI)
 	}

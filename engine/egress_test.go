@@ -111,7 +111,7 @@ func TestEgressEndToEnd(t *testing.T) {
 		if !strings.HasSuffix(a.Error, loAPI) || a.StatusCode != 0 {
 			t.Errorf("attempt error %q, want …%s", a.Error, loAPI)
 		}
-		var p deliveryPayload
+		var p DeliveryPayload
 		if err := json.Unmarshal(job.Payload, &p); err != nil || p.Origin != originAPI {
 			t.Errorf("payload origin %q (%v), want %q", p.Origin, err, originAPI)
 		}
@@ -162,7 +162,7 @@ func TestEgressEndToEnd(t *testing.T) {
 		if !strings.HasSuffix(a.Error, want) {
 			t.Errorf("attempt error %q, want …%s", a.Error, want)
 		}
-		var p deliveryPayload
+		var p DeliveryPayload
 		json.Unmarshal(job.Payload, &p)
 		if p.Origin != "" {
 			t.Errorf("file callout origin %q, want empty", p.Origin)

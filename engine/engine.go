@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -240,14 +239,6 @@ func (e *Engine) Wake() {
 	if e.disp != nil {
 		e.disp.wake()
 	}
-}
-
-// Version is the ruleflow version, sent in User-Agent.
-func Version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
 }
 
 func hostName() string {

@@ -71,7 +71,7 @@ func TestHandleEnqueuesDurably(t *testing.T) {
 		if got != want {
 			t.Errorf("job %s = %q, want %q", id, got, want)
 		}
-		var p deliveryPayload
+		var p DeliveryPayload
 		if err := json.Unmarshal(job.Payload, &p); err != nil {
 			t.Fatalf("payload: %v", err)
 		}

@@ -42,9 +42,11 @@ type Fired struct {
 	DeliveryID string `json:"delivery_id,omitempty"`
 }
 
-// deliveryPayload is what the outbox holds for one callout delivery: the request
-// rendered when the event happened, and what the notification needs later.
-type deliveryPayload struct {
+// DeliveryPayload is what the outbox holds for one callout delivery (the Payload of
+// a store.Job of kind callout, as JSON): the request rendered when the event
+// happened, and what the notification needs later. The deliveries API reads it to
+// show the request.
+type DeliveryPayload struct {
 	Request      *callouts.Request `json:"request"`
 	TicketNumber string            `json:"ticket_number,omitempty"`
 	Policy       callouts.Policy   `json:"policy"`
@@ -102,7 +104,7 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 				continue
 			}
 			policy := callouts.PolicyFor(c.Retry)
-			payload, err := json.Marshal(deliveryPayload{Request: req, TicketNumber: ticketNumber(state.cfg, ev), Policy: policy, Notify: c.Notify, Origin: state.originOf(c)})
+			payload, err := json.Marshal(DeliveryPayload{Request: req, TicketNumber: ticketNumber(state.cfg, ev), Policy: policy, Notify: c.Notify, Origin: state.originOf(c)})
 			if err != nil {
 				return nil, nil, fmt.Errorf("engine: callout %q: encode delivery: %w", c.Name, err)
 			}

@@ -67,12 +67,12 @@ func (m *metrics) enqueued(n int) {
 	}
 }
 
-func (m *metrics) attempted(_ string, res callouts.Result) {
+func (m *metrics) attempted(_ string, res callouts.Result, delivered bool) {
 	if m == nil {
 		return
 	}
 	label := "false"
-	if res.Delivered {
+	if delivered {
 		label = "true"
 	}
 	m.latency.WithLabelValues(label).Observe(res.Duration.Seconds())

@@ -14,12 +14,10 @@ import (
 	"github.com/ruleflow/ruleflow/rules"
 )
 
-// Errors of the webhook registry. Test for them with errors.Is.
+// Errors of the webhook registry. Test for them with errors.Is. A webhook that
+// does not exist is store.ErrNotFound, one with the same form, events and callback
+// URL as another store.ErrDuplicate: the store's sentinels, declared once.
 var (
-	// ErrNotFound means no webhook has the given ID.
-	ErrNotFound = errors.New("not found")
-	// ErrDuplicate means a webhook with the same form, events and callback URL exists.
-	ErrDuplicate = errors.New("duplicate")
 	// ErrReadOnly means the webhook is defined in the configuration file and cannot
 	// be changed through the API.
 	ErrReadOnly = errors.New("defined in the configuration file")
@@ -220,12 +218,11 @@ func (e *Engine) toStore(w *rules.Webhook) (store.Webhook, error) {
 	return store.Webhook{ID: w.WebhookID, Form: w.FormName, Events: store.NormalizeEvents(ev), URL: w.Callback.URL, Document: doc}, nil
 }
 
+// mapStoreErr says what a duplicate means for a webhook; other store errors pass
+// through (store.ErrNotFound stays testable with errors.Is).
 func mapStoreErr(err error) error {
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("%w: %v", ErrNotFound, err)
-	case errors.Is(err, store.ErrDuplicate):
-		return fmt.Errorf("%w: a webhook with the same form, events and callback URL exists", ErrDuplicate)
+	if errors.Is(err, store.ErrDuplicate) {
+		return fmt.Errorf("%w: a webhook with the same form, events and callback URL exists", store.ErrDuplicate)
 	}
 	return err
 }
@@ -243,7 +240,7 @@ func (e *Engine) CreateWebhook(ctx context.Context, w *rules.Webhook) (*rules.We
 		return nil, err
 	}
 	if id, dup := e.duplicateOfConfig(&nw); dup {
-		return nil, fmt.Errorf("%w: webhook %s has the same form, events and callback URL", ErrDuplicate, id)
+		return nil, fmt.Errorf("%w: webhook %s has the same form, events and callback URL", store.ErrDuplicate, id)
 	}
 	nw.WebhookID = ""
 	sw, err := e.toStore(&nw)
@@ -285,7 +282,7 @@ func (e *Engine) UpdateWebhook(ctx context.Context, w *rules.Webhook) error {
 		return err
 	}
 	if id, dup := e.duplicateOfConfig(&nw); dup {
-		return fmt.Errorf("%w: webhook %s has the same form, events and callback URL", ErrDuplicate, id)
+		return fmt.Errorf("%w: webhook %s has the same form, events and callback URL", store.ErrDuplicate, id)
 	}
 	sw, err := e.toStore(&nw)
 	if err != nil {
@@ -318,7 +315,7 @@ func (e *Engine) Webhook(ctx context.Context, id string) (*rules.Webhook, error)
 		return w, nil
 	}
 	if e.store == nil || !strings.HasPrefix(id, "WBH") {
-		return nil, fmt.Errorf("webhook %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("webhook %s: %w", id, store.ErrNotFound)
 	}
 	sw, err := e.store.GetWebhook(ctx, id)
 	if err != nil {

@@ -43,7 +43,9 @@ func (l *ErrorList) Add(source string, line, col int, msg string) {
 	*l = append(*l, &ConfigError{Source: source, Line: line, Col: col, Msg: msg})
 }
 
-// Error reports the first error and how many more there are.
+// Error returns the text of the first error and, when there are more, how many:
+// "first (and N more errors)", as go/scanner does. To show every error, range
+// over the list (or over Unwrap).
 func (l ErrorList) Error() string {
 	switch len(l) {
 	case 0:
@@ -54,7 +56,18 @@ func (l ErrorList) Error() string {
 	return fmt.Sprintf("%s (and %d more errors)", l[0], len(l)-1)
 }
 
-// Err returns l as an error, or nil when l is empty.
+// Unwrap returns the errors of the list, so errors.Is and errors.As look at each
+// (errors.As(err, &e) with e a *ConfigError finds the first).
+func (l ErrorList) Unwrap() []error {
+	errs := make([]error, len(l))
+	for i, e := range l {
+		errs[i] = e
+	}
+	return errs
+}
+
+// Err returns nil for an empty list and the list itself otherwise, so a caller
+// can write errors.As(err, &list) whatever the count.
 func (l ErrorList) Err() error {
 	if len(l) == 0 {
 		return nil

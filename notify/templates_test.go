@@ -3,6 +3,7 @@ package notify
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -314,6 +315,18 @@ func TestErrorList(t *testing.T) {
 		if got := tt.err.Error(); got != tt.want {
 			t.Errorf("Error() = %q, want %q", got, tt.want)
 		}
+	}
+	// Err returns the list whatever its length (go/scanner's contract), and
+	// errors.As finds the list, or its first error, through wrapping.
+	one := ErrorList{l[0]}
+	if _, ok := one.Err().(ErrorList); !ok || one.Err().Error() != l[0].Error() {
+		t.Errorf("one-element Err() = %T %q, want the ErrorList", one.Err(), one.Err())
+	}
+	wrapped := fmt.Errorf("callout %q: %w", "x", l.Err())
+	var list ErrorList
+	var first *ConfigError
+	if !errors.As(wrapped, &list) || len(list) != 2 || !errors.As(wrapped, &first) || first.Msg != "bad" {
+		t.Errorf("errors.As through wrapping: list %v, first %v", list, first)
 	}
 }
 

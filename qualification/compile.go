@@ -26,7 +26,7 @@ type Options struct {
 type exprNode = ast.Node
 
 // Compile parses src, binds it to opts.Schema and compiles it to an expr-lang
-// program. The error is an *Error, or an ErrorList when binding found several
+// program. The error is a syntax *Error from Parse, or an ErrorList of the binding
 // problems (every unknown field is reported, in source order).
 func Compile(src string, opts Options) (*Program, error) {
 	return compile(src, opts, &externalState{cache: new(externalCache)})

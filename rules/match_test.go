@@ -262,7 +262,7 @@ webhook "W9": callback: username and password need authentication type basic`},
 			if nc != nil || err == nil {
 				t.Fatalf("WithWebhooks = %v, %v; want an error", nc, err)
 			}
-			if diff := cmp.Diff(tt.want, err.Error()); diff != "" {
+			if diff := cmp.Diff(tt.want, listText(err)); diff != "" {
 				t.Errorf("error (-want +got):\n%s", diff)
 			}
 		})

@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/mail"
 	"net/url"
 	"runtime"
@@ -151,7 +152,7 @@ func (d *decoder) build(cfg *Config) {
 			c, ok := idx.callouts[name]
 			switch {
 			case !ok:
-				d.errAt(r, path, "unknown callout %q%s", name, didYouMean(name, mapKeys(idx.callouts)))
+				d.errAt(r, path, "unknown callout %q%s", name, didYouMean(name, slices.Sorted(maps.Keys(idx.callouts))))
 				continue
 			case seen[name]:
 				d.errAt(r, path, "callout %q is listed twice", name)
@@ -188,7 +189,7 @@ func (d *decoder) build(cfg *Config) {
 		}
 		form, ok := idx.forms[w.FormName]
 		if !ok {
-			d.errAt(w, "form_name", "webhook form_name %q is not a declared form%s", w.FormName, didYouMean(w.FormName, mapKeys(idx.forms)))
+			d.errAt(w, "form_name", "webhook form_name %q is not a declared form%s", w.FormName, didYouMean(w.FormName, slices.Sorted(maps.Keys(idx.forms))))
 		}
 		d.checkKinds(w, "entry_events", w.EntryEvents, false)
 		if form != nil {
@@ -316,7 +317,7 @@ func (d *decoder) checkRuleForm(cfg *Config, r *Rule) (*qualification.Schema, bo
 		d.errAt(r, "form", "unknown form %q: not a declared form, callback function api_name or target URL name", r.Form)
 		return nil, false
 	}
-	d.errAt(r, "form", "unknown form %q%s", r.Form, didYouMean(r.Form, mapKeys(idx.forms)))
+	d.errAt(r, "form", "unknown form %q%s", r.Form, didYouMean(r.Form, slices.Sorted(maps.Keys(idx.forms))))
 	return nil, false
 }
 
@@ -624,7 +625,7 @@ func (d *decoder) checkHeaders(owner any, h map[string]string) {
 // headerProblems reports invalid header names and values, in name order.
 func headerProblems(h map[string]string) []problem {
 	var out []problem
-	for _, name := range slices.Sorted(mapKeysOf(h)) {
+	for _, name := range slices.Sorted(maps.Keys(h)) {
 		if !validHeaderName(name) {
 			out = append(out, problem{"headers." + name + "#key", fmt.Sprintf("invalid header name %q", name)})
 		}
@@ -712,7 +713,7 @@ func (d *decoder) checkCallback(f *CallbackFunction) *qualification.Schema {
 		d.errAt(f, "parameters", "callback function %q has %d parameters; at most %d are allowed", f.APIName, len(f.Parameters), MaxCallbackParameters)
 	}
 	var fields []qualification.Field
-	for _, name := range slices.Sorted(mapKeysOf(f.Parameters)) {
+	for _, name := range slices.Sorted(maps.Keys(f.Parameters)) {
 		if !validIdent(name) {
 			d.errAt(f, "parameters."+name+"#key", "invalid parameter name %q (want letters, digits and underscores)", name)
 		}
@@ -730,6 +731,8 @@ func (d *decoder) checkCallback(f *CallbackFunction) *qualification.Schema {
 	return s
 }
 
+// validIdent reports whether s is an identifier: a letter or underscore, then
+// letters, digits and underscores (an api_name, a parameter, an environment variable).
 func validIdent(s string) bool {
 	if s == "" {
 		return false
@@ -745,18 +748,6 @@ func validIdent(s string) bool {
 	return true
 }
 
-func mapKeysOf[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
-func mapKeys[V any](m map[string]V) []string { return slices.Sorted(mapKeysOf(m)) }
-
 func fieldNames(s *qualification.Schema) []string {
 	out := make([]string, len(s.Fields))
 	for i, f := range s.Fields {
@@ -769,7 +760,7 @@ func fieldNames(s *qualification.Schema) []string {
 func didYouMean(name string, candidates []string) string {
 	best, bestDist := "", 2+len(name)/4 // accept up to 1 + len/4 edits
 	for _, c := range candidates {
-		if dist := editDistance(strings.ToLower(name), strings.ToLower(c)); dist < bestDist && dist < len(name) {
+		if dist := qualification.EditDistance(strings.ToLower(name), strings.ToLower(c)); dist < bestDist && dist < len(name) {
 			best, bestDist = c, dist
 		}
 	}

@@ -431,28 +431,6 @@ func (d *decoder) decodeStruct(orig ast.Node, ptr any, hooks map[string]func(key
 	}
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			c = min(c, prev[j]+1, cur[j-1]+1)
-			cur[j] = c
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
 // decodeValue decodes node orig into v, recording orig as the node of (owner, path).
 func (d *decoder) decodeValue(orig ast.Node, v reflect.Value, owner any, path string) {
 	d.nodes[nodeKey{owner, path}] = orig

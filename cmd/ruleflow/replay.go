@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -249,23 +250,13 @@ func writeReplayText(out *bufio.Writer, cfg *rules.Config, name string, line int
 // with the credentials masked.
 func displayHeaders(c *rules.Callout, req *callouts.Request) [][2]string {
 	var hs [][2]string
-	for _, k := range slices.Sorted(mapKeys(req.Header)) {
+	for _, k := range slices.Sorted(maps.Keys(req.Header)) {
 		hs = append(hs, [2]string{k, req.Header[k]})
 	}
 	if c.Username != "" {
 		hs = append(hs, [2]string{"Authorization", "Basic " + rules.Masked})
 	}
 	return hs
-}
-
-func mapKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func writeRequest(out *bufio.Writer, c *rules.Callout, req *callouts.Request, indent string) {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ruleflow/ruleflow/engine"
 	"github.com/ruleflow/ruleflow/engine/store"
 )
 
@@ -155,14 +156,7 @@ func (h *Handler) getDelivery(w http.ResponseWriter, r *http.Request) {
 	}
 	d := deliveryOf(job)
 	if job.Kind == store.KindCallout {
-		var p struct {
-			Request *struct {
-				Method string            `json:"method"`
-				URL    string            `json:"url"`
-				Header map[string]string `json:"header"`
-				Body   []byte            `json:"body"`
-			} `json:"request"`
-		}
+		var p engine.DeliveryPayload
 		if json.Unmarshal(job.Payload, &p) == nil && p.Request != nil {
 			d.Request = &requestJSON{Method: p.Request.Method, URL: p.Request.URL, Header: p.Request.Header, Body: string(p.Request.Body)}
 		}

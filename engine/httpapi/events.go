@@ -126,7 +126,7 @@ func (h *Handler) postEvents(w http.ResponseWriter, r *http.Request) {
 	cfg := h.eng.Config()
 	events := make([]*rules.Event, len(items))
 	for i, it := range items {
-		ev, err := cfg.DecodeEvent(it)
+		ev, err := cfg.DecodeEvent(it, h.now)
 		if err != nil {
 			if batch {
 				err = fmt.Errorf("event %d: %w", i, err)

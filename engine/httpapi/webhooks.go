@@ -12,6 +12,7 @@ import (
 
 	"github.com/ruleflow/ruleflow/callouts/egress"
 	"github.com/ruleflow/ruleflow/engine"
+	"github.com/ruleflow/ruleflow/engine/store"
 	"github.com/ruleflow/ruleflow/rules"
 )
 
@@ -187,9 +188,9 @@ func (h *Handler) webhookError(w http.ResponseWriter, r *http.Request, err error
 	switch {
 	case errors.As(err, &inv):
 		writeError(w, http.StatusBadRequest, inv.Error())
-	case errors.Is(err, engine.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, fmt.Sprintf("webhook %s does not exist", r.PathValue("id")))
-	case errors.Is(err, engine.ErrDuplicate):
+	case errors.Is(err, store.ErrDuplicate):
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, engine.ErrReadOnly):
 		writeError(w, http.StatusConflict, err.Error()+"; change it there")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -289,20 +290,15 @@ WHERE id = ? AND lease_owner = ? AND status = 'pending'`
 	return err
 }
 
+// sortJobsByDue orders claimed jobs by due time, then ID (RETURNING order is
+// unspecified; IDs are monotonic, so equal due times keep enqueue order).
 func sortJobsByDue(jobs []Job) {
-	// Insertion sort: claims are small and RETURNING order is unspecified.
-	for i := 1; i < len(jobs); i++ {
-		for k := i; k > 0 && dueBefore(jobs[k], jobs[k-1]); k-- {
-			jobs[k], jobs[k-1] = jobs[k-1], jobs[k]
+	slices.SortFunc(jobs, func(a, b Job) int {
+		if c := a.NextAt.Compare(b.NextAt); c != 0 {
+			return c
 		}
-	}
-}
-
-func dueBefore(a, b Job) bool {
-	if !a.NextAt.Equal(b.NextAt) {
-		return a.NextAt.Before(b.NextAt)
-	}
-	return a.ID < b.ID
+		return strings.Compare(a.ID, b.ID)
+	})
 }
 
 // Outcome is how one attempt of a claimed job ended, for Settle.
