@@ -53,6 +53,7 @@ type storedWebhook struct {
 	Username      string            `json:"username,omitempty"`
 	Password      string            `json:"password,omitempty"` // enc:v1:...
 	Headers       map[string]string `json:"headers,omitempty"`
+	SecretHeaders []string          `json:"secret_headers,omitempty"`
 }
 
 func (e *Engine) encodeWebhook(w *rules.Webhook) ([]byte, error) {
@@ -68,7 +69,7 @@ func (e *Engine) encodeWebhook(w *rules.Webhook) ([]byte, error) {
 		Description: w.Description, FormName: w.FormName, Condition: w.Condition, EntryEvents: w.EntryEvents,
 		PayloadFields: w.PayloadFields, Enabled: w.Enabled, URL: w.Callback.URL,
 		AuthType: w.Callback.Authentication.Type, Username: w.Callback.Authentication.Username,
-		Password: password.Reveal(), Headers: w.Callback.Headers,
+		Password: password.Reveal(), Headers: w.Callback.Headers, SecretHeaders: w.Callback.SecretHeaders,
 	})
 }
 
@@ -84,6 +85,7 @@ func decodeWebhook(sw store.Webhook) (*rules.Webhook, error) {
 			URL:            d.URL,
 			Authentication: rules.WebhookAuthentication{Type: d.AuthType, Username: d.Username, Password: rules.Secret(d.Password)},
 			Headers:        d.Headers,
+			SecretHeaders:  d.SecretHeaders,
 		},
 	}, nil
 }

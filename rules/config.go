@@ -81,21 +81,22 @@ const (
 // Callout is an outbound HTTP call definition (an Autotask extension callout, or the
 // callback of an AR webhook).
 type Callout struct {
-	Name          string            `yaml:"name" json:"name"`
-	Active        *bool             `yaml:"active,omitempty" json:"active,omitempty"` // default true
-	URL           string            `yaml:"url" json:"url"`
-	Method        string            `yaml:"method,omitempty" json:"method,omitempty"` // GET | POST (default)
-	Format        Format            `yaml:"format" json:"format"`
-	MethodName    string            `yaml:"method_name,omitempty" json:"method_name,omitempty"`
-	SOAPAction    string            `yaml:"soap_action,omitempty" json:"soap_action,omitempty"`
-	Username      string            `yaml:"username,omitempty" json:"username,omitempty"`
-	Password      Secret            `yaml:"password,omitempty" json:"password,omitempty"`
-	UDF           string            `yaml:"udf,omitempty" json:"udf,omitempty"`
-	Timeout       Duration          `yaml:"timeout,omitempty" json:"timeout,omitempty"` // default 20s
-	Retry         Retry             `yaml:"retry,omitempty" json:"retry,omitempty"`
-	Headers       map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
-	SigningSecret Secret            `yaml:"signing_secret,omitempty" json:"signing_secret,omitempty"`
-	Notify        *Notify           `yaml:"notify,omitempty" json:"notify,omitempty"`
+	Name          string   `yaml:"name" json:"name"`
+	Active        *bool    `yaml:"active,omitempty" json:"active,omitempty"` // default true
+	URL           string   `yaml:"url" json:"url"`
+	Method        string   `yaml:"method,omitempty" json:"method,omitempty"` // GET | POST (default)
+	Format        Format   `yaml:"format" json:"format"`
+	MethodName    string   `yaml:"method_name,omitempty" json:"method_name,omitempty"`
+	SOAPAction    string   `yaml:"soap_action,omitempty" json:"soap_action,omitempty"`
+	Username      string   `yaml:"username,omitempty" json:"username,omitempty"`
+	Password      Secret   `yaml:"password,omitempty" json:"password,omitempty"`
+	UDF           string   `yaml:"udf,omitempty" json:"udf,omitempty"`
+	Timeout       Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"` // default 20s
+	Retry         Retry    `yaml:"retry,omitempty" json:"retry,omitempty"`
+	Headers       Headers  `yaml:"headers,omitempty" json:"headers,omitempty"`
+	SecretHeaders []string `yaml:"-" json:"secret_headers,omitempty"` // names of the headers written {value, secret: true}
+	SigningSecret Secret   `yaml:"signing_secret,omitempty" json:"signing_secret,omitempty"`
+	Notify        *Notify  `yaml:"notify,omitempty" json:"notify,omitempty"`
 
 	// PayloadFields and WebhookID are set for the JSON callouts of AR webhooks.
 	PayloadFields []string `yaml:"payload_fields,omitempty" json:"payload_fields,omitempty"`
@@ -165,7 +166,8 @@ func (w *Webhook) IsEnabled() bool { return w.Enabled == nil || *w.Enabled }
 type WebhookCallback struct {
 	URL            string                `yaml:"url" json:"url"`
 	Authentication WebhookAuthentication `yaml:"authentication,omitempty" json:"authentication,omitempty"`
-	Headers        map[string]string     `yaml:"headers,omitempty" json:"headers,omitempty"`
+	Headers        Headers               `yaml:"headers,omitempty" json:"headers,omitempty"`
+	SecretHeaders  []string              `yaml:"-" json:"secret_headers,omitempty"` // names of the headers written {value, secret: true}
 }
 
 // WebhookAuthentication is the callback's authentication: type none or basic.

@@ -35,9 +35,9 @@ type WebhookJSON struct {
 
 // CallbackJSON is a webhook's callback.
 type CallbackJSON struct {
-	URL            string             `json:"url"`
-	Authentication AuthenticationJSON `json:"authentication"`
-	Headers        map[string]string  `json:"headers,omitempty"`
+	URL            string                `json:"url"`
+	Authentication AuthenticationJSON    `json:"authentication"`
+	Headers        map[string]HeaderJSON `json:"headers,omitempty"`
 }
 
 // AuthenticationJSON is a callback's authentication.
@@ -83,8 +83,7 @@ func DecodeWebhook(body []byte) (*rules.Webhook, string, error) {
 		PayloadFields: in.PayloadFields,
 		Enabled:       in.Enabled,
 		Callback: rules.WebhookCallback{
-			URL:     in.Callback.URL,
-			Headers: in.Callback.Headers,
+			URL: in.Callback.URL,
 			Authentication: rules.WebhookAuthentication{
 				Type:     strings.ToLower(in.Callback.Authentication.Type),
 				Username: in.Callback.Authentication.Username,
@@ -92,6 +91,7 @@ func DecodeWebhook(body []byte) (*rules.Webhook, string, error) {
 			},
 		},
 	}
+	w.Callback.Headers, w.Callback.SecretHeaders = headersOf(in.Callback.Headers)
 	for _, e := range in.EntryEvents {
 		w.EntryEvents = append(w.EntryEvents, rules.Kind(strings.ToLower(strings.TrimSpace(e))))
 	}
@@ -134,7 +134,8 @@ func jsonKind(k string) string {
 	return "a " + k
 }
 
-// webhookJSON renders w for a response, its password masked.
+// webhookJSON renders w for a response, its password, the credential-like query
+// values of its callback URL and its secret headers masked.
 func webhookJSON(w *rules.Webhook, self string) WebhookJSON {
 	enabled := w.IsEnabled()
 	out := WebhookJSON{
@@ -146,8 +147,8 @@ func webhookJSON(w *rules.Webhook, self string) WebhookJSON {
 		PayloadFields: w.PayloadFields,
 		Enabled:       &enabled,
 		Callback: CallbackJSON{
-			URL:     w.Callback.URL,
-			Headers: w.Callback.Headers,
+			URL:     rules.MaskURL(w.Callback.URL),
+			Headers: headersJSON(w.Callback.Headers, w.Callback.SecretHeaders),
 			Authentication: AuthenticationJSON{
 				Type:     strings.ToUpper(w.Callback.Authentication.Type),
 				Username: w.Callback.Authentication.Username,
@@ -260,6 +261,9 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wh.WebhookID = id
+	if stored, err := h.eng.Webhook(r.Context(), id); err == nil {
+		keepMasked(wh, stored)
+	}
 	if err := h.eng.UpdateWebhook(r.Context(), wh); err != nil {
 		h.webhookError(w, r, err)
 		return
