@@ -204,7 +204,9 @@ func (h *Handler) retryDelivery(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	if st := h.eng.Store(); st != nil {
 		if err := st.Ping(r.Context()); err != nil {
-			writeError(w, http.StatusServiceUnavailable, "store unreachable: "+err.Error())
+			id := requestID(r)
+			h.log.Error("httpapi: health check: store unreachable", "request_id", id, "error", err)
+			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "store unreachable", RequestID: id})
 			return
 		}
 	}

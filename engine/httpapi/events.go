@@ -133,7 +133,7 @@ func (h *Handler) postEvents(w http.ResponseWriter, r *http.Request) {
 				err = fmt.Errorf("event %d (events before it were accepted: %d callouts fired): %w", i, len(resp.Fired), err)
 			}
 			h.log.Error("httpapi: handle event", "form", ev.Form, "kind", string(ev.Kind), "error", err)
-			writeError(w, status, err.Error())
+			h.writeFailure(w, r, status, err)
 			return
 		}
 		var idx *int
@@ -152,7 +152,7 @@ func (h *Handler) handleOne(w http.ResponseWriter, r *http.Request, ev *rules.Ev
 	res, status, err := h.handle(r.Context(), ev)
 	if err != nil {
 		h.log.Error(msg, append(args, "error", err)...)
-		writeError(w, status, err.Error())
+		h.writeFailure(w, r, status, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, eventReply{Status: "success", Fired: firedOf(res, nil), RuleErrors: ruleErrors(res, nil)})
