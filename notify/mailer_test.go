@@ -13,7 +13,6 @@ import (
 	"mime/multipart"
 	"net"
 	"net/mail"
-	netsmtp "net/smtp"
 	"strings"
 	"testing"
 	"time"
@@ -376,7 +375,7 @@ func TestSendErrors(t *testing.T) {
 			name:    "STARTTLS required but not offered",
 			cfg:     smtpConfig(plain, TLSStartTLS),
 			msg:     okMsg,
-			wantErr: "smtp " + plain.addr() + ": starttls: gomail: MandatoryStartTLS required, but SMTP server does not support STARTTLS",
+			wantErr: "smtp " + plain.addr() + ": starttls: STARTTLS is required (tls: starttls), but the server does not offer it",
 		},
 		{
 			name:    "untrusted certificate",
@@ -515,6 +514,21 @@ func TestSendContext(t *testing.T) {
 		}
 	})
 
+	t.Run("send timeout while the server sits on DATA", func(t *testing.T) {
+		cfg := smtpConfig(stalling, TLSNone)
+		cfg.SendTimeout = rules.Duration(100 * time.Millisecond)
+		m := quietMailer(cfg, "", nil)
+		start := time.Now()
+		err := m.Send(context.Background(), msg)
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("Send took %v with a 100ms send timeout", took)
+		}
+		se, ok := errors.AsType[*Error](err)
+		if !ok || se.Op != "data" || !strings.HasSuffix(err.Error(), "i/o timeout") || IsPermanent(err) {
+			t.Fatalf("error = %v, want a temporary data: ... i/o timeout", err)
+		}
+	})
+
 	t.Run("already cancelled", func(t *testing.T) {
 		m := quietMailer(smtpConfig(stalling, TLSNone), "", nil)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -589,28 +603,34 @@ func TestNewMailerDefaults(t *testing.T) {
 	}
 }
 
-func TestLoginAuthRefusesPlaintext(t *testing.T) {
-	a := &loginAuth{username: "u", password: "p", host: "mail.example.com"}
-	tests := []struct {
-		info    netsmtp.ServerInfo
-		wantErr string
-	}{
-		{netsmtp.ServerInfo{Name: "mail.example.com", TLS: false}, "unencrypted connection"},
-		{netsmtp.ServerInfo{Name: "other.example.com", TLS: true}, "wrong host name"},
-		{netsmtp.ServerInfo{Name: "mail.example.com", TLS: true}, ""},
-	}
-	for _, tt := range tests {
-		_, _, err := a.Start(&tt.info)
-		got := ""
-		if err != nil {
-			got = err.Error()
+// TestAuthRefusesPlaintext checks that PLAIN and LOGIN never send the password over
+// a connection that is neither TLS nor to localhost (127.0.0.2 is loopback, but not
+// a name the check trusts), while CRAM-MD5, which sends no password, still works.
+func TestAuthRefusesPlaintext(t *testing.T) {
+	for _, mech := range []string{sasl.Plain, sasl.Login} {
+		ts := startServerOn(t, "127.0.0.2", nil, withAuth("svc", testPassword, mech))
+		cfg := smtpConfig(ts, TLSNone)
+		cfg.Username = "svc"
+		err := quietMailer(cfg, testPassword, nil).Send(context.Background(), Message{To: []string{"ops@example.com"}, Subject: "s", Text: "t\n"})
+		want := "smtp " + ts.addr() + ": auth: unencrypted connection: PLAIN and LOGIN send the password in clear; use tls: starttls or tls"
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: error %v, want %q", mech, err, want)
 		}
-		if got != tt.wantErr {
-			t.Errorf("Start(%+v) error = %q, want %q", tt.info, got, tt.wantErr)
+		if n := len(ts.messages()); n != 0 {
+			t.Errorf("%s: %d messages delivered", mech, n)
 		}
 	}
-	if _, err := a.Next([]byte("Who are you?"), true); err == nil || err.Error() != `unexpected LOGIN challenge "Who are you?"` {
-		t.Errorf("Next(unexpected) error = %v", err)
+}
+
+func TestCRAMMD5(t *testing.T) {
+	// RFC 2195's example.
+	a := &cramMD5{username: "tim", secret: "tanstaaftanstaaf"}
+	if mech, ir, err := a.Start(); mech != "CRAM-MD5" || ir != nil || err != nil {
+		t.Errorf("Start() = %q, %q, %v", mech, ir, err)
+	}
+	got, err := a.Next([]byte("<1896.697170952@postoffice.reston.mci.net>"))
+	if want := "tim b913a602c7eda7a495b4e6e7334d3890"; err != nil || string(got) != want {
+		t.Errorf("Next = %q, %v; want %q", got, err, want)
 	}
 }
 

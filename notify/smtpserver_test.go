@@ -97,6 +97,12 @@ func withStallingData() serverOption {
 // (TLS from the first byte) with that certificate.
 func startServer(t testing.TB, implicit *tls.Certificate, opts ...serverOption) *testServer {
 	t.Helper()
+	return startServerOn(t, "127.0.0.1", implicit, opts...)
+}
+
+// startServerOn is startServer listening on the loopback address host.
+func startServerOn(t testing.TB, host string, implicit *tls.Certificate, opts ...serverOption) *testServer {
+	t.Helper()
 	ts := &testServer{}
 	s := smtp.NewServer(backend{ts})
 	s.Domain = "mx.test"
@@ -107,14 +113,14 @@ func startServer(t testing.TB, implicit *tls.Certificate, opts ...serverOption) 
 	for _, o := range opts {
 		o(ts, s)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if implicit != nil {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*implicit}})
 	}
-	ts.host = "127.0.0.1"
+	ts.host = host
 	ts.port = ln.Addr().(*net.TCPAddr).Port
 	done := make(chan struct{})
 	go func() {
