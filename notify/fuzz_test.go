@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ruleflow/ruleflow/notify/smtptest"
 	"github.com/ruleflow/ruleflow/rules"
 )
 
@@ -112,7 +113,7 @@ func FuzzCompose(f *testing.F) {
 			}
 		}
 		if !strings.Contains(subject, "=?") {
-			p := parseReceived(t, env.data)
+			p := smtptest.Parse(t, env.data)
 			if want := strings.Join(strings.Fields(subject), " "); p.Subject != want {
 				t.Fatalf("Subject = %q, want %q", p.Subject, want)
 			}
