@@ -40,7 +40,6 @@ func quietMailer(cfg *rules.SMTP, password string, buf *bytes.Buffer) *Mailer {
 	return m
 }
 
-
 func mustTemplates(t testing.TB, n *rules.Notify) *Templates {
 	t.Helper()
 	tmpl, err := NewTemplates(n, t.TempDir())
