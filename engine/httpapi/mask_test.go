@@ -81,4 +81,16 @@ func TestMaskedOutput(t *testing.T) {
 		stored.Callback.Headers["X-Reg-Key"] != "key-SECRET" || !cmp.Equal(stored.Callback.SecretHeaders, []string{"X-Reg-Key"}) {
 		t.Errorf("after PUT: %+v", stored.Callback)
 	}
+
+	// A header of another shape, or a secret that is only the mask, is a 400.
+	for body, want := range map[string]string{
+		`{"form_name":"Ticket","entry_events":["create"],"callback":{"url":"http://127.0.0.1:9/b","headers":{"X":{"secret":true}}}}`:                    `invalid JSON: a header object needs "value"`,
+		`{"form_name":"Ticket","entry_events":["create"],"callback":{"url":"http://127.0.0.1:9/b","headers":{"X":{"value":"v","hidden":1}}}}`:           `invalid JSON: a header is a string or {"value": "...", "secret": true}`,
+		`{"form_name":"Ticket","entry_events":["create"],"callback":{"url":"http://127.0.0.1:9/b","headers":{"X":7}}}`:                                  `invalid JSON: a header is a string or {"value": "...", "secret": true}`,
+		`{"form_name":"Ticket","entry_events":["create"],"callback":{"url":"http://127.0.0.1:9/b","headers":{"X":{"value":"********","secret":true}}}}`: `callback: header "X": "********" is the mask, not a value`,
+	} {
+		if r := ts.admin("POST", webhookPath, body); r.status != 400 || r.body != errorJSON(want) {
+			t.Errorf("POST %s: %d %s, want 400 %q", body, r.status, r.body, want)
+		}
+	}
 }

@@ -95,3 +95,14 @@ func keepMasked(w, stored *rules.Webhook) {
 		}
 	}
 }
+
+// maskedSecretHeader returns the first secret header of w whose value is only the
+// mask: a registration cannot keep a stored value it does not have.
+func maskedSecretHeader(w *rules.Webhook) (string, bool) {
+	for _, name := range w.Callback.SecretHeaders {
+		if w.Callback.Headers[name] == rules.Masked {
+			return name, true
+		}
+	}
+	return "", false
+}

@@ -211,6 +211,10 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `callback: password "********" is the mask, not a password`)
 		return
 	}
+	if name, masked := maskedSecretHeader(wh); masked {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf(`callback: header %q: "********" is the mask, not a value`, name))
+		return
+	}
 	created, err := h.eng.CreateWebhook(r.Context(), wh)
 	if err != nil {
 		h.webhookError(w, r, err)
