@@ -40,6 +40,12 @@ type deliveryPayload struct {
 	Request      *callouts.Request `json:"request"`
 	TicketNumber string            `json:"ticket_number,omitempty"`
 	Policy       callouts.Policy   `json:"policy"`
+	// Notify is the callout's notification policy when the event happened: it
+	// decides the final e-mail if the callout is removed before the delivery ends.
+	Notify *rules.Notify `json:"notify,omitempty"`
+	// Origin is "api" for a webhook registered through the API (the egress guard
+	// then refuses loopback), empty for the configuration file's callouts.
+	Origin string `json:"origin,omitempty"`
 }
 
 // Handle matches ev against the rules in force, renders every callout it fires and
@@ -107,7 +113,7 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 				continue
 			}
 			policy := callouts.PolicyFor(c.Retry)
-			payload, err := json.Marshal(deliveryPayload{Request: req, TicketNumber: ticketNumber(state.cfg, ev), Policy: policy})
+			payload, err := json.Marshal(deliveryPayload{Request: req, TicketNumber: ticketNumber(state.cfg, ev), Policy: policy, Notify: c.Notify, Origin: state.originOf(c)})
 			if err != nil {
 				return nil, nil, fmt.Errorf("engine: callout %q: encode delivery: %w", c.Name, err)
 			}

@@ -282,6 +282,14 @@ func (m *Mailer) fail(ctx context.Context, op, arg string, err error) error {
 		e.Err = ctxErr
 		return e
 	}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		// The connection's deadline is capped at ctx's: a timeout at that instant
+		// is ctx's deadline, even if ctx has not noticed yet.
+		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+			e.Err = context.DeadlineExceeded
+			return e
+		}
+	}
 	if se, ok := errors.AsType[*smtp.SMTPError](err); ok {
 		e.Code = se.Code
 	}

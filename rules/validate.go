@@ -19,15 +19,11 @@ import (
 
 // Defaults applied by Parse.
 const (
-	DefaultMethod        = "POST"
-	DefaultTimeout       = 20 * time.Second
-	DefaultRetryInterval = 60 * time.Second
-	DefaultRetryMax      = 10
-	DefaultSMTPTLS       = "starttls" // the port then defaults to 587 (465 for tls, 25 for none)
+	DefaultMethod  = "POST"
+	DefaultTimeout = 20 * time.Second
+	DefaultSMTPTLS = "starttls" // the port then defaults to 587 (465 for tls, 25 for none)
 	// MaxCallbackParameters is how many parameters a callback function may declare.
 	MaxCallbackParameters = 10
-	// MinRetryInterval is the shortest retry interval a callout may configure.
-	MinRetryInterval = time.Second
 )
 
 // formKind is the key of the rule index.
@@ -80,6 +76,7 @@ func (d *decoder) build(cfg *Config) {
 	if cfg.SMTP != nil {
 		d.checkSMTP(cfg.SMTP)
 	}
+	d.checkEgress(cfg.Egress)
 	if cfg.Notes != nil {
 		d.checkURL(cfg.Notes, "url", cfg.Notes.URL)
 		d.checkHeaders(cfg.Notes, cfg.Notes.Headers)
@@ -101,6 +98,7 @@ func (d *decoder) build(cfg *Config) {
 		}
 		d.checkCallout(c)
 	}
+	d.checkRenamedFrom(cfg, idx.callouts)
 
 	for _, f := range cfg.Callbacks {
 		if !validIdent(f.APIName) {
@@ -202,6 +200,9 @@ func (d *decoder) build(cfg *Config) {
 		d.checkURL(&w.Callback, "url", w.Callback.URL)
 		d.checkHeaders(&w.Callback, w.Callback.Headers)
 		d.checkWebhookAuth(&w.Callback.Authentication)
+		if msg := enumFormatProblem(w.EnumFormat, FormatJSON); msg != "" {
+			d.errAt(w, "enum_format", "%s", msg)
+		}
 		wr := webhookRule(w, nil)
 		if form != nil {
 			d.compileLater(cfg, w, w.Condition, form.Schema, cfg.NullMode, func(p *qualification.Program) { wr.Program = p })
@@ -257,6 +258,7 @@ func webhookRule(w *Webhook, prog *qualification.Program) *Rule {
 		SecretHeaders: w.Callback.SecretHeaders,
 		PayloadFields: w.PayloadFields,
 		WebhookID:     w.WebhookID,
+		EnumFormat:    w.enumFormat(),
 	}
 	if strings.EqualFold(w.Callback.Authentication.Type, "basic") {
 		c.Username = w.Callback.Authentication.Username
@@ -475,6 +477,9 @@ func (d *decoder) checkCallout(c *Callout) {
 	}
 	if c.Format == FormatSOAP && c.SOAPAction == "" {
 		d.errAt(c, "format", "format soap needs soap_action")
+	}
+	if msg := enumFormatProblem(c.EnumFormat, c.Format); msg != "" {
+		d.errAt(c, "enum_format", "%s", msg)
 	}
 	if c.SOAPAction != "" && c.Format != FormatSOAP && c.Format != "" {
 		d.errAt(c, "soap_action", "soap_action is only used with format soap (this callout is %s)", c.Format)

@@ -52,6 +52,9 @@ func (c *Config) CompileWebhook(w *Webhook) (*Rule, error) {
 	for _, p := range authProblems(&w.Callback.Authentication) {
 		add("callback: %s", p.msg)
 	}
+	if msg := enumFormatProblem(w.EnumFormat, FormatJSON); msg != "" {
+		add("%s", msg)
+	}
 
 	var prog *qualification.Program
 	if form != nil && strings.TrimSpace(w.Condition) != "" {

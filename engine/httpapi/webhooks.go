@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/ruleflow/ruleflow/callouts/egress"
 	"github.com/ruleflow/ruleflow/engine"
 	"github.com/ruleflow/ruleflow/rules"
 )
@@ -30,6 +31,7 @@ type WebhookJSON struct {
 	PayloadFields []string     `json:"payload_fields"`
 	Enabled       *bool        `json:"enabled,omitempty"`
 	Callback      CallbackJSON `json:"callback"`
+	EnumFormat    string       `json:"enum_format,omitempty"` // ruleflow extension: "name" sends selections by name, "value" (default) by AR value
 	Links         *LinksJSON   `json:"_links,omitempty"`
 }
 
@@ -82,6 +84,7 @@ func DecodeWebhook(body []byte) (*rules.Webhook, string, error) {
 		Condition:     in.Condition,
 		PayloadFields: in.PayloadFields,
 		Enabled:       in.Enabled,
+		EnumFormat:    rules.EnumFormat(strings.ToLower(in.EnumFormat)),
 		Callback: rules.WebhookCallback{
 			URL: in.Callback.URL,
 			Authentication: rules.WebhookAuthentication{
@@ -146,6 +149,7 @@ func webhookJSON(w *rules.Webhook, self string) WebhookJSON {
 		EntryEvents:   make([]string, len(w.EntryEvents)),
 		PayloadFields: w.PayloadFields,
 		Enabled:       &enabled,
+		EnumFormat:    string(w.EnumFormat),
 		Callback: CallbackJSON{
 			URL:     rules.MaskURL(w.Callback.URL),
 			Headers: headersJSON(w.Callback.Headers, w.Callback.SecretHeaders),
@@ -215,6 +219,9 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf(`callback: header %q: "********" is the mask, not a value`, name))
 		return
 	}
+	if !h.egressAllows(w, wh) {
+		return
+	}
 	created, err := h.eng.CreateWebhook(r.Context(), wh)
 	if err != nil {
 		h.webhookError(w, r, err)
@@ -224,6 +231,18 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request) {
 	h.log.Info("httpapi: webhook registered", "webhook", created.WebhookID, "form", created.FormName)
 	w.Header().Set("Location", loc)
 	writeJSON(w, http.StatusCreated, webhookJSON(created, baseURL(r)+loc))
+}
+
+// egressAllows answers 400 and returns false when the callback URL's host is a
+// literal address (in any spelling) that the egress guard refuses to
+// API-registered webhooks; the message names the rule. A host name is judged when
+// it is dialled, on the addresses it resolves to.
+func (h *Handler) egressAllows(w http.ResponseWriter, wh *rules.Webhook) bool {
+	if err := h.eng.EgressPolicy().CheckURL(wh.Callback.URL, egress.FromAPI); err != nil {
+		writeError(w, http.StatusBadRequest, "callback: url: "+err.Error())
+		return false
+	}
+	return true
 }
 
 func (h *Handler) listWebhooks(w http.ResponseWriter, r *http.Request) {
@@ -267,6 +286,9 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request) {
 	wh.WebhookID = id
 	if stored, err := h.eng.Webhook(r.Context(), id); err == nil {
 		keepMasked(wh, stored)
+	}
+	if !h.egressAllows(w, wh) {
+		return
 	}
 	if err := h.eng.UpdateWebhook(r.Context(), wh); err != nil {
 		h.webhookError(w, r, err)
