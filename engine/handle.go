@@ -22,6 +22,14 @@ type Result struct {
 	// RuleErrors holds the rules whose condition could not be evaluated for this
 	// event (a division by zero, say). Such a rule does not fire; the others do.
 	RuleErrors error
+	// Set lists the values the rules set, in the order applied, each typed as the
+	// form says; the host applies them to the record before it commits (actions.go).
+	Set []rules.Assignment
+	// Rejected is the rule that refused the save, or nil when it is accepted.
+	// Nothing is enqueued for a rejected event.
+	Rejected *rules.Rejection
+	// Limited lists the changes the cascade limits stopped (rules.Outcome.Limited).
+	Limited []rules.Limit
 }
 
 // Fired is one callout fired by one rule.
@@ -48,58 +56,39 @@ type deliveryPayload struct {
 	Origin string `json:"origin,omitempty"`
 }
 
-// Handle matches ev against the rules in force, renders every callout it fires and
-// stores the deliveries durably before it returns: once Handle returns without an
-// error, the callouts will be delivered (at least once) even if the process dies.
-// If a request cannot be rendered or the store fails, nothing is enqueued and the
-// error says why. A rule whose condition cannot be evaluated for this event does not
-// fire; it is reported in Result.RuleErrors and the other rules fire as usual.
+// Handle runs ev through the rules in force (with their actions: set, reject,
+// notify, see HandleAll), renders every callout it fires with the final values
+// and stores the deliveries durably before it returns: once Handle returns
+// without an error, the callouts will be delivered (at least once) even if the
+// process dies. A rejected event enqueues nothing and returns a Result with
+// Rejected set. If a request cannot be rendered or the store fails, nothing is
+// enqueued and the error says why. A rule whose condition cannot be evaluated
+// for this event does not fire; it is reported in Result.RuleErrors and the
+// other rules fire as usual.
 func (e *Engine) Handle(ctx context.Context, ev *rules.Event) (*Result, error) {
 	if ev == nil {
 		return nil, errors.New("engine: handle: nil event")
 	}
-	if e.closed.Load() {
-		return nil, ErrClosed
-	}
-	state := e.cfg.Load()
-	if ev.Time.IsZero() {
-		// The caller's event is not ours to change (a host may share it).
-		withTime := *ev
-		withTime.Time = e.now()
-		ev = &withTime
-	}
-	res, jobs, err := e.decide(state, ev)
+	res, err := e.HandleAll(ctx, []*rules.Event{ev})
 	if err != nil {
 		return nil, err
 	}
-	e.metrics.eventHandled(ev.Kind, len(res.Matches))
-	if len(jobs) == 0 || e.store == nil {
-		return res, nil
-	}
-	if err := e.store.Enqueue(ctx, jobs); err != nil {
-		if errors.Is(err, store.ErrClosed) {
-			err = ErrClosed // Close raced with this Handle
-		}
-		return nil, fmt.Errorf("engine: enqueue %d deliveries for %s %s %s: %w", len(jobs), ev.Form, ev.EntryID, ev.Kind, err)
-	}
-	for i := range jobs {
-		res.Fired[i].DeliveryID = jobs[i].ID
-	}
-	e.metrics.enqueued(len(jobs))
-	if e.disp != nil {
-		e.disp.wake()
-	}
-	return res, nil
+	return res[0], nil
 }
 
 // decide matches ev and renders the requests of the callouts it fires, returning
 // the outbox jobs (IDs assigned) without storing them.
 func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.Job, error) {
-	matches, ruleErrs := state.cfg.Match(ev)
+	out := state.cfg.Run(ev)
+	matches, ruleErrs := out.Matches, out.Errors
 	if ruleErrs != nil {
 		e.log.Warn("engine: rule not evaluated", "form", ev.Form, "entry_id", ev.EntryID, "event", ev.Kind, "error", ruleErrs)
 	}
 	res := &Result{Matches: matches, RuleErrors: ruleErrs}
+	if e.applyOutcome(res, out) {
+		return res, nil, nil // rejected: nothing is rendered or enqueued
+	}
+	ev = out.Event // callouts render the final values
 	var jobs []store.Job
 	now := e.now()
 	for _, m := range matches {
@@ -132,6 +121,7 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 			})
 		}
 	}
+	jobs = append(jobs, e.ruleNotifications(state, ev, res, now)...)
 	return res, jobs, nil
 }
 

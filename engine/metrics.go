@@ -20,6 +20,7 @@ type metrics struct {
 	outcomes   *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	emails     *prometheus.CounterVec
+	actions    *actionMetrics
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -48,6 +49,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"result"}),
 	}
 	reg.MustRegister(m.events, m.rulesFired, m.enqueuedN, m.outcomes, m.latency, m.emails)
+	m.actions = newActionMetrics(reg)
 	return m
 }
 

@@ -138,7 +138,13 @@ type Rule struct {
 	Events    []Kind   `yaml:"events" json:"events"`
 	Condition string   `yaml:"condition,omitempty" json:"condition,omitempty"` // empty: always
 	Nulls     string   `yaml:"nulls,omitempty" json:"nulls,omitempty"`         // overrides Config.Nulls
-	Callouts  []string `yaml:"callouts" json:"callouts"`
+	Callouts  []string `yaml:"callouts,omitempty" json:"callouts"`
+	// Set, Reject, Notify and Order are the rule's actions besides callouts and its
+	// execution order (see actions.go).
+	Set    map[string]string `yaml:"set,omitempty" json:"set,omitempty"`       // field → AR value expression
+	Reject string            `yaml:"reject,omitempty" json:"reject,omitempty"` // refuse the save with this message
+	Notify *Notify           `yaml:"notify,omitempty" json:"notify,omitempty"` // e-mail on every firing
+	Order  *int              `yaml:"order,omitempty" json:"order,omitempty"`   // 0 to 1000, default 500
 
 	// Program is Condition compiled against the form's schema; nil when Condition is empty.
 	Program *qualification.Program `yaml:"-" json:"-"`
@@ -146,6 +152,8 @@ type Rule struct {
 	Targets []*Callout `yaml:"-" json:"-"`
 	// Webhook is set when the rule was made from an AR webhook.
 	Webhook *Webhook `yaml:"-" json:"-"`
+	// SetFields are the Set expressions compiled against the form, in file order.
+	SetFields []SetField `yaml:"-" json:"-"`
 }
 
 // IsActive reports whether the rule may fire (Active unset means true).

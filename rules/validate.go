@@ -167,6 +167,7 @@ func (d *decoder) build(cfg *Config) {
 		if formOK {
 			d.compileLater(cfg, r, r.Condition, schema, rmode, func(p *qualification.Program) { r.Program = p })
 		}
+		d.checkActions(r, schema, formOK, qualification.Options{Schema: schema, Nulls: rmode, CaseInsensitive: cfg.CaseInsensitive, Location: cfg.location()})
 	}
 
 	webhookIDs := map[string]*Webhook{}
@@ -229,6 +230,7 @@ func indexRules(rules ...[]*Rule) map[formKind][]*Rule {
 			}
 		}
 	}
+	orderRules(m)
 	return m
 }
 
@@ -422,22 +424,7 @@ func (d *decoder) compileAll() {
 // conditionErrors reports a compile error of owner's condition at the offending
 // token inside the YAML scalar.
 func (d *decoder) conditionErrors(owner any, err error) {
-	n := d.resolve(d.node(owner, "condition"))
-	var idx []int
-	if text, isString, ok := scalarText(n); ok && isString && d.lookupEnv != nil {
-		_, idx, _ = expandEnv(text, d.lookupEnv)
-	}
-	for _, qe := range qualErrors(err) {
-		off := qe.Offset
-		if idx != nil {
-			if off < len(idx) {
-				off = idx[off]
-			} else if len(idx) > 0 {
-				off = idx[len(idx)-1] + 1
-			}
-		}
-		d.errorAtPos(d.valuePos(n, off), "invalid condition: %s", qe.Msg)
-	}
+	d.qualErrorsAt(d.node(owner, "condition"), "invalid condition", err)
 }
 
 // qualErrors returns the positioned errors of a qualification compile error.

@@ -202,7 +202,7 @@ func TestParseErrors(t *testing.T) {
 			`26:38: expected a list, got the string "create"`,
 			`27:5: a rule is missing the required key "form"`,
 			`27:5: a rule is missing the required key "events"`,
-			`27:5: a rule is missing the required key "callouts"`,
+			`27:5: rule "R6" has no action: give it callouts, set, reject or notify`,
 		}},
 		{"udf", `version: 1
 forms:

@@ -29,6 +29,7 @@ type evalOptions struct {
 	now, timezone   string
 	nulls           string
 	caseInsensitive bool
+	sets            []string // --set FIELD=EXPR, see actions.go
 
 	// Which of timezone, nulls and case-insensitive were given on the command
 	// line; the others default to the configuration file's settings.
@@ -38,7 +39,7 @@ type evalOptions struct {
 func newEvalCommand() *cobra.Command {
 	var o evalOptions
 	cmd := &cobra.Command{
-		Use:   "eval [flags] QUALIFICATION",
+		Use:   "eval [flags] [QUALIFICATION]",
 		Short: "Evaluate a qualification against a record and print true or false",
 		Long: `Evaluate an AR System-style qualification against one record and print true or false.
 
@@ -48,19 +49,29 @@ With --config and --form the qualification is checked against the form's
 fields and JSON values are converted by field type (date-times from RFC 3339
 strings, selections by option name or index).
 
-Exit status: 0 after printing the result, 2 for an invalid qualification
+With --set FIELD=EXPRESSION (repeatable) the value a rule's set would give
+FIELD is printed as "FIELD = VALUE"; the qualification is then optional.
+
+Exit status: 0 after printing the result, 2 for an invalid qualification or expression
 (the positioned error is printed on stderr), 1 for bad flags, unreadable
 files or a failed evaluation.`,
 		Example: `  ruleflow eval --record '{"Status":"New","Priority":3}' "'Status' = \"New\" AND 'Priority' >= 2"
   ruleflow eval --config ruleflow.yaml --form Ticket --event update \
       --before '{"Status":"New"}' --record '{"Status":"Complete"}' "'TR.Status' = \"Complete\""
   ruleflow eval --user jsmith --record @ticket.json "'Assignee' = \$USER\$"`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.tzSet = cmd.Flags().Changed("timezone")
 			o.nullsSet = cmd.Flags().Changed("nulls")
 			o.foldSet = cmd.Flags().Changed("case-insensitive")
-			return runEval(cmd.OutOrStdout(), &o, args[0])
+			if len(args) == 0 && len(o.sets) == 0 {
+				return errors.New("eval needs a QUALIFICATION or --set FIELD=EXPRESSION")
+			}
+			src := ""
+			if len(args) == 1 {
+				src = args[0]
+			}
+			return runEval(cmd.OutOrStdout(), &o, src)
 		},
 	}
 	f := cmd.Flags()
@@ -76,6 +87,7 @@ files or a failed evaluation.`,
 	f.StringVar(&o.timezone, "timezone", "UTC", "`zone` for date-time literals and $DATE$, $TIME$, $WEEKDAY$ (default: the config's timezone, else UTC)")
 	f.StringVar(&o.nulls, "nulls", "workflow", "NULL semantics: workflow or search (default: the config's nulls, else workflow)")
 	f.BoolVar(&o.caseInsensitive, "case-insensitive", false, "compare strings and LIKE ignoring case (default: the config's case_insensitive)")
+	f.StringArrayVar(&o.sets, "set", nil, "`FIELD=EXPRESSION`: print the value a rule's set would give FIELD (repeatable; the QUALIFICATION is then optional)")
 	return cmd
 }
 
@@ -124,11 +136,16 @@ func runEval(stdout io.Writer, o *evalOptions, src string) error {
 	if err != nil {
 		return err
 	}
-	prog, err := qualification.Compile(src, qualification.Options{
-		Schema: schema, Nulls: nulls, CaseInsensitive: o.caseInsensitive, Location: loc,
-	})
+	qopts := qualification.Options{Schema: schema, Nulls: nulls, CaseInsensitive: o.caseInsensitive, Location: loc}
+	var prog *qualification.Program
+	if src != "" {
+		if prog, err = qualification.Compile(src, qopts); err != nil {
+			return &exitError{code: exitInvalid, err: err}
+		}
+	}
+	sets, err := compileSets(o.sets, schema, qopts)
 	if err != nil {
-		return &exitError{code: exitInvalid, err: err}
+		return err
 	}
 	in := &qualification.Input{
 		Operation: string(kind), Before: before, After: after,
@@ -146,12 +163,17 @@ func runEval(stdout io.Writer, o *evalOptions, src string) error {
 	if schema != nil {
 		in.Form = schema.Name
 	}
-	ok, err := prog.Eval(qualification.NewEnv(in))
-	if err != nil {
-		return err
+	env := qualification.NewEnv(in)
+	if prog != nil {
+		ok, err := prog.Eval(env)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintln(stdout, ok); err != nil {
+			return err
+		}
 	}
-	_, err = fmt.Fprintln(stdout, ok)
-	return err
+	return printSets(stdout, sets, env, loc)
 }
 
 // configDefaults takes timezone, nulls and case_insensitive from the

@@ -172,7 +172,7 @@ func TestEvalCommand(t *testing.T) {
 		},
 		{
 			name: "no qualification", wantCode: 1, args: []string{"eval"},
-			wantErr: "ruleflow: accepts 1 arg(s), received 0\n",
+			wantErr: "ruleflow: eval needs a QUALIFICATION or --set FIELD=EXPRESSION\n",
 		},
 		{
 			name: "unknown flag", wantCode: 1, args: []string{"eval", "--bogus", `'A' = 1`},

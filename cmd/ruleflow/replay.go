@@ -62,7 +62,7 @@ replayed, and the exit status is 1.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.config, "config", "", "configuration file (required)")
-	f.StringVar(&o.format, "format", "text", "output format: text or json (one object per fired callout)")
+	f.StringVar(&o.format, "format", "text", "output format: text or json (one object per fired callout, and per event that set values or was rejected)")
 	f.BoolVar(&o.send, "send", false, "enqueue and deliver the callouts for real")
 	f.StringVar(&o.store, "store", defaultStore, "outbox DSN for --send: sqlite:PATH or postgres://...")
 	f.StringVar(&o.keyFile, "key-file", "", "with --send: secrets key file when RULEFLOW_KEY is unset (default: beside the SQLite store)")
@@ -74,6 +74,7 @@ replayed, and the exit status is 1.`,
 // replayStats counts what a replay saw.
 type replayStats struct {
 	events, badLines, rulesFired, fired, skipped, ruleErrors int
+	valuesSet, rejected                                      int
 	deliveryIDs                                              []string
 }
 
@@ -111,6 +112,9 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, o replayOptions, f
 		bar.Finish()
 	}
 	summary := fmt.Sprintf("%d events, %d rules fired, %d callouts fired, %d skipped", st.events, st.rulesFired, st.fired, st.skipped)
+	if st.valuesSet > 0 || st.rejected > 0 {
+		summary += fmt.Sprintf(", %d values set, %d saves rejected", st.valuesSet, st.rejected)
+	}
 	if st.ruleErrors > 0 {
 		summary += fmt.Sprintf(", %d rule errors", st.ruleErrors)
 	}
@@ -161,6 +165,10 @@ func replayFile(ctx context.Context, eng *engine.Engine, cfg *rules.Config, name
 			return nil
 		}
 		st.rulesFired += len(res.Matches)
+		st.valuesSet += len(res.Set)
+		if res.Rejected != nil {
+			st.rejected++
+		}
 		st.fired += len(res.Fired)
 		for _, m := range res.Matches {
 			st.skipped += len(m.Skipped)
@@ -219,6 +227,7 @@ func writeReplayText(out *bufio.Writer, cfg *rules.Config, name string, line int
 	fired := res.Fired
 	for _, m := range res.Matches {
 		fmt.Fprintf(out, "  rule %q fired\n", m.Rule.Name)
+		writeRuleActionsText(out, m.Rule)
 		for _, c := range m.Fire {
 			fd := fired[0]
 			fired = fired[1:]
@@ -233,6 +242,7 @@ func writeReplayText(out *bufio.Writer, cfg *rules.Config, name string, line int
 			fmt.Fprintf(out, "    callout %q not fired: %s\n", s.Callout.Name, s.Reason)
 		}
 	}
+	writeActionsText(out, res, cfg.Location)
 }
 
 // displayHeaders returns the headers a request is sent with, in a stable order,
@@ -350,7 +360,7 @@ func writeReplayJSON(out *bufio.Writer, cfg *rules.Config, name string, line int
 			}
 		}
 	}
-	return nil
+	return writeActionsJSON(enc, name, line, ev, res, cfg.Location)
 }
 
 // awaitDelivery waits until the outbox holds nothing pending (notification e-mails

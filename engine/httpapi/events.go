@@ -26,14 +26,25 @@ type eventsResponse struct {
 	// RuleErrors are the rules whose condition could not be evaluated (they did not
 	// fire; the others did).
 	RuleErrors []string `json:"rule_errors,omitempty"`
+	// Set holds the values the rules set, field → value: an object for one event,
+	// an array of objects (one per event) for a batch.
+	Set json.RawMessage `json:"set,omitempty"`
+}
+
+// rejectedJSON answers 422 for a save a rule refused.
+type rejectedJSON struct {
+	Error string `json:"error"`
+	Rule  string `json:"rule"`
+	Event *int   `json:"event,omitempty"` // index in a batch
 }
 
 // eventReply answers a single event that arrived by its own endpoint: a callback
 // invocation or an external event.
 type eventReply struct {
-	Status     string      `json:"status"`
-	Fired      []firedJSON `json:"fired"`
-	RuleErrors []string    `json:"rule_errors,omitempty"`
+	Status     string          `json:"status"`
+	Fired      []firedJSON     `json:"fired"`
+	RuleErrors []string        `json:"rule_errors,omitempty"`
+	Set        json.RawMessage `json:"set,omitempty"`
 }
 
 // ruleErrors lists the rule evaluation errors of a result, prefixed with the event
@@ -125,50 +136,84 @@ func (h *Handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		events[i] = ev
 	}
+	results, status, err := h.handleAll(r.Context(), events)
+	if err != nil {
+		h.log.Error("httpapi: handle events", "events", len(events), "error", err)
+		h.writeFailure(w, r, status, err)
+		return
+	}
+	if h.rejected(w, results, batch) {
+		return
+	}
 	resp := eventsResponse{Fired: []firedJSON{}}
-	for i, ev := range events {
-		res, status, err := h.handle(r.Context(), ev)
-		if err != nil {
-			if batch {
-				err = fmt.Errorf("event %d (events before it were accepted: %d callouts fired): %w", i, len(resp.Fired), err)
-			}
-			h.log.Error("httpapi: handle event", "form", ev.Form, "kind", string(ev.Kind), "error", err)
-			h.writeFailure(w, r, status, err)
-			return
-		}
+	loc := cfg.Location
+	var sets []json.RawMessage
+	for i, res := range results {
 		var idx *int
 		if batch {
 			idx = &i
 		}
 		resp.Fired = append(resp.Fired, firedOf(res, idx)...)
 		resp.RuleErrors = append(resp.RuleErrors, ruleErrors(res, idx)...)
+		sets = append(sets, engine.SetJSON(res.Set, loc))
+		if len(res.Set) > 0 {
+			resp.Set = sets[0]
+		}
+	}
+	if batch && resp.Set != nil {
+		resp.Set, _ = json.Marshal(sets)
 	}
 	writeJSON(w, http.StatusAccepted, resp)
+}
+
+// rejected answers 422 {"error","rule"} when a rule refused one of the events
+// (nothing was enqueued for any of them) and reports whether it did.
+func (h *Handler) rejected(w http.ResponseWriter, results []*engine.Result, batch bool) bool {
+	for i, res := range results {
+		if res.Rejected == nil {
+			continue
+		}
+		body := rejectedJSON{Error: res.Rejected.Message, Rule: res.Rejected.Rule}
+		if batch {
+			body.Event = &i
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, body)
+		return true
+	}
+	return false
 }
 
 // handleOne runs ev through h.handle and answers 200 with an eventReply, or the
 // error; a failure is logged as msg with args.
 func (h *Handler) handleOne(w http.ResponseWriter, r *http.Request, ev *rules.Event, msg string, args ...any) {
-	res, status, err := h.handle(r.Context(), ev)
+	results, status, err := h.handleAll(r.Context(), []*rules.Event{ev})
 	if err != nil {
 		h.log.Error(msg, append(args, "error", err)...)
 		h.writeFailure(w, r, status, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, eventReply{Status: "success", Fired: firedOf(res, nil), RuleErrors: ruleErrors(res, nil)})
+	if h.rejected(w, results, false) {
+		return
+	}
+	res := results[0]
+	reply := eventReply{Status: "success", Fired: firedOf(res, nil), RuleErrors: ruleErrors(res, nil)}
+	if len(res.Set) > 0 {
+		reply.Set = engine.SetJSON(res.Set, h.eng.Config().Location)
+	}
+	writeJSON(w, http.StatusOK, reply)
 }
 
 // errTimeout is the message of a 503 for an event that ran out of time.
 const errTimeout = "event handling exceeded the %s execution limit; nothing was enqueued"
 
-// handle runs ev through the engine within the execution limit. It returns the
-// status to answer with when it fails: 503 when the limit was reached first (the
-// engine enqueues atomically at the end, and only if the context is still live,
-// so nothing was done), else 500.
-func (h *Handler) handle(ctx context.Context, ev *rules.Event) (*engine.Result, int, error) {
+// handleAll runs events through the engine as one batch (all enqueued, or
+// nothing) within the execution limit. It returns the status to answer with when
+// it fails: 503 when the limit was reached first (the engine enqueues atomically
+// at the end, and only if the context is still live, so nothing was done), else 500.
+func (h *Handler) handleAll(ctx context.Context, events []*rules.Event) ([]*engine.Result, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.opts.ExecTimeout)
 	defer cancel()
-	res, err := h.eng.Handle(ctx, ev)
+	res, err := h.eng.HandleAll(ctx, events)
 	if err == nil {
 		return res, 0, nil
 	}
