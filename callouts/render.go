@@ -35,6 +35,9 @@ type Request struct {
 	URL    string            `json:"url"`
 	Header map[string]string `json:"header,omitempty"` // Content-Type, SOAPAction, custom headers — never Authorization
 	Body   []byte            `json:"body,omitempty"`
+	// SecretHeaders names the custom headers marked secret: true, whose values
+	// Masked hides.
+	SecretHeaders []string `json:"secret_headers,omitempty"`
 }
 
 // DateTimeLayout is how date-times are written in callout payloads: the configured
@@ -127,7 +130,7 @@ func Render(cfg *rules.Config, c *rules.Callout, ev *rules.Event) (*Request, err
 	if err != nil {
 		return nil, err
 	}
-	req := &Request{Method: method, URL: c.URL, Header: header}
+	req := &Request{Method: method, URL: c.URL, Header: header, SecretHeaders: c.SecretHeaders}
 	switch c.Format {
 	case rules.FormatNameValue:
 		err = r.nameValue(req, u)

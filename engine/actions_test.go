@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ruleflow/ruleflow/engine/store"
+	"github.com/ruleflow/ruleflow/notify/smtptest"
 	"github.com/ruleflow/ruleflow/rules"
 )
 
@@ -161,7 +162,7 @@ rules:
 // TestRuleNotify: a rule with notify and no callout sends one durable e-mail per
 // firing, followed by a note.
 func TestRuleNotify(t *testing.T) {
-	srv := startSMTP(t, "relay-user", "relay-pass")
+	srv := smtptest.Start(t, smtptest.WithAuth("relay-user", "relay-pass"))
 	notes := &noteRecorder{}
 	cfg := parseConfig(t, "", fmt.Sprintf(`
 smtp: {host: 127.0.0.1, port: %d, tls: none, from: ruleflow@example.com, username: relay-user, password: relay-pass}
@@ -172,7 +173,7 @@ rules:
     condition: "'Status' = \"Complete\""
     notify: {to: [lead@example.com]}
   - {name: Prioritise, form: Ticket, events: [update], set: {Priority: '"High"'}}
-`, srv.port))
+`, srv.Port))
 	e := openEngine(t, Options{Config: cfg, Store: sqliteDSN(t), Notes: notes})
 	res, err := e.Handle(context.Background(), completeEvent(5))
 	if err != nil {
@@ -189,11 +190,11 @@ rules:
 		t.Fatalf("e-mail job: %s %s", job.Status, job.LastError)
 	}
 	waitFor(t, 10*time.Second, "the note", func() bool { return len(notes.list()) == 1 })
-	msgs := srv.messages()
+	msgs := srv.Messages()
 	if len(msgs) != 1 || msgs[0].To[0] != "lead@example.com" {
 		t.Fatalf("messages: %+v", msgs)
 	}
-	m := parseMail(t, msgs[0].Data)
+	m := smtptest.Parse(t, msgs[0].Data)
 	if got, want := m.Header.Get("Subject"), `ruleflow: rule "Tell the lead" fired for Ticket T20261120.0005 (entry 5)`; got != want {
 		t.Errorf("subject %q, want %q", got, want)
 	}

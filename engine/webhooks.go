@@ -51,6 +51,7 @@ type storedWebhook struct {
 	Username      string            `json:"username,omitempty"`
 	Password      string            `json:"password,omitempty"` // enc:v1:...
 	Headers       map[string]string `json:"headers,omitempty"`
+	SecretHeaders []string          `json:"secret_headers,omitempty"`
 	EnumFormat    rules.EnumFormat  `json:"enum_format,omitempty"`
 }
 
@@ -67,7 +68,7 @@ func (e *Engine) encodeWebhook(w *rules.Webhook) ([]byte, error) {
 		Description: w.Description, FormName: w.FormName, Condition: w.Condition, EntryEvents: w.EntryEvents,
 		PayloadFields: w.PayloadFields, Enabled: w.Enabled, URL: w.Callback.URL,
 		AuthType: w.Callback.Authentication.Type, Username: w.Callback.Authentication.Username,
-		Password: password.Reveal(), Headers: w.Callback.Headers, EnumFormat: w.EnumFormat,
+		Password: password.Reveal(), Headers: w.Callback.Headers, SecretHeaders: w.Callback.SecretHeaders, EnumFormat: w.EnumFormat,
 	})
 }
 
@@ -83,6 +84,7 @@ func decodeWebhook(sw store.Webhook) (*rules.Webhook, error) {
 			URL:            d.URL,
 			Authentication: rules.WebhookAuthentication{Type: d.AuthType, Username: d.Username, Password: rules.Secret(d.Password)},
 			Headers:        d.Headers,
+			SecretHeaders:  d.SecretHeaders,
 		},
 	}, nil
 }

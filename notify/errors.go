@@ -3,9 +3,10 @@ package notify
 import (
 	"errors"
 	"fmt"
-	"net/textproto"
 	"strconv"
 	"strings"
+
+	"github.com/emersion/go-smtp"
 )
 
 // ConfigError is one problem in a notify block. Source names where it is: a
@@ -126,7 +127,8 @@ type Error struct {
 	Arg string
 	// Code is the SMTP reply code, 0 when the failure was not a reply.
 	Code int
-	// Err is the underlying error; for a reply it is a *textproto.Error.
+	// Err is the underlying error; for a reply it is a *smtp.SMTPError
+	// (github.com/emersion/go-smtp).
 	Err error
 
 	permanent bool // a failure no retry can fix, apart from 5xx replies
@@ -151,20 +153,24 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// causeText writes an SMTP reply as "550 5.1.1 text" (net/textproto quotes the text);
-// a reply that holds control characters stays quoted.
+// causeText writes an SMTP reply as "550 5.1.1 text"; a reply that holds control
+// characters is quoted.
 func causeText(err error) string {
-	tp, ok := err.(*textproto.Error)
+	se, ok := err.(*smtp.SMTPError)
 	if !ok {
 		return err.Error()
 	}
-	msg := strings.ReplaceAll(tp.Msg, "\n", " ")
+	msg := strings.ReplaceAll(se.Message, "\n", " ")
 	for _, r := range msg {
 		if r < ' ' || r == 0x7f {
-			return tp.Error()
+			msg = strconv.Quote(msg)
+			break
 		}
 	}
-	return fmt.Sprintf("%03d %s", tp.Code, msg)
+	if ec := se.EnhancedCode; ec != smtp.EnhancedCodeNotSet && ec != smtp.NoEnhancedCode {
+		return fmt.Sprintf("%03d %d.%d.%d %s", se.Code, ec[0], ec[1], ec[2], msg)
+	}
+	return fmt.Sprintf("%03d %s", se.Code, msg)
 }
 
 // Unwrap returns the underlying error.
@@ -185,8 +191,8 @@ func IsPermanent(err error) bool {
 	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Permanent()
 	}
-	if tp, ok := errors.AsType[*textproto.Error](err); ok {
-		return tp.Code >= 500 && tp.Code <= 599
+	if se, ok := errors.AsType[*smtp.SMTPError](err); ok {
+		return se.Code >= 500 && se.Code <= 599
 	}
 	return false
 }

@@ -375,6 +375,10 @@ func TestSafeURL(t *testing.T) {
 		{"http://u:p@[::1]:8080/p", "http://[::1]:8080/p"},
 		{"https://u:p%zz@h.example.com/p?token=x", "https://h.example.com/p"},
 		{"", ""},
+		// Unparseable inputs found by FuzzSafeURL (issue 9).
+		{"@//@#%", "@//"},
+		{"@//user:hunter2@host/x#%", "@//host/x"},
+		{"http:user:hunter2@host/x", "http:host/x"},
 	}
 	for _, tt := range tests {
 		if got := SafeURL(tt.in); got != tt.want {

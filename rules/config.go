@@ -82,22 +82,23 @@ const (
 // Callout is an outbound HTTP call definition (an Autotask extension callout, or the
 // callback of an AR webhook).
 type Callout struct {
-	Name          string            `yaml:"name" json:"name"`
-	Active        *bool             `yaml:"active,omitempty" json:"active,omitempty"` // default true
-	URL           string            `yaml:"url" json:"url"`
-	Method        string            `yaml:"method,omitempty" json:"method,omitempty"` // GET | POST (default)
-	Format        Format            `yaml:"format" json:"format"`
-	MethodName    string            `yaml:"method_name,omitempty" json:"method_name,omitempty"`
-	SOAPAction    string            `yaml:"soap_action,omitempty" json:"soap_action,omitempty"`
-	Username      string            `yaml:"username,omitempty" json:"username,omitempty"`
-	Password      Secret            `yaml:"password,omitempty" json:"password,omitempty"`
-	UDF           string            `yaml:"udf,omitempty" json:"udf,omitempty"`
-	Timeout       Duration          `yaml:"timeout,omitempty" json:"timeout,omitempty"` // default 20s
-	Retry         Retry             `yaml:"retry,omitempty" json:"retry,omitempty"`
-	Headers       map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
-	SigningSecret Secret            `yaml:"signing_secret,omitempty" json:"signing_secret,omitempty"`
-	Notify        *Notify           `yaml:"notify,omitempty" json:"notify,omitempty"`
-	EnumFormat    EnumFormat        `yaml:"enum_format,omitempty" json:"enum_format,omitempty"` // json: selections as name (default) or value
+	Name          string     `yaml:"name" json:"name"`
+	Active        *bool      `yaml:"active,omitempty" json:"active,omitempty"` // default true
+	URL           string     `yaml:"url" json:"url"`
+	Method        string     `yaml:"method,omitempty" json:"method,omitempty"` // GET | POST (default)
+	Format        Format     `yaml:"format" json:"format"`
+	MethodName    string     `yaml:"method_name,omitempty" json:"method_name,omitempty"`
+	SOAPAction    string     `yaml:"soap_action,omitempty" json:"soap_action,omitempty"`
+	Username      string     `yaml:"username,omitempty" json:"username,omitempty"`
+	Password      Secret     `yaml:"password,omitempty" json:"password,omitempty"`
+	UDF           string     `yaml:"udf,omitempty" json:"udf,omitempty"`
+	Timeout       Duration   `yaml:"timeout,omitempty" json:"timeout,omitempty"` // default 20s
+	Retry         Retry      `yaml:"retry,omitempty" json:"retry,omitempty"`
+	Headers       Headers    `yaml:"headers,omitempty" json:"headers,omitempty"`
+	SecretHeaders []string   `yaml:"-" json:"secret_headers,omitempty"` // names of the headers written {value, secret: true}
+	SigningSecret Secret     `yaml:"signing_secret,omitempty" json:"signing_secret,omitempty"`
+	Notify        *Notify    `yaml:"notify,omitempty" json:"notify,omitempty"`
+	EnumFormat    EnumFormat `yaml:"enum_format,omitempty" json:"enum_format,omitempty"` // json: selections as name (default) or value
 	// RenamedFrom lists the callout's former names: deliveries still pending under
 	// them are attempted, and notified, as this callout's.
 	RenamedFrom []string `yaml:"renamed_from,omitempty" json:"renamed_from,omitempty"`
@@ -179,7 +180,8 @@ func (w *Webhook) IsEnabled() bool { return w.Enabled == nil || *w.Enabled }
 type WebhookCallback struct {
 	URL            string                `yaml:"url" json:"url"`
 	Authentication WebhookAuthentication `yaml:"authentication,omitempty" json:"authentication,omitempty"`
-	Headers        map[string]string     `yaml:"headers,omitempty" json:"headers,omitempty"`
+	Headers        Headers               `yaml:"headers,omitempty" json:"headers,omitempty"`
+	SecretHeaders  []string              `yaml:"-" json:"secret_headers,omitempty"` // names of the headers written {value, secret: true}
 }
 
 // WebhookAuthentication is the callback's authentication: type none or basic.

@@ -258,6 +258,7 @@ func webhookRule(w *Webhook, prog *qualification.Program) *Rule {
 		Timeout:       Duration(DefaultTimeout),
 		Retry:         Retry{Interval: Duration(DefaultRetryInterval), Max: intPtr(DefaultRetryMax)},
 		Headers:       w.Callback.Headers,
+		SecretHeaders: w.Callback.SecretHeaders,
 		PayloadFields: w.PayloadFields,
 		WebhookID:     w.WebhookID,
 		EnumFormat:    w.enumFormat(),

@@ -454,6 +454,9 @@ func (d *decoder) decodeValue(orig ast.Node, v reflect.Value, owner any, path st
 	_, isNull := n.(*ast.NullNode)
 	t := v.Type()
 	switch {
+	case t == headersType:
+		d.decodeHeaders(orig, n, v, owner, path)
+		return
 	case t == durationType:
 		text, _, ok := scalarText(n)
 		if !ok {

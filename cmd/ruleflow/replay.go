@@ -237,7 +237,7 @@ func writeReplayText(out *bufio.Writer, cfg *rules.Config, name string, line int
 				fmt.Fprintf(out, " delivery %s", fd.DeliveryID)
 			}
 			fmt.Fprintln(out)
-			writeRequest(out, c, fd.Request, "      ")
+			writeRequest(out, c.Username, fd.Request, "      ")
 		}
 		for _, s := range m.Skipped {
 			fmt.Fprintf(out, "    callout %q not fired: %s\n", s.Callout.Name, s.Reason)
@@ -247,21 +247,24 @@ func writeReplayText(out *bufio.Writer, cfg *rules.Config, name string, line int
 }
 
 // displayHeaders returns the headers a request is sent with, in a stable order,
-// with the credentials masked.
-func displayHeaders(c *rules.Callout, req *callouts.Request) [][2]string {
+// with the credentials masked. req must already be masked (callouts.Request.Masked).
+func displayHeaders(username string, req *callouts.Request) [][2]string {
 	var hs [][2]string
 	for _, k := range slices.Sorted(maps.Keys(req.Header)) {
 		hs = append(hs, [2]string{k, req.Header[k]})
 	}
-	if c.Username != "" {
+	if username != "" {
 		hs = append(hs, [2]string{"Authorization", "Basic " + rules.Masked})
 	}
 	return hs
 }
 
-func writeRequest(out *bufio.Writer, c *rules.Callout, req *callouts.Request, indent string) {
+// writeRequest prints req as replay and `deliveries show` show it: masked by
+// callouts.Request.Masked, with a masked Authorization line when username is set.
+func writeRequest(out *bufio.Writer, username string, req *callouts.Request, indent string) {
+	req = req.Masked()
 	fmt.Fprintf(out, "%s%s %s\n", indent, req.Method, req.URL)
-	for _, h := range displayHeaders(c, req) {
+	for _, h := range displayHeaders(username, req) {
 		fmt.Fprintf(out, "%s%s: %s\n", indent, h[0], h[1])
 	}
 	if len(req.Body) > 0 {
@@ -333,14 +336,15 @@ func writeReplayJSON(out *bufio.Writer, cfg *rules.Config, name string, line int
 		for _, c := range m.Fire {
 			fd := res.Fired[i]
 			i++
+			req := fd.Request.Masked()
 			hs := map[string]string{}
-			for _, h := range displayHeaders(c, fd.Request) {
+			for _, h := range displayHeaders(c.Username, req) {
 				hs[h[0]] = h[1]
 			}
 			rec := replayRecord{
 				File: name, Line: line, Event: ev.Kind, Form: ev.Form, EntryID: ev.EntryID, Time: ev.Time.UTC(),
 				Rule: m.Rule.Name, Callout: c.Name, Format: c.Format, DeliveryID: fd.DeliveryID,
-				Request: replayRequest{Method: fd.Request.Method, URL: fd.Request.URL, Headers: hs, Body: string(fd.Request.Body)},
+				Request: replayRequest{Method: req.Method, URL: req.URL, Headers: hs, Body: string(req.Body)},
 			}
 			if err := enc.Encode(rec); err != nil {
 				return err

@@ -55,7 +55,8 @@ dispatcher that delivers the outbox.
 
 The admin token is read from RULEFLOW_ADMIN_TOKEN; without it serve refuses to
 start unless --insecure-no-auth is given (admin endpoints then need no token —
-for a loopback development server only).
+for a loopback development server only: with --insecure-no-auth, --listen must be
+localhost, 127.x.x.x or [::1]; ":8080" listens on every interface and is refused).
 
 At start, and after every reload, callback functions marked published: true and
 target_urls that have no token yet get one. Their URL and token are printed to
@@ -115,6 +116,11 @@ func runServe(ctx context.Context, opts serveOptions, stdout, stderr io.Writer, 
 	adminToken := os.Getenv("RULEFLOW_ADMIN_TOKEN")
 	if adminToken == "" && !opts.insecureNoAuth {
 		return errors.New("RULEFLOW_ADMIN_TOKEN is not set: set it to the admin token, or pass --insecure-no-auth to run the admin API without authentication")
+	}
+	if opts.insecureNoAuth {
+		if err := checkInsecureListen(opts.listen); err != nil {
+			return err
+		}
 	}
 	if adminToken == "" {
 		log.Warn("serve: admin endpoints are open to anyone (--insecure-no-auth)")

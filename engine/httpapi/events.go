@@ -139,7 +139,7 @@ func (h *Handler) postEvents(w http.ResponseWriter, r *http.Request) {
 	results, status, err := h.handleAll(r.Context(), events)
 	if err != nil {
 		h.log.Error("httpapi: handle events", "events", len(events), "error", err)
-		writeError(w, status, err.Error())
+		h.writeFailure(w, r, status, err)
 		return
 	}
 	if h.rejected(w, results, batch) {
@@ -189,7 +189,7 @@ func (h *Handler) handleOne(w http.ResponseWriter, r *http.Request, ev *rules.Ev
 	results, status, err := h.handleAll(r.Context(), []*rules.Event{ev})
 	if err != nil {
 		h.log.Error(msg, append(args, "error", err)...)
-		writeError(w, status, err.Error())
+		h.writeFailure(w, r, status, err)
 		return
 	}
 	if h.rejected(w, results, false) {

@@ -38,9 +38,9 @@ type WebhookJSON struct {
 
 // CallbackJSON is a webhook's callback.
 type CallbackJSON struct {
-	URL            string             `json:"url"`
-	Authentication AuthenticationJSON `json:"authentication"`
-	Headers        map[string]string  `json:"headers,omitempty"`
+	URL            string                `json:"url"`
+	Authentication AuthenticationJSON    `json:"authentication"`
+	Headers        map[string]HeaderJSON `json:"headers,omitempty"`
 }
 
 // AuthenticationJSON is a callback's authentication.
@@ -87,8 +87,7 @@ func DecodeWebhook(body []byte) (*rules.Webhook, string, error) {
 		Enabled:       in.Enabled,
 		EnumFormat:    rules.EnumFormat(strings.ToLower(in.EnumFormat)),
 		Callback: rules.WebhookCallback{
-			URL:     in.Callback.URL,
-			Headers: in.Callback.Headers,
+			URL: in.Callback.URL,
 			Authentication: rules.WebhookAuthentication{
 				Type:     strings.ToLower(in.Callback.Authentication.Type),
 				Username: in.Callback.Authentication.Username,
@@ -96,6 +95,7 @@ func DecodeWebhook(body []byte) (*rules.Webhook, string, error) {
 			},
 		},
 	}
+	w.Callback.Headers, w.Callback.SecretHeaders = headersOf(in.Callback.Headers)
 	for _, e := range in.EntryEvents {
 		w.EntryEvents = append(w.EntryEvents, rules.Kind(strings.ToLower(strings.TrimSpace(e))))
 	}
@@ -138,7 +138,8 @@ func jsonKind(k string) string {
 	return "a " + k
 }
 
-// webhookJSON renders w for a response, its password masked.
+// webhookJSON renders w for a response, its password, the credential-like query
+// values of its callback URL and its secret headers masked.
 func webhookJSON(w *rules.Webhook, self string) WebhookJSON {
 	enabled := w.IsEnabled()
 	out := WebhookJSON{
@@ -151,8 +152,8 @@ func webhookJSON(w *rules.Webhook, self string) WebhookJSON {
 		Enabled:       &enabled,
 		EnumFormat:    string(w.EnumFormat),
 		Callback: CallbackJSON{
-			URL:     w.Callback.URL,
-			Headers: w.Callback.Headers,
+			URL:     rules.MaskURL(w.Callback.URL),
+			Headers: headersJSON(w.Callback.Headers, w.Callback.SecretHeaders),
 			Authentication: AuthenticationJSON{
 				Type:     strings.ToUpper(w.Callback.Authentication.Type),
 				Username: w.Callback.Authentication.Username,
@@ -213,6 +214,10 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	if wh.Callback.Authentication.Password == rules.Masked {
 		writeError(w, http.StatusBadRequest, `callback: password "********" is the mask, not a password`)
+		return
+	}
+	if name, masked := maskedSecretHeader(wh); masked {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf(`callback: header %q: "********" is the mask, not a value`, name))
 		return
 	}
 	if !h.egressAllows(w, wh) {
@@ -280,6 +285,9 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wh.WebhookID = id
+	if stored, err := h.eng.Webhook(r.Context(), id); err == nil {
+		keepMasked(wh, stored)
+	}
 	if !h.egressAllows(w, wh) {
 		return
 	}
