@@ -99,7 +99,7 @@ func (d *decoder) build(cfg *Config) {
 		} else {
 			idx.callouts[c.Name] = c
 		}
-		d.checkCallout(c)
+		d.checkCallout(cfg, c)
 	}
 
 	for _, f := range cfg.Callbacks {
@@ -199,10 +199,11 @@ func (d *decoder) build(cfg *Config) {
 				}
 			}
 		}
-		d.checkURL(&w.Callback, "url", w.Callback.URL)
-		d.checkHeaders(&w.Callback, w.Callback.Headers)
-		d.checkWebhookAuth(&w.Callback.Authentication)
 		wr := webhookRule(w, nil)
+		for _, p := range cfg.judge(wr.Targets[0], false) {
+			d.errAt(&w.Callback, p.path, "%s", p.msg)
+		}
+		d.checkWebhookAuth(&w.Callback.Authentication)
 		if form != nil {
 			d.compileLater(cfg, w, w.Condition, form.Schema, cfg.NullMode, func(p *qualification.Program) { wr.Program = p })
 		}
@@ -450,39 +451,16 @@ func qualErrors(err error) []*qualification.Error {
 	return []*qualification.Error{{Msg: err.Error(), Source: ""}}
 }
 
-// checkCallout validates one callout and applies its defaults.
-func (d *decoder) checkCallout(c *Callout) {
-	d.checkURL(c, "url", c.URL)
-	if c.Method == "" {
-		c.Method = DefaultMethod
-	} else if m := strings.ToUpper(c.Method); m == "GET" || m == "POST" {
+// checkCallout applies a callout's defaults, checks what only the file can say
+// (timeout, retry, notify, secrets' form) and reports what the judge finds.
+func (d *decoder) checkCallout(cfg *Config, c *Callout) {
+	if m := strings.ToUpper(c.Method); m == "GET" || m == "POST" {
 		c.Method = m
-	} else {
-		d.errAt(c, "method", "unsupported method %q (want GET or POST)", c.Method)
+	} else if c.Method == "" {
+		c.Method = DefaultMethod
 	}
-	switch c.Format {
-	case FormatNameValue, FormatSOAP, FormatXMLRPC, FormatJSON:
-	case "":
-		if d.has(c, "format") {
-			d.errAt(c, "format", "format must not be empty (want name-value, soap, xmlrpc or json)")
-		}
-	default:
-		d.errAt(c, "format", "unknown format %q (want name-value, soap, xmlrpc or json)", c.Format)
-	}
-	if (c.Format == FormatSOAP || c.Format == FormatXMLRPC) && c.MethodName == "" {
-		d.errAt(c, "format", "format %s needs method_name", c.Format)
-	}
-	if c.Format == FormatSOAP && c.SOAPAction == "" {
-		d.errAt(c, "format", "format soap needs soap_action")
-	}
-	if c.SOAPAction != "" && c.Format != FormatSOAP && c.Format != "" {
-		d.errAt(c, "soap_action", "soap_action is only used with format soap (this callout is %s)", c.Format)
-	}
-	if c.Method == "GET" && c.Format != FormatNameValue && c.Format != "" {
-		d.errAt(c, "method", "method GET sends only format name-value; format %s needs POST", c.Format)
-	}
-	if c.Password != "" && c.Username == "" {
-		d.errAt(c, "password", "password is set but username is empty")
+	for _, p := range cfg.judge(c, false) {
+		d.errAt(c, p.path, "%s", p.msg)
 	}
 	d.checkSecret(c, "password", c.Password)
 	d.checkSecret(c, "signing_secret", c.SigningSecret)
@@ -493,12 +471,8 @@ func (d *decoder) checkCallout(c *Callout) {
 		c.Timeout = Duration(DefaultTimeout)
 	}
 	d.checkRetry(c)
-	d.checkHeaders(c, c.Headers)
 	if c.Notify != nil {
 		d.checkNotify(c.Notify)
-	}
-	if len(c.PayloadFields) > 0 && c.Format != FormatJSON {
-		d.errAt(c, "payload_fields", "payload_fields are only used with format json")
 	}
 }
 
@@ -622,37 +596,12 @@ func urlProblem(raw string) string {
 	return ""
 }
 
-// checkHeaders validates extra HTTP header names and values.
+// checkHeaders validates the extra HTTP header names and values of the notes
+// endpoint (a callout's are judged by judgeCallout).
 func (d *decoder) checkHeaders(owner any, h map[string]string) {
-	for _, p := range headerProblems(h) {
+	for _, p := range headerProblems(h, false) {
 		d.errAt(owner, p.path, "%s", p.msg)
 	}
-}
-
-// headerProblems reports invalid header names and values, in name order.
-func headerProblems(h map[string]string) []problem {
-	var out []problem
-	for _, name := range slices.Sorted(mapKeysOf(h)) {
-		if !validHeaderName(name) {
-			out = append(out, problem{"headers." + name + "#key", fmt.Sprintf("invalid header name %q", name)})
-		}
-		if strings.ContainsAny(h[name], "\r\n") {
-			out = append(out, problem{"headers." + name, fmt.Sprintf("header %q: value must not contain line breaks", name)})
-		}
-	}
-	return out
-}
-
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c > 0x7e || c <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, c) {
-			return false
-		}
-	}
-	return true
 }
 
 // checkWebhookAuth validates a webhook callback's authentication.

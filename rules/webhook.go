@@ -43,10 +43,7 @@ func (c *Config) CompileWebhook(w *Webhook) (*Rule, error) {
 			}
 		}
 	}
-	if msg := urlProblem(w.Callback.URL); msg != "" {
-		add("callback: %s", msg)
-	}
-	for _, p := range headerProblems(w.Callback.Headers) {
+	for _, p := range c.judge(webhookRule(w, nil).Targets[0], true) {
 		add("callback: %s", p.msg)
 	}
 	for _, p := range authProblems(&w.Callback.Authentication) {
