@@ -47,18 +47,23 @@ func (e *Engine) permanentFailure(job store.Job, reason string) store.Outcome {
 
 func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job) store.Outcome {
 	var p deliveryPayload
-	if err := json.Unmarshal(job.Payload, &p); err != nil || p.Request == nil {
+	if err := json.Unmarshal(job.Payload, &p); err != nil || p.Request == nil && p.RenderError == "" {
 		return e.permanentFailure(job, fmt.Sprintf("unreadable delivery payload: %v", err))
 	}
 	c := state.callouts[job.Callout]
 	start := e.now()
 	var res callouts.Result
-	if c == nil {
+	switch {
+	case p.RenderError != "":
+		res.Err = "not rendered: " + p.RenderError // never sent; fails on this first attempt
+	case c == nil:
 		res.Err = fmt.Sprintf("callout %q is no longer configured", job.Callout)
-	} else if cred, err := callouts.CredentialsFor(c, e.key); err != nil {
-		res.Err = err.Error()
-	} else {
-		res = sender.Send(ctx, p.Request, job.ID, timeoutOf(c), cred)
+	default:
+		if cred, err := callouts.CredentialsFor(c, e.key); err != nil {
+			res.Err = err.Error()
+		} else {
+			res = sender.Send(ctx, p.Request, job.ID, timeoutOf(c), cred)
+		}
 	}
 	e.metrics.attempted(job.Callout, res)
 	a := store.Attempt{StartedAt: start, Duration: res.Duration, StatusCode: res.StatusCode, Error: res.Err, Response: res.Response}
@@ -67,7 +72,7 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 	switch {
 	case res.Delivered:
 		out.Status = store.StatusDelivered
-	case c == nil || attempts >= job.MaxAttempts:
+	case c == nil || p.RenderError != "" || attempts >= job.MaxAttempts:
 		out.Status = store.StatusFailed
 	default:
 		n := min(attempts, p.Policy.Attempts()-1)
@@ -85,7 +90,10 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 		o := notify.Outcome{
 			Callout: c.Name, Rule: job.Rule, Form: job.Form, EntryID: job.EntryID, TicketNumber: p.TicketNumber,
 			Delivered: res.Delivered, Attempts: attempts, LastStatusCode: res.StatusCode, LastError: res.Err,
-			FirstAttempt: first, LastAttempt: start, URL: p.Request.URL, DeliveryID: job.ID,
+			FirstAttempt: first, LastAttempt: start, URL: c.URL, DeliveryID: job.ID,
+		}
+		if p.Request != nil {
+			o.URL = p.Request.URL
 		}
 		out.Follow = e.notification(state, c, job, o)
 	}
