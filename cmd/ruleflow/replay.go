@@ -74,7 +74,7 @@ replayed, and the exit status is 1.`,
 // replayStats counts what a replay saw.
 type replayStats struct {
 	events, badLines, rulesFired, fired, skipped, ruleErrors, renderErrors int
-	deliveryIDs                                              []string
+	deliveryIDs                                                            []string
 }
 
 func runReplay(ctx context.Context, stdout, stderr io.Writer, o replayOptions, fixtures []string) error {
