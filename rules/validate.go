@@ -48,169 +48,26 @@ type index struct {
 }
 
 // build validates the decoded configuration, applies defaults, compiles conditions
-// and indexes the rules, recording every problem in d.errs.
+// and indexes the rules, recording every problem in d.errs. Like go/types' checker
+// it takes one kind of declaration at a time (declare.go), in dependency order:
+// forms and callouts before the rules that name them.
 func (d *decoder) build(cfg *Config) {
-	idx := &index{
+	cfg.idx = &index{
 		forms:     map[string]*Form{},
 		callouts:  map[string]*Callout{},
 		callbacks: map[string]*CallbackFunction{},
 		targets:   map[string]*TargetURL{},
 		schemas:   map[string]*qualification.Schema{},
 	}
-	cfg.idx = idx
-
-	if d.has(cfg, "version") && cfg.Version != 1 {
-		d.errAt(cfg, "version", "unsupported version %d (want 1)", cfg.Version)
-	}
-	cfg.Location = time.UTC
-	if cfg.Timezone != "" {
-		loc, err := time.LoadLocation(cfg.Timezone)
-		if err != nil || strings.EqualFold(cfg.Timezone, "local") {
-			d.errAt(cfg, "timezone", "unknown timezone %q (want an IANA name such as America/New_York or UTC)", cfg.Timezone)
-		} else {
-			cfg.Location = loc
-		}
-	}
-	mode, err := qualification.ParseNullMode(cfg.Nulls)
-	if err != nil {
-		d.errAt(cfg, "nulls", "%v", err)
-	}
-	cfg.NullMode = mode
-
-	if cfg.SMTP != nil {
-		d.checkSMTP(cfg.SMTP)
-	}
-	if cfg.Notes != nil {
-		d.checkURL(cfg.Notes, "url", cfg.Notes.URL)
-		d.checkHeaders(cfg.Notes, cfg.Notes.Headers)
-		d.checkSecret(cfg.Notes, "password", cfg.Notes.Password)
-	}
-
-	for _, f := range cfg.Forms {
-		idx.forms[f.Name] = f // names are unique: duplicate keys are syntax errors
-		d.checkCalloutFields(f)
-	}
-
-	for _, c := range cfg.Callouts {
-		if c.Name == "" {
-			d.errAt(c, "name", "callout name must not be empty")
-		} else if first, dup := idx.callouts[c.Name]; dup {
-			d.errAt(c, "name", "duplicate callout name %q (first defined on line %d)", c.Name, d.pos(d.node(first, "name")).Line)
-		} else {
-			idx.callouts[c.Name] = c
-		}
-		d.checkCallout(cfg, c)
-	}
-
-	for _, f := range cfg.Callbacks {
-		if !validIdent(f.APIName) {
-			d.errAt(f, "api_name", "invalid api_name %q (want letters, digits and underscores, not starting with a digit)", f.APIName)
-		} else if first, dup := idx.callbacks[f.APIName]; dup {
-			d.errAt(f, "api_name", "duplicate callback function api_name %q (first defined on line %d)", f.APIName, d.pos(d.node(first, "api_name")).Line)
-		} else {
-			idx.callbacks[f.APIName] = f
-		}
-		if s := d.checkCallback(f); s != nil {
-			idx.schemas[f.APIName] = s
-		}
-	}
-
-	for _, t := range cfg.Targets {
-		if strings.TrimSpace(t.Name) == "" {
-			d.errAt(t, "name", "target URL name must not be empty")
-		} else if first, dup := idx.targets[t.Name]; dup {
-			d.errAt(t, "name", "duplicate target URL name %q (first defined on line %d)", t.Name, d.pos(d.node(first, "name")).Line)
-		} else {
-			idx.targets[t.Name] = t
-		}
-	}
-
-	ruleNames := map[string]*Rule{}
-	udfChecked := map[[2]string]bool{}
-	for _, r := range cfg.Rules {
-		if strings.TrimSpace(r.Name) == "" {
-			d.errAt(r, "name", "rule name must not be empty")
-		} else if first, dup := ruleNames[r.Name]; dup {
-			d.errAt(r, "name", "duplicate rule name %q (first defined on line %d)", r.Name, d.pos(d.node(first, "name")).Line)
-		} else {
-			ruleNames[r.Name] = r
-		}
-		schema, formOK := d.checkRuleForm(cfg, r)
-		rmode := cfg.NullMode
-		if r.Nulls != "" {
-			m, err := qualification.ParseNullMode(r.Nulls)
-			if err != nil {
-				d.errAt(r, "nulls", "%v", err)
-			}
-			rmode = m
-		}
-		if d.has(r, "callouts") && len(r.Callouts) == 0 {
-			d.errAt(r, "callouts", "rule %q has no callouts", r.Name)
-		}
-		seen := map[string]bool{}
-		for i, name := range r.Callouts {
-			path := "callouts[" + strconv.Itoa(i) + "]"
-			c, ok := idx.callouts[name]
-			switch {
-			case !ok:
-				d.errAt(r, path, "unknown callout %q%s", name, didYouMean(name, mapKeys(idx.callouts)))
-				continue
-			case seen[name]:
-				d.errAt(r, path, "callout %q is listed twice", name)
-				continue
-			}
-			seen[name] = true
-			r.Targets = append(r.Targets, c)
-			if c.UDF != "" && formOK && schema != nil && !udfChecked[[2]string{c.Name, schema.Name}] {
-				udfChecked[[2]string{c.Name, schema.Name}] = true
-				d.checkUDF(c, r, schema)
-			}
-		}
-		if formOK {
-			d.compileLater(cfg, r, r.Condition, schema, rmode, func(p *qualification.Program) { r.Program = p })
-		}
-	}
-
-	webhookIDs := map[string]*Webhook{}
-	uniq := map[string]*Webhook{}
-	for _, w := range cfg.Webhooks {
-		if strings.TrimSpace(w.WebhookID) == "" {
-			d.errAt(w, "webhook_id", "webhook_id must not be empty")
-		} else if first, dup := webhookIDs[w.WebhookID]; dup {
-			d.errAt(w, "webhook_id", "duplicate webhook_id %q (first defined on line %d)", w.WebhookID, d.pos(d.node(first, "webhook_id")).Line)
-		} else {
-			webhookIDs[w.WebhookID] = w
-		}
-		key := webhookKey(w)
-		if first, dup := uniq[key]; dup {
-			d.errAt(w, "webhook_id", "webhook %q duplicates webhook %q: same form, events and callback URL", w.WebhookID, first.WebhookID)
-		} else {
-			uniq[key] = w
-		}
-		form, ok := idx.forms[w.FormName]
-		if !ok {
-			d.errAt(w, "form_name", "webhook form_name %q is not a declared form%s", w.FormName, didYouMean(w.FormName, mapKeys(idx.forms)))
-		}
-		d.checkKinds(w, "entry_events", w.EntryEvents, false)
-		if form != nil {
-			for i, p := range w.PayloadFields {
-				if _, ok := form.Schema.Field(p); !ok {
-					d.errAt(w, "payload_fields["+strconv.Itoa(i)+"]", "payload field %q is not a field of form %q", p, form.Name)
-				}
-			}
-		}
-		wr := webhookRule(w, nil)
-		for _, p := range cfg.judge(wr.Targets[0], false) {
-			d.errAt(&w.Callback, p.path, "%s", p.msg)
-		}
-		d.checkWebhookAuth(&w.Callback.Authentication)
-		if form != nil {
-			d.compileLater(cfg, w, w.Condition, form.Schema, cfg.NullMode, func(p *qualification.Program) { wr.Program = p })
-		}
-		idx.webhookRules = append(idx.webhookRules, wr)
-	}
+	d.checkSettings(cfg)
+	d.declareForms(cfg)
+	d.declareCallouts(cfg)
+	d.declareCallbacks(cfg)
+	d.declareTargets(cfg)
+	d.declareRules(cfg)
+	d.declareWebhooks(cfg)
 	d.compileAll()
-	idx.rules = indexRules(cfg.Rules, idx.webhookRules)
+	cfg.idx.rules = indexRules(cfg.Rules, cfg.idx.webhookRules)
 }
 
 // indexRules groups rules by (form, kind), keeping their order.
