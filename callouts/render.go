@@ -290,14 +290,10 @@ func (r *renderer) standard() ([]stdValue, error) {
 	}
 	out = append(out, id)
 
-	for _, m := range []struct{ name, ref string }{
-		{StdNumber, cf.Number},
-		{StdStatus, cf.Status},
-		{StdCreatedDatetime, cf.CreatedDatetime},
-		{StdLastActivityDatetime, cf.LastActivityDatetime},
-	} {
-		v, ok := r.fieldText(m.ref)
-		out = append(out, stdValue{Name: m.name, Value: v, Null: !ok})
+	entries := cf.Entries()
+	for _, e := range entries[1:] { // number, status, created_datetime, last_activity_datetime
+		v, ok := r.fieldText(e.Field)
+		out = append(out, stdValue{Name: e.Key, Value: v, Null: !ok})
 	}
 	out = append(out, stdValue{Name: StdDomain, Value: r.cfg.Domain, Null: r.cfg.Domain == ""})
 	udf, ok := r.fieldText(r.c.UDF)

@@ -489,15 +489,12 @@ func authProblems(a *WebhookAuthentication) []problem {
 // checkCalloutFields checks that a form's callout_fields name fields of the form.
 func (d *decoder) checkCalloutFields(f *Form) {
 	cf := &f.CalloutFields
-	for _, e := range []struct{ key, name string }{
-		{"id", cf.ID}, {"number", cf.Number}, {"status", cf.Status},
-		{"created_datetime", cf.CreatedDatetime}, {"last_activity_datetime", cf.LastActivityDatetime},
-	} {
-		if e.name == "" {
+	for _, e := range cf.Entries() {
+		if e.Field == "" {
 			continue
 		}
-		if _, ok := f.Schema.Field(e.name); !ok {
-			d.errAt(cf, e.key, "callout_fields %s: %q is not a field of form %q%s", e.key, e.name, f.Name, didYouMean(e.name, fieldNames(f.Schema)))
+		if _, ok := f.Schema.Field(e.Field); !ok {
+			d.errAt(cf, e.Key, "callout_fields %s: %q is not a field of form %q%s", e.Key, e.Field, f.Name, didYouMean(e.Field, fieldNames(f.Schema)))
 		}
 	}
 }
