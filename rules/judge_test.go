@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -76,5 +77,28 @@ func TestCheckCallout(t *testing.T) {
 	bad.Headers = map[string]string{"host": "h"}
 	if err := CheckCallout(&bad); err == nil || err.Error() != `header "Host" may not be set: it is taken from the URL` {
 		t.Fatalf("CheckCallout(host) = %v", err)
+	}
+}
+
+// TestDecodeIntLimits: integers up to math.MaxInt64 reach the setting's own range
+// check (the decoder refused those above 1<<62 before); larger ones are too large;
+// a quoted number is a string unless it comes from ${VAR}.
+func TestDecodeIntLimits(t *testing.T) {
+	t.Setenv("RF_TEST_PORT", "2525")
+	const c9 = `  - {name: C9, url: "http://h/", format: json, retry: {max: %s}}` + "\n"
+	for _, tt := range []struct{ src, want string }{
+		{base + fmt.Sprintf(c9, "4611686018427387905"), `11:61: retry max 4611686018427387905 is out of range (want 0 to 1000 more attempts)`},
+		{base + fmt.Sprintf(c9, "9223372036854775808"), `11:61: integer 9223372036854775808 is too large`},
+		{base + fmt.Sprintf(c9, `"3"`), `11:61: expected an integer, got string "3"`},
+		{base + "smtp: {host: h, port: \"${RF_TEST_PORT}\", tls: none, from: a@example.com}\n", ``},
+	} {
+		_, err := Parse("t.yaml", []byte(tt.src))
+		got := ""
+		if err != nil {
+			got = errLines(err)[0]
+		}
+		if got != tt.want {
+			t.Errorf("%q: error %q, want %q", tt.src[len(base):], got, tt.want)
+		}
 	}
 }
