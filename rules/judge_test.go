@@ -89,7 +89,7 @@ func TestDecodeIntLimits(t *testing.T) {
 	for _, tt := range []struct{ src, want string }{
 		{base + fmt.Sprintf(c9, "4611686018427387905"), `11:61: retry max 4611686018427387905 is out of range (want 0 to 1000 more attempts)`},
 		{base + fmt.Sprintf(c9, "9223372036854775808"), `11:61: integer 9223372036854775808 is too large`},
-		{base + fmt.Sprintf(c9, `"3"`), `11:61: expected an integer, got string "3"`},
+		{base + fmt.Sprintf(c9, `"3"`), `11:61: expected an integer, got the string "3"`},
 		{base + "smtp: {host: h, port: \"${RF_TEST_PORT}\", tls: none, from: a@example.com}\n", ``},
 	} {
 		_, err := Parse("t.yaml", []byte(tt.src))
