@@ -33,6 +33,18 @@ func declare[T any](d *decoder, seen map[string]T, owner T, key, what, name stri
 	return true
 }
 
+// reportJudged records a judge's problems of owner. A problem with no node to put it
+// at (owner did not decode: a list entry that is not a mapping) or of an empty url
+// whose key is absent is left out: decoding reported it already.
+func (d *decoder) reportJudged(owner any, problems []problem, url string) {
+	for _, p := range problems {
+		if d.node(owner, p.path) == nil || p.path == "url" && url == "" && !d.has(owner, "url") {
+			continue
+		}
+		d.errAt(owner, p.path, "%s", p.msg)
+	}
+}
+
 // checkSettings checks the top-level settings: version, timezone, nulls, smtp and
 // the notes endpoint.
 func (d *decoder) checkSettings(cfg *Config) {
@@ -167,7 +179,7 @@ func (d *decoder) declareWebhooks(cfg *Config) {
 			if p.owner == w && p.path == "entry_events" && !d.has(w, "entry_events") {
 				continue // reported as a missing required key
 			}
-			d.errAt(p.owner, p.path, "%s", p.msg)
+			d.reportJudged(p.owner, []problem{p.problem}, w.Callback.URL)
 		}
 		d.checkSecret(&w.Callback.Authentication, "password", w.Callback.Authentication.Password)
 		wr := webhookRule(w, nil)

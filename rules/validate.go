@@ -316,9 +316,7 @@ func (d *decoder) checkCallout(cfg *Config, c *Callout) {
 	} else if c.Method == "" {
 		c.Method = DefaultMethod
 	}
-	for _, p := range cfg.judge(c, false) {
-		d.errAt(c, p.path, "%s", p.msg)
-	}
+	d.reportJudged(c, cfg.judge(c, false), c.URL)
 	d.checkSecret(c, "password", c.Password)
 	d.checkSecret(c, "signing_secret", c.SigningSecret)
 	if c.Timeout == 0 {
