@@ -154,7 +154,11 @@ func forbiddenHeader(canon string) (why string, bad bool) {
 }
 
 // validHeaderName reports whether s is an RFC 9110 token.
-func validHeaderName(s string) bool {
+func validHeaderName(s string) bool { return alnumOr(s, "!#$%&'*+-.^_`|~") }
+
+// alnumOr reports whether s is not empty and holds only ASCII letters, digits and
+// bytes of extra.
+func alnumOr(s, extra string) bool {
 	if s == "" {
 		return false
 	}
@@ -162,7 +166,7 @@ func validHeaderName(s string) bool {
 		c := s[i]
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		case strings.IndexByte(extra, c) >= 0:
 		default:
 			return false
 		}
@@ -189,21 +193,7 @@ func ValidXMLName(s string) bool {
 
 // ValidXMLRPCMethod reports whether s is a valid XML-RPC methodName: A-Z a-z 0-9
 // and _ . : / (the XML-RPC specification).
-func ValidXMLRPCMethod(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case c == '_' || c == '.' || c == ':' || c == '/':
-		default:
-			return false
-		}
-	}
-	return true
-}
+func ValidXMLRPCMethod(s string) bool { return alnumOr(s, "_.:/") }
 
 // SigningKey returns the HMAC key of a Standard Webhooks signing secret: a secret
 // starting with "whsec_" is base64 (standard alphabet, padding optional) after the
