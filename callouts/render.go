@@ -118,15 +118,15 @@ func Render(cfg *rules.Config, c *rules.Callout, ev *rules.Event) (*Request, err
 	if method == "" {
 		method = "POST"
 	}
-	u, err := url.Parse(c.URL)
-	if err != nil {
-		return nil, r.errorf("%v", err) // unreachable: CheckCallout parsed it
-	}
 	header := r.customHeaders()
+	var err error
 	req := &Request{Method: method, URL: c.URL, Header: header}
 	switch c.Format {
 	case rules.FormatNameValue:
-		err = r.nameValue(req, u)
+		var u *url.URL
+		if u, err = url.Parse(c.URL); err == nil { // CheckCallout parsed it: no error
+			err = r.nameValue(req, u)
+		}
 	case rules.FormatSOAP:
 		err = r.soap(req)
 	case rules.FormatXMLRPC:
