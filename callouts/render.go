@@ -200,8 +200,10 @@ func (r *renderer) text(v any, f *qualification.Field) (s string, ok bool) {
 	case string:
 		return v, true
 	case int64:
-		if f != nil && f.Type == qualification.Selection && v >= 0 && v < int64(len(f.Options)) {
-			return f.Options[v], true
+		if f != nil && f.Type == qualification.Selection {
+			if pos := f.OptionByValue(v); pos >= 0 {
+				return f.Options[pos], true
+			}
 		}
 		return strconv.FormatInt(v, 10), true
 	case int:
@@ -226,6 +228,13 @@ func (r *renderer) text(v any, f *qualification.Field) (s string, ok bool) {
 		return v.Name, true
 	case rules.Attachment:
 		return v.Name, true
+	case *qualification.CurrencyValue:
+		if v == nil {
+			return "", false
+		}
+		return formatFloat(v.Value) + " " + v.Code, true
+	case qualification.DiaryValue:
+		return v.Text(), len(v) > 0
 	default:
 		return fmt.Sprint(v), true
 	}

@@ -69,8 +69,10 @@ type Options struct {
 	HTTPClient *http.Client
 	// Workers is how many deliveries run at once on this node; 0 means 32.
 	Workers int
-	// Lease is how long a claimed job stays reserved for this node; 0 means the
-	// longest callout timeout plus 30 s. A node that dies loses its claims after it.
+	// Lease is a job's lease beyond the time limit of its attempt (the callout's
+	// timeout in force, the SMTP connect + send timeouts for an e-mail); 0 means 30 s.
+	// A node that dies loses its claims after the attempt's limit plus Lease. An
+	// attempt never outlives its lease: a longer one extends it before it starts.
 	Lease time.Duration
 	// PollInterval is how often an idle dispatcher looks for due work written by
 	// other nodes; 0 means 1 s. Work enqueued by this node is picked up at once.

@@ -52,6 +52,9 @@ type deliveryPayload struct {
 	RenderError  string          `json:"render_error,omitempty"`
 	TicketNumber string          `json:"ticket_number,omitempty"`
 	Policy       callouts.Policy `json:"policy"`
+	// Notify is the callout's notification policy when the event happened: it
+	// decides the final e-mail if the callout is removed before the delivery ends.
+	Notify *rules.Notify `json:"notify,omitempty"`
 }
 
 // Handle matches ev against the rules in force, renders every callout it fires and
@@ -163,7 +166,7 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 		for _, c := range m.Fire {
 			fired := Fired{Rule: m.Rule.Name, Callout: c.Name}
 			policy := callouts.PolicyFor(c.Retry)
-			dp := deliveryPayload{TicketNumber: ticketNumber(state.cfg, ev), Policy: policy}
+			dp := deliveryPayload{TicketNumber: ticketNumber(state.cfg, ev), Policy: policy, Notify: c.Notify}
 			maxAttempts := policy.Attempts()
 			req, err := callouts.Render(state.cfg, c, ev)
 			if err != nil {

@@ -286,7 +286,7 @@ func TestNotifySMTPTemporaryFailure(t *testing.T) {
 	if len(s.notes.list()) != 0 {
 		t.Fatal("a note was added before the e-mail was sent")
 	}
-	s.clock.advance(mailRetryBase + time.Second) // past the first backoff
+	s.clock.advance(mailRetry.Interval + time.Second) // past the first backoff
 	s.e.Wake()
 	job = s.emailJob(t, id, "the e-mail retry", func(j store.Job) bool { return j.Status != store.StatusPending })
 	if job.Status != store.StatusDelivered || job.Attempts != 2 {

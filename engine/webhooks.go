@@ -53,6 +53,7 @@ type storedWebhook struct {
 	Username      string            `json:"username,omitempty"`
 	Password      string            `json:"password,omitempty"` // enc:v1:...
 	Headers       map[string]string `json:"headers,omitempty"`
+	EnumFormat    rules.EnumFormat  `json:"enum_format,omitempty"`
 }
 
 func (e *Engine) encodeWebhook(w *rules.Webhook) ([]byte, error) {
@@ -68,7 +69,7 @@ func (e *Engine) encodeWebhook(w *rules.Webhook) ([]byte, error) {
 		Description: w.Description, FormName: w.FormName, Condition: w.Condition, EntryEvents: w.EntryEvents,
 		PayloadFields: w.PayloadFields, Enabled: w.Enabled, URL: w.Callback.URL,
 		AuthType: w.Callback.Authentication.Type, Username: w.Callback.Authentication.Username,
-		Password: password.Reveal(), Headers: w.Callback.Headers,
+		Password: password.Reveal(), Headers: w.Callback.Headers, EnumFormat: w.EnumFormat,
 	})
 }
 
@@ -79,7 +80,7 @@ func decodeWebhook(sw store.Webhook) (*rules.Webhook, error) {
 	}
 	return &rules.Webhook{
 		WebhookID: sw.ID, Description: d.Description, FormName: d.FormName, Condition: d.Condition,
-		EntryEvents: d.EntryEvents, PayloadFields: d.PayloadFields, Enabled: d.Enabled,
+		EntryEvents: d.EntryEvents, PayloadFields: d.PayloadFields, Enabled: d.Enabled, EnumFormat: d.EnumFormat,
 		Callback: rules.WebhookCallback{
 			URL:            d.URL,
 			Authentication: rules.WebhookAuthentication{Type: d.AuthType, Username: d.Username, Password: rules.Secret(d.Password)},

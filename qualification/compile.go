@@ -29,6 +29,11 @@ type exprNode = ast.Node
 // program. The error is an *Error, or an ErrorList when binding found several
 // problems (every unknown field is reported, in source order).
 func Compile(src string, opts Options) (*Program, error) {
+	return compile(src, opts, &externalState{cache: new(externalCache)})
+}
+
+// compile is Compile of a qualification nested ext.depth levels in EXTERNAL().
+func compile(src string, opts Options, ext *externalState) (*Program, error) {
 	root, err := Parse(src)
 	if err != nil {
 		return nil, err
@@ -36,7 +41,7 @@ func Compile(src string, opts Options) (*Program, error) {
 	if opts.Location == nil {
 		opts.Location = time.UTC
 	}
-	b := &binder{src: src, opts: opts, loc: opts.Location, names: make(map[string]bool)}
+	b := &binder{src: src, opts: opts, loc: opts.Location, names: make(map[string]bool), ext: ext}
 	cond := b.bindCond(root)
 	if len(b.errs) > 0 {
 		b.errs.Sort()
@@ -46,7 +51,7 @@ func Compile(src string, opts Options) (*Program, error) {
 	if cerr != nil {
 		return nil, newError(src, 0, "internal error compiling qualification: "+cerr.Error())
 	}
-	p := &Program{src: src, prog: prog, opts: opts}
+	p := &Program{src: src, prog: prog, opts: opts, ext: ext}
 	for name := range b.names {
 		p.fields = append(p.fields, name)
 	}
@@ -137,6 +142,8 @@ func (b *binder) bindCond(n Node) ast.Node {
 		out = &ast.UnaryNode{Operator: "not", Node: b.bindCond(n.X)}
 	case *CompareExpr:
 		out = b.bindCompare(n)
+	case *ExternalExpr:
+		out = b.bindExternal(n)
 	default:
 		b.errorf(n.Pos(), "expected a condition, found "+describe(n))
 		out = constNode(false)
@@ -234,10 +241,14 @@ func (b *binder) convertConst(c, to *bval, spec *cmpSpec) (*bval, bool) {
 				b.errorf(c.pos, "unknown option "+strconv.Quote(v)+" for selection field "+quoteField(f.Name)+" (options: "+joinOptions(f.Options)+")")
 				return nil, false
 			}
-			out.c = int64(i)
+			out.c = f.OptionValue(i)
 		case int64:
-			if v < 0 || v >= int64(len(f.Options)) {
-				b.errorf(c.pos, "selection index "+strconv.FormatInt(v, 10)+" out of range for field "+quoteField(f.Name)+" (0 to "+strconv.Itoa(len(f.Options)-1)+")")
+			if f.OptionByValue(v) < 0 {
+				if f.Values == nil {
+					b.errorf(c.pos, "selection index "+strconv.FormatInt(v, 10)+" out of range for field "+quoteField(f.Name)+" (0 to "+strconv.Itoa(len(f.Options)-1)+")")
+				} else {
+					b.errorf(c.pos, "selection value "+strconv.FormatInt(v, 10)+" is not an option of field "+quoteField(f.Name)+" (options: "+f.OptionValuesText()+")")
+				}
 				return nil, false
 			}
 		default:
@@ -310,9 +321,20 @@ func (b *binder) convertConst(c, to *bval, spec *cmpSpec) (*bval, bool) {
 		}
 		out.t = tBool
 	case tString:
-		if _, ok := c.c.(string); !ok {
+		// The literal takes the type of the field (reference §3): '1' > 0 on a
+		// character field compares with the text "0".
+		switch v := c.c.(type) {
+		case string:
+		case int64:
+			out.c, out.t = strconv.FormatInt(v, 10), tString
+		case float64:
+			out.c, out.t = strconv.FormatFloat(v, 'f', -1, 64), tString
+		default:
 			return mismatch()
 		}
+	case tCurrency:
+		b.errorf(to.pos, currencyWholeError(to))
+		return nil, false
 	case tAttach:
 		b.errorf(to.pos, to.describe()+" can only be compared with $NULL$")
 		return nil, false
@@ -323,6 +345,16 @@ func (b *binder) convertConst(c, to *bval, spec *cmpSpec) (*bval, bool) {
 	}
 	out.node = constNode(out.c)
 	return &out, true
+}
+
+// currencyWholeError is the message for a whole currency field used as a value.
+func currencyWholeError(v *bval) string {
+	name := "Cost"
+	if v.field != nil {
+		name = v.field.Name
+	}
+	return v.describe() + " can only be compared with $NULL$; compare its parts " +
+		quoteField(name+".VALUE") + ", " + quoteField(name+".TYPE") + ", " + quoteField(name+".DATE") + " or a functional amount such as " + quoteField(name+".USD")
 }
 
 func joinOptions(opts []string) string {
@@ -357,6 +389,13 @@ func (b *binder) classify(spec *cmpSpec, x, y *bval) bool {
 		return xt
 	}
 	switch {
+	case has(tCurrency):
+		v := x
+		if yt == tCurrency {
+			v = y
+		}
+		b.errorf(v.pos, currencyWholeError(v))
+		return false
 	case has(tAttach):
 		v := x
 		if yt == tAttach {
@@ -498,10 +537,14 @@ func fastPred(spec *cmpSpec, load func(*Env) any, c any) func(any) bool {
 		}
 	case cmpSel:
 		ci, ok := c.(int64)
-		if !ok || spec.fy == nil || ci < 0 || ci >= int64(len(spec.fy.Options)) || (op != EQL && op != NEQ) {
+		if !ok || spec.fy == nil || (op != EQL && op != NEQ) {
 			return nil
 		}
-		name, eq, fold := spec.fy.Options[ci], op == EQL, spec.fold
+		pos := spec.fy.OptionByValue(ci)
+		if pos < 0 {
+			return nil
+		}
+		name, eq, fold := spec.fy.Options[pos], op == EQL, spec.fold
 		return func(e any) bool {
 			v := load(e.(*Env))
 			switch x := v.(type) {

@@ -217,7 +217,7 @@ func TestCompileErrors(t *testing.T) {
 		{`'Status' < 9`, true, "qualification:1:12: selection index 9 out of range for field 'Status' (0 to 6)\n'Status' < 9\n           ^"},
 		{`'Create-date' > "yesterday"`, true, "qualification:1:17: invalid date-time \"yesterday\" (want " + DateFormats + ", or epoch seconds)\n'Create-date' > \"yesterday\"\n                ^"},
 		{`'Priority' = "high"`, true, "qualification:1:14: cannot compare integer field 'Priority' with string \"high\"\n'Priority' = \"high\"\n             ^"},
-		{`'Submitter' = 5`, true, "qualification:1:15: cannot compare character field 'Submitter' with number 5\n'Submitter' = 5\n              ^"},
+		{`'Submitter' = $TIMESTAMP$`, true, "qualification:1:15: cannot compare character field 'Submitter' with keyword $TIMESTAMP$\n'Submitter' = $TIMESTAMP$\n              ^"},
 		{`'Submitter' = 'Priority'`, true, "qualification:1:15: cannot compare character field 'Submitter' with integer field 'Priority'\n'Submitter' = 'Priority'\n              ^"},
 		{`'Priority' LIKE "1%"`, true, "qualification:1:1: LIKE needs character operands, found integer field 'Priority'\n'Priority' LIKE \"1%\"\n^"},
 		{`'Screenshot' = "a.png"`, true, "qualification:1:1: attachment field 'Screenshot' can only be compared with $NULL$\n'Screenshot' = \"a.png\"\n^"},

@@ -25,7 +25,8 @@ type Program struct {
 	prog   *vm.Program
 	opts   Options
 	fields []string
-	pool   sync.Pool // of *vm.VM
+	ext    *externalState // EXTERNAL() nesting depth and the cache of qualifications read from fields
+	pool   sync.Pool      // of *vm.VM
 }
 
 // Source returns the qualification the program was compiled from.

@@ -96,6 +96,10 @@ type Callout struct {
 	Headers       map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
 	SigningSecret Secret            `yaml:"signing_secret,omitempty" json:"signing_secret,omitempty"`
 	Notify        *Notify           `yaml:"notify,omitempty" json:"notify,omitempty"`
+	EnumFormat    EnumFormat        `yaml:"enum_format,omitempty" json:"enum_format,omitempty"` // json: selections as name (default) or value
+	// RenamedFrom lists the callout's former names: deliveries still pending under
+	// them are attempted, and notified, as this callout's.
+	RenamedFrom []string `yaml:"renamed_from,omitempty" json:"renamed_from,omitempty"`
 
 	// PayloadFields and WebhookID are set for the JSON callouts of AR webhooks.
 	PayloadFields []string `yaml:"payload_fields,omitempty" json:"payload_fields,omitempty"`
@@ -109,7 +113,7 @@ func (c *Callout) IsActive() bool { return c.Active == nil || *c.Active }
 type Retry struct {
 	Interval    Duration `yaml:"interval,omitempty" json:"interval,omitempty"`         // default 60s, at least 1s
 	Max         *int     `yaml:"max,omitempty" json:"max,omitempty"`                   // more attempts after the first; default 10
-	Backoff     string   `yaml:"backoff,omitempty" json:"backoff,omitempty"`           // "" / "fixed" or "exponential"
+	Backoff     Backoff  `yaml:"backoff,omitempty" json:"backoff,omitempty"`           // "" / "fixed" or "exponential"
 	MaxInterval Duration `yaml:"max_interval,omitempty" json:"max_interval,omitempty"` // upper bound for exponential backoff
 }
 
@@ -156,6 +160,7 @@ type Webhook struct {
 	PayloadFields []string        `yaml:"payload_fields,omitempty" json:"payload_fields,omitempty"`
 	Enabled       *bool           `yaml:"enabled,omitempty" json:"enabled,omitempty"` // default true
 	Callback      WebhookCallback `yaml:"callback" json:"callback"`
+	EnumFormat    EnumFormat      `yaml:"enum_format,omitempty" json:"enum_format,omitempty"` // selections as value (default, as AR sends) or name
 }
 
 // IsEnabled reports whether the webhook may fire (Enabled unset means true).

@@ -90,6 +90,7 @@ func (d *decoder) declareCallouts(cfg *Config) {
 		declare(d, cfg.idx.callouts, c, "name", "callout name", c.Name, nil)
 		d.checkCallout(cfg, c)
 	}
+	d.checkRenamedFrom(cfg, cfg.idx.callouts)
 }
 
 // declareCallbacks declares the callback functions and builds their schemas.

@@ -29,6 +29,8 @@ type eventJSON struct {
 	Before  map[string]any  `json:"before"`
 	After   map[string]any  `json:"after"`
 	Set     []string        `json:"set"`
+
+	StatusHistory map[string]any `json:"status_history"`
 }
 
 // MaxEventLine is the longest JSONL line ReadEvents accepts.
@@ -118,6 +120,9 @@ func (c *Config) DecodeEvent(data []byte) (*Event, error) {
 			rec[name] = v
 		}
 		*sec.out = rec
+	}
+	if ev.StatusHistory, err = c.decodeStatusHistory(ev.Form, raw.StatusHistory); err != nil {
+		errs = append(errs, "status_history: "+err.Error())
 	}
 	if raw.Set != nil {
 		ev.Set = make([]string, 0, len(raw.Set))
@@ -310,19 +315,11 @@ func convertTyped(f *qualification.Field, v any, loc *time.Location) (any, error
 		}
 		return nil, fmt.Errorf("want a time of day (15:04:05) or seconds since midnight, got %s", jsonType(v))
 	case qualification.Selection:
-		switch x := v.(type) {
-		case string:
-			if f.OptionIndex(x) >= 0 {
-				return x, nil
-			}
-			return nil, fmt.Errorf("unknown option %q (want %s, or an index 0 to %d)", x, quoteList(f.Options), len(f.Options)-1)
-		case json.Number:
-			if i, err := strconv.ParseInt(x.String(), 10, 64); err == nil && i >= 0 && i < int64(len(f.Options)) {
-				return f.Options[i], nil
-			}
-			return nil, fmt.Errorf("option index %s is out of range (want 0 to %d)", x, len(f.Options)-1)
-		}
-		return nil, fmt.Errorf("want an option name or index, got %s", jsonType(v))
+		return decodeSelection(f, v)
+	case qualification.Currency:
+		return decodeCurrency(v, loc)
+	case qualification.Diary:
+		return decodeDiary(v, loc)
 	case qualification.Attachment:
 		return decodeAttachment(v)
 	}

@@ -121,7 +121,7 @@ func TestDecodeEventErrors(t *testing.T) {
 		{`{"event":"create","form":"Ticket","after":{"At":"noon"}}`, `after: field "At": invalid time of day "noon" (want 15:04:05)`},
 		{`{"event":"create","form":"Ticket","after":{"Status":"Done"}}`, `after: field "Status": unknown option "Done" (want "New", "In Progress" or "Complete", or an index 0 to 2)`},
 		{`{"event":"create","form":"Ticket","after":{"Status":3}}`, `after: field "Status": option index 3 is out of range (want 0 to 2)`},
-		{`{"event":"create","form":"Ticket","after":{"Status":true}}`, `after: field "Status": want an option name or index, got boolean true`},
+		{`{"event":"create","form":"Ticket","after":{"Status":true}}`, `after: field "Status": want an option name or value, got boolean true`},
 		{`{"event":"create","form":"Ticket","after":{"File":"a.txt"}}`, `after: field "File": want an attachment object {"name","content_type","data_base64"}, got string "a.txt"`},
 		{`{"event":"create","form":"Ticket","after":{"File":{"name":"a","data_base64":"!!"}}}`, `after: field "File": attachment data_base64 is not valid base64`},
 		{`{"event":"create","form":"Ticket","after":{"File":{"name":"a","size":1}}}`, `after: field "File": attachment size must be a string, got number 1`},

@@ -88,6 +88,8 @@ func (c *Config) input(ev *Event) *qualification.Input {
 		User:      ev.User,
 		Groups:    ev.Groups,
 		Now:       ev.Time,
+
+		StatusHistory: ev.StatusHistory,
 	}
 }
 

@@ -186,7 +186,7 @@ webhooks:
 	want := Callout{Name: "webhook WBH1", URL: "http://127.0.0.1:9000/webhook", Method: "POST", Format: FormatJSON,
 		Username: "Demo", Password: "Demo123", Timeout: Duration(20 * time.Second),
 		Retry: Retry{Interval: Duration(time.Minute), Max: intPtr(10)}, Headers: map[string]string{"X-A": "b"},
-		PayloadFields: []string{"Description"}, WebhookID: "WBH1"}
+		PayloadFields: []string{"Description"}, WebhookID: "WBH1", EnumFormat: EnumValue}
 	if diff := cmp.Diff(want, *co); diff != "" {
 		t.Errorf("webhook callout (-want +got):\n%s", diff)
 	}

@@ -19,15 +19,11 @@ import (
 
 // Defaults applied by Parse.
 const (
-	DefaultMethod        = "POST"
-	DefaultTimeout       = 20 * time.Second
-	DefaultRetryInterval = 60 * time.Second
-	DefaultRetryMax      = 10
-	DefaultSMTPTLS       = "starttls" // the port then defaults to 587 (465 for tls, 25 for none)
+	DefaultMethod  = "POST"
+	DefaultTimeout = 20 * time.Second
+	DefaultSMTPTLS = "starttls" // the port then defaults to 587 (465 for tls, 25 for none)
 	// MaxCallbackParameters is how many parameters a callback function may declare.
 	MaxCallbackParameters = 10
-	// MinRetryInterval is the shortest retry interval a callout may configure.
-	MinRetryInterval = time.Second
 )
 
 // formKind is the key of the rule index.
@@ -114,6 +110,7 @@ func webhookRule(w *Webhook, prog *qualification.Program) *Rule {
 		Headers:       w.Callback.Headers,
 		PayloadFields: w.PayloadFields,
 		WebhookID:     w.WebhookID,
+		EnumFormat:    w.enumFormat(),
 	}
 	if strings.EqualFold(w.Callback.Authentication.Type, "basic") {
 		c.Username = w.Callback.Authentication.Username
@@ -317,6 +314,9 @@ func (d *decoder) checkCallout(cfg *Config, c *Callout) {
 		c.Method = DefaultMethod
 	}
 	d.reportJudged(c, cfg.judge(c, false), c.URL)
+	if msg := enumFormatProblem(c.EnumFormat, c.Format); msg != "" {
+		d.errAt(c, "enum_format", "%s", msg)
+	}
 	d.checkSecret(c, "password", c.Password)
 	d.checkSecret(c, "signing_secret", c.SigningSecret)
 	if c.Timeout == 0 {

@@ -88,6 +88,9 @@ func (c *Config) webhookProblems(w *Webhook, api bool) (*Form, []ownedProblem) {
 	for _, p := range authProblems(&w.Callback.Authentication) {
 		add(&w.Callback.Authentication, p.path, p.msg)
 	}
+	if msg := enumFormatProblem(w.EnumFormat, FormatJSON); msg != "" {
+		add(w, "enum_format", msg)
+	}
 	return form, out
 }
 

@@ -226,7 +226,7 @@ func TestWebhookDelivered(t *testing.T) {
 		if !c.ok || c.user != "Demo" || c.password != "Demo123" {
 			t.Errorf("basic auth %q %q %v, want Demo Demo123", c.user, c.password, c.ok)
 		}
-		want := `{"webhook_id":"` + id + `","entry_event":"create","form_name":"HPD:Help Desk","entry_id":"000000000000001","entry_details":{"Description":"router down","Impact":null,"Status":"New"}}`
+		want := `{"webhook_id":"` + id + `","entry_event":"create","form_name":"HPD:Help Desk","entry_id":"000000000000001","entry_details":{"Description":"router down","Impact":null,"Status":0}}` // AR sends a selection as its number
 		if c.body != want {
 			t.Errorf("callback body\n got %s\nwant %s", c.body, want)
 		}

@@ -30,6 +30,7 @@ type WebhookJSON struct {
 	PayloadFields []string     `json:"payload_fields"`
 	Enabled       *bool        `json:"enabled,omitempty"`
 	Callback      CallbackJSON `json:"callback"`
+	EnumFormat    string       `json:"enum_format,omitempty"` // ruleflow extension: "name" sends selections by name, "value" (default) by AR value
 	Links         *LinksJSON   `json:"_links,omitempty"`
 }
 
@@ -82,6 +83,7 @@ func DecodeWebhook(body []byte) (*rules.Webhook, string, error) {
 		Condition:     in.Condition,
 		PayloadFields: in.PayloadFields,
 		Enabled:       in.Enabled,
+		EnumFormat:    rules.EnumFormat(strings.ToLower(in.EnumFormat)),
 		Callback: rules.WebhookCallback{
 			URL:     in.Callback.URL,
 			Headers: in.Callback.Headers,
@@ -145,6 +147,7 @@ func webhookJSON(w *rules.Webhook, self string) WebhookJSON {
 		EntryEvents:   make([]string, len(w.EntryEvents)),
 		PayloadFields: w.PayloadFields,
 		Enabled:       &enabled,
+		EnumFormat:    string(w.EnumFormat),
 		Callback: CallbackJSON{
 			URL:     w.Callback.URL,
 			Headers: w.Callback.Headers,
