@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ruleflow/ruleflow/callouts/egress"
 	"github.com/ruleflow/ruleflow/rules"
 )
 
@@ -50,7 +51,7 @@ func (c Credentials) LogValue() slog.Value {
 // Send never retries; Policy says when to call it again.
 type Sender struct {
 	// Client sends the requests. nil means a client shared by this Sender's calls,
-	// built by NewClient (connection reuse, no redirects followed).
+	// built by NewClient (egress guard, connection reuse, no redirects followed).
 	Client *http.Client
 	// UserAgent is sent as User-Agent, e.g. "ruleflow/1.2.0"; empty means "ruleflow".
 	UserAgent string
@@ -65,12 +66,22 @@ type Sender struct {
 	client *http.Client
 }
 
-// NewClient returns the HTTP client a Sender uses when none is given: a tuned
-// transport that keeps idle connections per host for reuse, honours the proxy
-// environment variables, and does not follow redirects (a 3xx is a failed delivery,
-// as the Standard Webhooks guidance says, and a redirected POST would lose its body).
-func NewClient() *http.Client {
+// NewClient returns the HTTP client a Sender uses when none is given:
+// NewGuardedClient with the default egress policy and the system resolver.
+func NewClient() *http.Client { return NewGuardedClient(nil, nil) }
+
+// NewGuardedClient returns an HTTP client whose every connection goes through an
+// egress guard (package callouts/egress): the host is resolved with r (nil: the
+// system resolver), every address is checked against the policy in force (policy
+// is called per request; nil means the default policy) for the origin in the
+// request's context (egress.WithOrigin), and only vetted addresses are dialled.
+// Proxy variables from the environment are ignored. The transport keeps idle
+// connections per host for reuse, and the client does not follow redirects (a 3xx
+// is a failed delivery, as the Standard Webhooks guidance says, and a redirected
+// POST would lose its body).
+func NewGuardedClient(r egress.Resolver, policy func() *egress.Policy) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 32
 	t.IdleConnTimeout = 90 * time.Second
@@ -78,7 +89,7 @@ func NewClient() *http.Client {
 	t.ExpectContinueTimeout = time.Second
 	t.ForceAttemptHTTP2 = true
 	return &http.Client{
-		Transport:     t,
+		Transport:     egress.NewGuard(t, r, policy),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }

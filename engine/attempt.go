@@ -62,7 +62,7 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 		if cred, err := callouts.CredentialsFor(c, e.key); err != nil {
 			res.Err = err.Error()
 		} else {
-			res = sender.Send(ctx, p.Request, job.ID, timeoutOf(c), cred)
+			res = sender.Send(withEgressOrigin(ctx, state, c, &p), p.Request, job.ID, timeoutOf(c), cred)
 		}
 	}
 	e.metrics.attempted(job.Callout, res)

@@ -55,6 +55,9 @@ type deliveryPayload struct {
 	// Notify is the callout's notification policy when the event happened: it
 	// decides the final e-mail if the callout is removed before the delivery ends.
 	Notify *rules.Notify `json:"notify,omitempty"`
+	// Origin is "api" for a webhook registered through the API (the egress guard
+	// then refuses loopback), empty for the configuration file's callouts.
+	Origin string `json:"origin,omitempty"`
 }
 
 // Handle matches ev against the rules in force, renders every callout it fires and
@@ -166,7 +169,7 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 		for _, c := range m.Fire {
 			fired := Fired{Rule: m.Rule.Name, Callout: c.Name}
 			policy := callouts.PolicyFor(c.Retry)
-			dp := deliveryPayload{TicketNumber: ticketNumber(state.cfg, ev), Policy: policy, Notify: c.Notify}
+			dp := deliveryPayload{TicketNumber: ticketNumber(state.cfg, ev), Policy: policy, Notify: c.Notify, Origin: state.originOf(c)}
 			maxAttempts := policy.Attempts()
 			req, err := callouts.Render(state.cfg, c, ev)
 			if err != nil {

@@ -16,6 +16,7 @@ type Config struct {
 	CaseInsensitive bool                   `yaml:"case_insensitive,omitempty" json:"case_insensitive,omitempty"`
 	SMTP            *SMTP                  `yaml:"smtp,omitempty" json:"smtp,omitempty"`
 	Notes           *NotesEndpoint         `yaml:"notes,omitempty" json:"notes,omitempty"`
+	Egress          *Egress                `yaml:"egress,omitempty" json:"egress,omitempty"`
 	Forms           []*Form                `yaml:"-" json:"-"` // decoded from the forms: mapping, in file order
 	Callouts        []*Callout             `yaml:"callouts,omitempty" json:"callouts,omitempty"`
 	Rules           []*Rule                `yaml:"rules,omitempty" json:"rules,omitempty"`

@@ -68,6 +68,7 @@ func (d *decoder) checkSettings(cfg *Config) {
 	if cfg.SMTP != nil {
 		d.checkSMTP(cfg.SMTP)
 	}
+	d.checkEgress(cfg.Egress)
 	if cfg.Notes != nil {
 		d.checkURL(cfg.Notes, "url", cfg.Notes.URL)
 		d.checkHeaders(cfg.Notes, cfg.Notes.Headers)

@@ -164,7 +164,7 @@ func startServer(ctx context.Context, opts serveOptions, adminToken string, log 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	s := &server{opts: opts, log: log, stdout: stdout, served: make(chan error, 1)}
-	notes := &configNotes{client: &http.Client{Timeout: 30 * time.Second}}
+	notes := &configNotes{}
 	s.eng, err = engine.Open(ctx, engine.Options{
 		Config:          cfg,
 		Store:           opts.store,
@@ -177,6 +177,7 @@ func startServer(ctx context.Context, opts serveOptions, adminToken string, log 
 	if err != nil {
 		return nil, err
 	}
+	notes.client = notesClient(s.eng)
 	notes.eng.Store(s.eng)
 	s.api, err = httpapi.New(httpapi.Options{
 		Engine:         s.eng,
@@ -256,6 +257,15 @@ func (s *server) shutdown() error {
 	}
 	s.log.Info("serve: stopped")
 	return nil
+}
+
+// notesClient is the client of the notes forwarder: the engine's, so the egress
+// guard vets the notes endpoint as it does the callouts (no redirects followed, no
+// proxy from the environment), with a 30 s bound on each note.
+func notesClient(eng *engine.Engine) *http.Client {
+	c := *eng.HTTPClient()
+	c.Timeout = 30 * time.Second
+	return &c
 }
 
 // configNotes forwards notes to the `notes:` endpoint of the configuration in

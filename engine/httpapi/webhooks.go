@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/ruleflow/ruleflow/callouts/egress"
 	"github.com/ruleflow/ruleflow/engine"
 	"github.com/ruleflow/ruleflow/rules"
 )
@@ -213,6 +214,9 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `callback: password "********" is the mask, not a password`)
 		return
 	}
+	if !h.egressAllows(w, wh) {
+		return
+	}
 	created, err := h.eng.CreateWebhook(r.Context(), wh)
 	if err != nil {
 		h.webhookError(w, r, err)
@@ -222,6 +226,18 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request) {
 	h.log.Info("httpapi: webhook registered", "webhook", created.WebhookID, "form", created.FormName)
 	w.Header().Set("Location", loc)
 	writeJSON(w, http.StatusCreated, webhookJSON(created, baseURL(r)+loc))
+}
+
+// egressAllows answers 400 and returns false when the callback URL's host is a
+// literal address (in any spelling) that the egress guard refuses to
+// API-registered webhooks; the message names the rule. A host name is judged when
+// it is dialled, on the addresses it resolves to.
+func (h *Handler) egressAllows(w http.ResponseWriter, wh *rules.Webhook) bool {
+	if err := h.eng.EgressPolicy().CheckURL(wh.Callback.URL, egress.FromAPI); err != nil {
+		writeError(w, http.StatusBadRequest, "callback: url: "+err.Error())
+		return false
+	}
+	return true
 }
 
 func (h *Handler) listWebhooks(w http.ResponseWriter, r *http.Request) {
@@ -263,6 +279,9 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wh.WebhookID = id
+	if !h.egressAllows(w, wh) {
+		return
+	}
 	if err := h.eng.UpdateWebhook(r.Context(), wh); err != nil {
 		h.webhookError(w, r, err)
 		return
