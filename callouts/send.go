@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
@@ -153,7 +152,7 @@ func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, time
 	if req == nil {
 		return Result{}, &SendError{Reason: "no request"}
 	}
-	if _, err := checkURL(req.URL); err != nil {
+	if err := rules.CheckURL(req.URL); err != nil {
 		return refused(err.Error(), err)
 	}
 	if timeout <= 0 {
@@ -170,7 +169,7 @@ func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, time
 		hreq.Body, hreq.GetBody, hreq.ContentLength = http.NoBody, nil, 0
 	}
 	for k, v := range req.Header {
-		if _, bad := forbiddenHeader(textproto.CanonicalMIMEHeaderKey(k)); bad {
+		if rules.ForbiddenHeader(k) {
 			continue
 		}
 		hreq.Header[k] = []string{v} // kept as spelled: some SOAP servers want "SOAPAction"

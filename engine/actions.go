@@ -15,27 +15,32 @@ import (
 	"github.com/ruleflow/ruleflow/rules"
 )
 
-// HandleAll handles events that a host saves together (a batch of one is what
-// Handle does). Every event is decided first: the rules run with their actions
-// and the fired callouts are rendered. When a rule rejects any of the events,
-// nothing is enqueued for any of them; the results are returned and the
-// rejected one has Result.Rejected set (the others show what would have fired,
-// without delivery IDs). Otherwise all deliveries and notification e-mails of
-// all events are stored in one transaction before HandleAll returns. If a
-// request cannot be rendered or the store fails, nothing is enqueued and the
-// error says why.
-func (e *Engine) HandleAll(ctx context.Context, evs []*rules.Event) ([]*Result, error) {
+// HandleBatch handles events that a host saves together (a batch of one is what
+// Handle does), atomically. Every event is checked first: one the store cannot hold
+// is an *EventError naming its index, and nothing is stored. Then every event is
+// decided: the rules run with their actions and the fired callouts are rendered.
+// When a rule rejects any of the events, nothing is enqueued for any of them; the
+// results are returned and the rejected one has Result.Rejected set (the others
+// show what would have fired, without delivery IDs). Otherwise all deliveries and
+// notification e-mails of all events are stored in one transaction before
+// HandleBatch returns, so either every event's deliveries are stored or none is.
+func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result, error) {
 	if e.closed.Load() {
 		return nil, ErrClosed
+	}
+	for i, ev := range evs {
+		if ev == nil {
+			return nil, &EventError{Index: i, Err: errors.New("nil event")}
+		}
+		if err := checkStorable(ev); err != nil {
+			return nil, &EventError{Index: i, Err: err}
+		}
 	}
 	state := e.cfg.Load()
 	results := make([]*Result, len(evs))
 	jobsOf := make([][]store.Job, len(evs))
 	rejected, total := false, 0
 	for i, ev := range evs {
-		if ev == nil {
-			return nil, fmt.Errorf("engine: handle: event %d is nil", i)
-		}
 		if ev.Time.IsZero() {
 			// The caller's event is not ours to change (a host may share it).
 			withTime := *ev

@@ -99,7 +99,7 @@ func TestRejectEnqueuesNothing(t *testing.T) {
 			if len(res.Fired) != 0 || len(res.Set) != 0 {
 				t.Errorf("a rejected event fired %v and set %v", res.Fired, res.Set)
 			}
-			results, err := e.HandleAll(ctx, []*rules.Event{good, bad})
+			results, err := e.HandleBatch(ctx, []*rules.Event{good, bad})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +116,7 @@ func TestRejectEnqueuesNothing(t *testing.T) {
 			other := completeEvent(3)
 			other.After["Title"], other.After["Priority"] = "disk", "Critical"
 			other.Before["Priority"] = "Critical"
-			results, err = e.HandleAll(ctx, []*rules.Event{good, other})
+			results, err = e.HandleBatch(ctx, []*rules.Event{good, other})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -47,19 +47,24 @@ func (e *Engine) permanentFailure(job store.Job, reason string) store.Outcome {
 
 func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job) store.Outcome {
 	var p DeliveryPayload
-	if err := json.Unmarshal(job.Payload, &p); err != nil || p.Request == nil {
+	if err := json.Unmarshal(job.Payload, &p); err != nil || p.Request == nil && p.RenderError == "" {
 		return e.permanentFailure(job, fmt.Sprintf("unreadable delivery payload: %v", err))
 	}
 	c := state.callout(job.Callout)
 	start := e.now()
 	var res callouts.Result
 	var sendErr error
-	if c == nil {
+	switch {
+	case p.RenderError != "":
+		sendErr = errors.New("not rendered: " + p.RenderError) // never sent; fails on this first attempt
+	case c == nil:
 		sendErr = fmt.Errorf("callout %q is no longer configured", job.Callout)
-	} else if cred, err := callouts.CredentialsFor(c, e.key); err != nil {
-		sendErr = err
-	} else {
-		res, sendErr = sender.Send(withEgressOrigin(ctx, state, c, &p), p.Request, job.ID, timeoutOf(c), cred)
+	default:
+		if cred, err := callouts.CredentialsFor(c, e.key); err != nil {
+			sendErr = err
+		} else {
+			res, sendErr = sender.Send(withEgressOrigin(ctx, state, c, &p), p.Request, job.ID, timeoutOf(c), cred)
+		}
 	}
 	delivered, reason := sendErr == nil, ""
 	if sendErr != nil {
@@ -72,7 +77,7 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 	switch {
 	case delivered:
 		out.Status = store.StatusDelivered
-	case c == nil || attempts >= job.MaxAttempts:
+	case c == nil || p.RenderError != "" || attempts >= job.MaxAttempts:
 		out.Status = store.StatusFailed
 	default:
 		n := min(attempts, p.Policy.Attempts()-1)
@@ -90,7 +95,12 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 		o := notify.Outcome{
 			Callout: job.Callout, Rule: job.Rule, Form: job.Form, EntryID: job.EntryID, TicketNumber: p.TicketNumber,
 			Delivered: delivered, Attempts: attempts, LastStatusCode: res.StatusCode, LastError: reason,
-			FirstAttempt: first, LastAttempt: start, URL: p.Request.URL, DeliveryID: job.ID,
+			FirstAttempt: first, LastAttempt: start, DeliveryID: job.ID,
+		}
+		if p.Request != nil {
+			o.URL = p.Request.URL
+		} else if c != nil {
+			o.URL = c.URL // not rendered: the callout's URL as configured
 		}
 		if c != nil {
 			o.Callout = c.Name

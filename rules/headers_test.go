@@ -63,7 +63,7 @@ func TestSecretHeaderErrors(t *testing.T) {
 		{"headers a list", base + "  - {name: C2, url: \"http://h/\", format: json, headers: [a]}\n",
 			[]string{`11:57: expected a mapping of header names to values, got a list`}},
 		{"line break in a secret value", base + "  - {name: C2, url: \"http://h/\", format: json, headers: {X-A: {value: \"a\\nb\", secret: true}}}\n",
-			[]string{`11:71: header "X-A": value must not contain line breaks`}},
+			[]string{`11:71: header "X-A": value must not contain line breaks or NUL`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -74,9 +74,9 @@ replayed, and the exit status is 1.`,
 
 // replayStats counts what a replay saw.
 type replayStats struct {
-	events, badLines, rulesFired, fired, skipped, ruleErrors int
-	valuesSet, rejected                                      int
-	deliveryIDs                                              []string
+	events, badLines, rulesFired, fired, skipped, ruleErrors, renderErrors int
+	valuesSet, rejected                                                    int
+	deliveryIDs                                                            []string
 }
 
 func runReplay(ctx context.Context, stdout, stderr io.Writer, o replayOptions, fixtures []string) error {
@@ -118,6 +118,9 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, o replayOptions, f
 	}
 	if st.ruleErrors > 0 {
 		summary += fmt.Sprintf(", %d rule errors", st.ruleErrors)
+	}
+	if st.renderErrors > 0 {
+		summary += fmt.Sprintf(", %d events with callouts not rendered", st.renderErrors)
 	}
 	if st.badLines > 0 {
 		summary += fmt.Sprintf(", %d bad lines", st.badLines)
@@ -179,6 +182,11 @@ func replayFile(ctx context.Context, eng *engine.Engine, cfg *rules.Config, name
 			out.Flush()
 			fmt.Fprintf(stderr, "%s:%d: %v\n", name, line, res.RuleErrors)
 		}
+		if res.RenderErrors != nil {
+			st.renderErrors++
+			out.Flush()
+			fmt.Fprintf(stderr, "%s:%d: %v\n", name, line, res.RenderErrors)
+		}
 		for _, fd := range res.Fired {
 			if fd.DeliveryID != "" {
 				st.deliveryIDs = append(st.deliveryIDs, fd.DeliveryID)
@@ -232,12 +240,18 @@ func writeReplayText(out *bufio.Writer, cfg *rules.Config, name string, line int
 		for _, c := range m.Fire {
 			fd := fired[0]
 			fired = fired[1:]
-			fmt.Fprintf(out, "    callout %q (%s %s)", c.Name, c.Format, fd.Request.Method)
+			if fd.Request == nil {
+				fmt.Fprintf(out, "    callout %q (%s) not rendered: %s", c.Name, c.Format, fd.RenderError)
+			} else {
+				fmt.Fprintf(out, "    callout %q (%s %s)", c.Name, c.Format, fd.Request.Method)
+			}
 			if fd.DeliveryID != "" {
 				fmt.Fprintf(out, " delivery %s", fd.DeliveryID)
 			}
 			fmt.Fprintln(out)
-			writeRequest(out, c.Username, fd.Request, "      ")
+			if fd.Request != nil {
+				writeRequest(out, c.Username, fd.Request, "      ")
+			}
 		}
 		for _, s := range m.Skipped {
 			fmt.Fprintf(out, "    callout %q not fired: %s\n", s.Callout.Name, s.Reason)
@@ -308,17 +322,19 @@ func printable(line string) bool {
 
 // replayRecord is one fired callout in --format json.
 type replayRecord struct {
-	File       string        `json:"file"`
-	Line       int           `json:"line"`
-	Event      rules.Kind    `json:"event"`
-	Form       string        `json:"form"`
-	EntryID    string        `json:"entry_id"`
-	Time       time.Time     `json:"time"`
-	Rule       string        `json:"rule"`
-	Callout    string        `json:"callout"`
-	Format     rules.Format  `json:"format"`
-	DeliveryID string        `json:"delivery_id,omitempty"`
-	Request    replayRequest `json:"request"`
+	File       string         `json:"file"`
+	Line       int            `json:"line"`
+	Event      rules.Kind     `json:"event"`
+	Form       string         `json:"form"`
+	EntryID    string         `json:"entry_id"`
+	Time       time.Time      `json:"time"`
+	Rule       string         `json:"rule"`
+	Callout    string         `json:"callout"`
+	Format     rules.Format   `json:"format"`
+	DeliveryID string         `json:"delivery_id,omitempty"`
+	Request    *replayRequest `json:"request,omitempty"`
+	// RenderError is set instead of Request when the callout could not be rendered.
+	RenderError string `json:"render_error,omitempty"`
 }
 
 type replayRequest struct {
@@ -336,15 +352,17 @@ func writeReplayJSON(out *bufio.Writer, cfg *rules.Config, name string, line int
 		for _, c := range m.Fire {
 			fd := res.Fired[i]
 			i++
-			req := fd.Request.Masked()
-			hs := map[string]string{}
-			for _, h := range displayHeaders(c.Username, req) {
-				hs[h[0]] = h[1]
-			}
 			rec := replayRecord{
 				File: name, Line: line, Event: ev.Kind, Form: ev.Form, EntryID: ev.EntryID, Time: ev.Time.UTC(),
-				Rule: m.Rule.Name, Callout: c.Name, Format: c.Format, DeliveryID: fd.DeliveryID,
-				Request: replayRequest{Method: req.Method, URL: req.URL, Headers: hs, Body: string(req.Body)},
+				Rule: m.Rule.Name, Callout: c.Name, Format: c.Format, DeliveryID: fd.DeliveryID, RenderError: fd.RenderError,
+			}
+			if fd.Request != nil {
+				req := fd.Request.Masked()
+				hs := map[string]string{}
+				for _, h := range displayHeaders(c.Username, req) {
+					hs[h[0]] = h[1]
+				}
+				rec.Request = &replayRequest{Method: req.Method, URL: req.URL, Headers: hs, Body: string(req.Body)}
 			}
 			if err := enc.Encode(rec); err != nil {
 				return err

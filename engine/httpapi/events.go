@@ -29,6 +29,10 @@ type eventsResponse struct {
 	// Set holds the values the rules set, field → value: an object for one event,
 	// an array of objects (one per event) for a batch.
 	Set json.RawMessage `json:"set,omitempty"`
+	// RenderErrors are the callouts that could not be rendered for their event:
+	// each is a failed delivery (listed in fired, with its delivery ID); the others
+	// fired.
+	RenderErrors []string `json:"render_errors,omitempty"`
 }
 
 // rejectedJSON answers 422 for a save a rule refused.
@@ -41,20 +45,29 @@ type rejectedJSON struct {
 // eventReply answers a single event that arrived by its own endpoint: a callback
 // invocation or an external event.
 type eventReply struct {
-	Status     string          `json:"status"`
-	Fired      []firedJSON     `json:"fired"`
-	RuleErrors []string        `json:"rule_errors,omitempty"`
-	Set        json.RawMessage `json:"set,omitempty"`
+	Status       string          `json:"status"`
+	Fired        []firedJSON     `json:"fired"`
+	RuleErrors   []string        `json:"rule_errors,omitempty"`
+	RenderErrors []string        `json:"render_errors,omitempty"`
+	Set          json.RawMessage `json:"set,omitempty"`
 }
 
 // ruleErrors lists the rule evaluation errors of a result, prefixed with the event
 // index in a batch.
-func ruleErrors(res *engine.Result, index *int) []string {
-	if res.RuleErrors == nil {
+func ruleErrors(res *engine.Result, index *int) []string { return errorLines(res.RuleErrors, index) }
+
+// renderErrors lists the callouts of a result that could not be rendered.
+func renderErrors(res *engine.Result, index *int) []string {
+	return errorLines(res.RenderErrors, index)
+}
+
+// errorLines lists the errors joined in err, prefixed with the event index in a batch.
+func errorLines(err error, index *int) []string {
+	if err == nil {
 		return nil
 	}
-	errs := []error{res.RuleErrors}
-	if j, ok := res.RuleErrors.(interface{ Unwrap() []error }); ok {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		errs = j.Unwrap()
 	}
 	out := make([]string, 0, len(errs))
@@ -112,7 +125,9 @@ func SplitEvents(body []byte) (items []json.RawMessage, batch bool, err error) {
 }
 
 // postEvents handles POST /v1/events: every event is decoded and checked first, so
-// a bad one rejects the whole request with nothing enqueued; then each is handled.
+// a bad one (malformed, or holding text the store cannot hold) rejects the whole
+// request with 400 and nothing enqueued; then all are handled at once, their
+// deliveries stored in one transaction (engine.HandleBatch).
 func (h *Handler) postEvents(w http.ResponseWriter, r *http.Request) {
 	body, ok := readBody(w, r, MaxEventBody)
 	if !ok {
@@ -136,8 +151,12 @@ func (h *Handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		events[i] = ev
 	}
-	results, status, err := h.handleAll(r.Context(), events)
+	results, status, err := h.handleBatch(r.Context(), events)
 	if err != nil {
+		var ee *engine.EventError
+		if errors.As(err, &ee) && !batch {
+			err = ee.Err
+		}
 		h.log.Error("httpapi: handle events", "events", len(events), "error", err)
 		h.writeFailure(w, r, status, err)
 		return
@@ -155,6 +174,7 @@ func (h *Handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.Fired = append(resp.Fired, firedOf(res, idx)...)
 		resp.RuleErrors = append(resp.RuleErrors, ruleErrors(res, idx)...)
+		resp.RenderErrors = append(resp.RenderErrors, renderErrors(res, idx)...)
 		sets = append(sets, engine.SetJSON(res.Set, loc))
 		if len(res.Set) > 0 {
 			resp.Set = sets[0]
@@ -186,8 +206,12 @@ func (h *Handler) rejected(w http.ResponseWriter, results []*engine.Result, batc
 // handleOne runs ev through h.handle and answers 200 with an eventReply, or the
 // error; a failure is logged as msg with args.
 func (h *Handler) handleOne(w http.ResponseWriter, r *http.Request, ev *rules.Event, msg string, args ...any) {
-	results, status, err := h.handleAll(r.Context(), []*rules.Event{ev})
+	results, status, err := h.handleBatch(r.Context(), []*rules.Event{ev})
 	if err != nil {
+		var ee *engine.EventError
+		if errors.As(err, &ee) {
+			err = ee.Err
+		}
 		h.log.Error(msg, append(args, "error", err)...)
 		h.writeFailure(w, r, status, err)
 		return
@@ -196,7 +220,7 @@ func (h *Handler) handleOne(w http.ResponseWriter, r *http.Request, ev *rules.Ev
 		return
 	}
 	res := results[0]
-	reply := eventReply{Status: "success", Fired: firedOf(res, nil), RuleErrors: ruleErrors(res, nil)}
+	reply := eventReply{Status: "success", Fired: firedOf(res, nil), RuleErrors: ruleErrors(res, nil), RenderErrors: renderErrors(res, nil)}
 	if len(res.Set) > 0 {
 		reply.Set = engine.SetJSON(res.Set, h.eng.Config().Location)
 	}
@@ -206,16 +230,21 @@ func (h *Handler) handleOne(w http.ResponseWriter, r *http.Request, ev *rules.Ev
 // errTimeout is the message of a 503 for an event that ran out of time.
 const errTimeout = "event handling exceeded the %s execution limit; nothing was enqueued"
 
-// handleAll runs events through the engine as one batch (all enqueued, or
+// handleBatch runs evs through the engine as one batch (all enqueued, or
 // nothing) within the execution limit. It returns the status to answer with when
-// it fails: 503 when the limit was reached first (the engine enqueues atomically
-// at the end, and only if the context is still live, so nothing was done), else 500.
-func (h *Handler) handleAll(ctx context.Context, events []*rules.Event) ([]*engine.Result, int, error) {
+// it fails: 400 for an event the store cannot hold, 503 when the limit was reached
+// first (the engine enqueues atomically at the end, and only if the context is
+// still live, so nothing was done), else 500.
+func (h *Handler) handleBatch(ctx context.Context, evs []*rules.Event) ([]*engine.Result, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.opts.ExecTimeout)
 	defer cancel()
-	res, err := h.eng.HandleAll(ctx, events)
+	res, err := h.eng.HandleBatch(ctx, evs)
 	if err == nil {
 		return res, 0, nil
+	}
+	var ee *engine.EventError
+	if errors.As(err, &ee) {
+		return nil, http.StatusBadRequest, err
 	}
 	if ctx.Err() != nil {
 		return nil, http.StatusServiceUnavailable, fmt.Errorf(errTimeout, h.opts.ExecTimeout)
