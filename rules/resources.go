@@ -200,7 +200,11 @@ func (c *Config) Recipients(n *Notify, ev *Event) ([]string, error) {
 	add := func(a *mail.Address) {
 		if key := strings.ToLower(a.Address); !seen[key] {
 			seen[key] = true
-			out = append(out, a.String())
+			if a.Name == "" {
+				out = append(out, a.Address) // as written: ops@example.com
+			} else {
+				out = append(out, a.String())
+			}
 		}
 	}
 	addResource := func(r *Resource) bool {
