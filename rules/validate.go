@@ -120,6 +120,7 @@ func (d *decoder) build(cfg *Config) {
 		} else {
 			idx.targets[t.Name] = t
 		}
+		d.checkTargetRegion(t)
 	}
 
 	ruleNames := map[string]*Rule{}
