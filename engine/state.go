@@ -27,6 +27,7 @@ type configState struct {
 	mailer     Mailer
 	maxTimeout time.Duration // the longest callout timeout
 	mailLimit  time.Duration // the longest a notification e-mail may take
+	orphaned   int           // stored webhooks whose form base does not declare
 }
 
 // callout returns the callout named name, or the one renamed from it, or nil.
@@ -58,7 +59,9 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 		callouts:  make(map[string]*rules.Callout),
 		renamed:   make(map[string]*rules.Callout),
 		templates: make(map[string]*notify.Templates),
+		orphaned:  logOrphans(base, stored, e.log),
 	}
+	e.metrics.setOrphaned(s.orphaned)
 	add := func(c *rules.Callout) {
 		if _, ok := s.callouts[c.Name]; !ok {
 			s.callouts[c.Name] = c

@@ -98,6 +98,9 @@ func withStoredWebhooks(base *rules.Config, stored []*rules.Webhook, log *slog.L
 	}
 	valid := make([]*rules.Webhook, 0, len(stored))
 	for _, w := range stored {
+		if webhookOrphaned(base, w) {
+			continue // logged by logOrphans
+		}
 		if _, err := base.CompileWebhook(w); err != nil {
 			log.Warn("engine: registered webhook does not fit the configuration; it will not fire", "webhook", w.WebhookID, "error", err)
 			continue
