@@ -47,3 +47,28 @@ func (m *metrics) setOrphaned(n int) {
 	}
 	m.orphaned.Set(float64(n))
 }
+
+// followFormRename returns w with its form renamed when base no longer declares
+// w.FormName but a form lists it in renamed_from (AR: "when you rename the form,
+// the webhook is automatically updated"); otherwise w itself.
+func followFormRename(base *rules.Config, w *rules.Webhook) *rules.Webhook {
+	if _, ok := base.Form(w.FormName); ok {
+		return w
+	}
+	f, ok := base.FormRenamedFrom(w.FormName)
+	if !ok {
+		return w
+	}
+	nw := *w
+	nw.FormName = f.Name
+	return &nw
+}
+
+// followFormRenames applies followFormRename to each of stored.
+func followFormRenames(base *rules.Config, stored []*rules.Webhook) []*rules.Webhook {
+	out := make([]*rules.Webhook, len(stored))
+	for i, w := range stored {
+		out[i] = followFormRename(base, w)
+	}
+	return out
+}

@@ -47,7 +47,8 @@ func configDir(s *configState) string {
 }
 
 func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision int64) (*configState, error) {
-	cfg, err := withStoredWebhooks(base, stored, e.log)
+	effective := followFormRenames(base, stored)
+	cfg, err := withStoredWebhooks(base, effective, e.log)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +60,7 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 		callouts:  make(map[string]*rules.Callout),
 		renamed:   make(map[string]*rules.Callout),
 		templates: make(map[string]*notify.Templates),
-		orphaned:  logOrphans(base, stored, e.log),
+		orphaned:  logOrphans(base, effective, e.log),
 	}
 	e.metrics.setOrphaned(s.orphaned)
 	add := func(c *rules.Callout) {

@@ -86,6 +86,7 @@ func (d *decoder) build(cfg *Config) {
 		idx.forms[f.Name] = f // names are unique: duplicate keys are syntax errors
 		d.checkCalloutFields(f)
 	}
+	d.checkFormRenamedFrom(cfg, idx.forms)
 
 	for _, c := range cfg.Callouts {
 		if c.Name == "" {
@@ -290,6 +291,9 @@ func (d *decoder) checkRuleForm(cfg *Config, r *Rule) (*qualification.Schema, bo
 		return nil, false
 	}
 	if f, ok := idx.forms[r.Form]; ok {
+		return f.Schema, true
+	}
+	if f, ok := d.ruleFormRenamed(cfg, r); ok {
 		return f.Schema, true
 	}
 	inbound := len(r.Events) > 0

@@ -24,7 +24,7 @@ func TestCheckStoreListsOrphans(t *testing.T) {
 				t.Fatal(err)
 			}
 			now := time.Now()
-			for _, form := range []string{"Ticket", "Gone"} {
+			for _, form := range []string{"Ticket", "Gone", "Old ticket"} {
 				if _, err := st.CreateWebhook(context.Background(), store.Webhook{Form: form, Events: "create", URL: "http://127.0.0.1:9/h", Document: []byte("{}")}, now); err != nil {
 					t.Fatal(err)
 				}
@@ -33,6 +33,7 @@ func TestCheckStoreListsOrphans(t *testing.T) {
 			cfg := writeFile(t, "ruleflow.yaml", `version: 1
 forms:
   Ticket:
+    renamed_from: [Old ticket]
     fields:
       Status: {id: 7, type: character}
 `)

@@ -90,3 +90,57 @@ func TestOrphanedWebhook(t *testing.T) {
 		})
 	}
 }
+
+// TestWebhookFollowsFormRename: after a reload renames the form (renamed_from), a
+// registered webhook shows and fires on the new name, is not orphaned, and a PUT
+// with the former name is stored under the new one.
+func TestWebhookFollowsFormRename(t *testing.T) {
+	backends := []struct {
+		name string
+		dsn  func(*testing.T) string
+	}{
+		{"sqlite", func(*testing.T) string { return "" }},
+		{"postgres", postgresDSN},
+	}
+	for _, backend := range backends {
+		t.Run(backend.name, func(t *testing.T) {
+			ts := newTestServer(t, serverConfig{dsn: backend.dsn(t)})
+			id := ts.createSeedWebhook(seedWebhook)
+			src, err := os.ReadFile("testdata/ruleflow.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := strings.ReplaceAll(string(src), "HPD:Help Desk", "HPD:Incident")
+			text = strings.Replace(text, "  HPD:Incident:\n", "  HPD:Incident:\n    renamed_from: [\"HPD:Help Desk\"]\n", 1)
+			renamed, err := rules.Parse("renamed.yaml", []byte(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ts.eng.Reload(renamed); err != nil {
+				t.Fatalf("reload: %v", err)
+			}
+			r := ts.admin("GET", webhookPath+"/"+id, nil)
+			var got WebhookJSON
+			decode(t, r, &got)
+			if got.FormName != "HPD:Incident" || got.Orphaned || got.Enabled == nil || !*got.Enabled {
+				t.Errorf("GET after the rename: %s", r.body)
+			}
+			if g := ts.orphanGauge(); g != 0 {
+				t.Errorf("ruleflow_webhooks_orphaned = %v, want 0", g)
+			}
+			ev := strings.ReplaceAll(hpdCreate, "HPD:Help Desk", "HPD:Incident")
+			if fired := ts.firing(ev); len(fired) != 1 || !strings.Contains(fired[0], id) {
+				t.Errorf("after the rename fired %v, want webhook %s", fired, id)
+			}
+			// A PUT that still says the former name is stored under the new one.
+			put := strings.Replace(seedWebhook, `"password": "Demo123"`, `"password": "********"`, 1)
+			if r := ts.admin("PUT", webhookPath+"/"+id, put); r.status != 204 {
+				t.Fatalf("PUT with the former form name: %d %s", r.status, r.body)
+			}
+			sw, err := ts.eng.Webhook(t.Context(), id)
+			if err != nil || sw.FormName != "HPD:Incident" {
+				t.Errorf("after PUT: %v, %v", sw, err)
+			}
+		})
+	}
+}
