@@ -41,9 +41,6 @@ import (
 // "attach-<FieldName>" per attachment carrying its file name and bytes. The boundary
 // is derived from a hash of the content, so rendering is deterministic.
 func (r *renderer) json(req *Request) error {
-	if req.Method != "POST" {
-		return r.errorf("format json needs method POST")
-	}
 	fields := r.jsonFields()
 	b := make([]byte, 0, 256)
 	b = append(b, `{"webhook_id":`...)

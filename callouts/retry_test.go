@@ -40,7 +40,7 @@ func TestPolicyNext(t *testing.T) {
 	now := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
 	fixed := PolicyFor(rules.Retry{})
 	exp := PolicyFor(rules.Retry{Interval: rules.Duration(5 * time.Second), Backoff: rules.BackoffExponential, MaxInterval: rules.Duration(time.Minute)})
-	fail500 := Result{StatusCode: 500, Err: "HTTP 500"}
+	fail500 := Result{StatusCode: 500}
 	zero := func() float64 { return 0 }
 	half := func() float64 { return 0.5 }
 	bad := func() float64 { return 7 }

@@ -21,35 +21,12 @@ type xmlrpcStandard struct {
 	UDF                  string `xmlrpc:"udf"`
 }
 
-// validXMLRPCMethod reports whether s uses only the characters the XML-RPC
-// specification allows in a methodName: A-Z, a-z, 0-9, '_', '.', ':' and '/'.
-func validXMLRPCMethod(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '.', c == ':', c == '/':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // xmlrpc encodes <methodCall><methodName>METHOD</methodName> with one param, a
 // <struct> of the standard data in standard order: id as <int>, the rest as
 // <string>. A NULL id, or one outside XML-RPC's 32-bit int range, is written as a
 // <string> (empty, or the decimal digits) so that no value is lost or invalid.
 func (r *renderer) xmlrpc(req *Request) error {
-	if req.Method != "POST" {
-		return r.errorf("format xmlrpc needs method POST")
-	}
-	method := r.c.MethodName
-	if !validXMLRPCMethod(method) {
-		return r.errorf("xmlrpc method_name %q may only use A-Z a-z 0-9 _ . : /", method)
-	}
+	method := r.c.MethodName // checked by rules.CheckCallout
 	std, err := r.standard()
 	if err != nil {
 		return err

@@ -46,28 +46,38 @@ func (e *Engine) permanentFailure(job store.Job, reason string) store.Outcome {
 }
 
 func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job) store.Outcome {
-	var p deliveryPayload
-	if err := json.Unmarshal(job.Payload, &p); err != nil || p.Request == nil {
+	var p DeliveryPayload
+	if err := json.Unmarshal(job.Payload, &p); err != nil || p.Request == nil && p.RenderError == "" {
 		return e.permanentFailure(job, fmt.Sprintf("unreadable delivery payload: %v", err))
 	}
 	c := state.callout(job.Callout)
 	start := e.now()
 	var res callouts.Result
-	if c == nil {
-		res.Err = fmt.Sprintf("callout %q is no longer configured", job.Callout)
-	} else if cred, err := callouts.CredentialsFor(c, e.key); err != nil {
-		res.Err = err.Error()
-	} else {
-		res = sender.Send(ctx, p.Request, job.ID, timeoutOf(c), cred)
+	var sendErr error
+	switch {
+	case p.RenderError != "":
+		sendErr = errors.New("not rendered: " + p.RenderError) // never sent; fails on this first attempt
+	case c == nil:
+		sendErr = fmt.Errorf("callout %q is no longer configured", job.Callout)
+	default:
+		if cred, err := callouts.CredentialsFor(c, e.key); err != nil {
+			sendErr = err
+		} else {
+			res, sendErr = sender.Send(withEgressOrigin(ctx, state, c, &p), p.Request, job.ID, timeoutOf(c), cred)
+		}
 	}
-	e.metrics.attempted(job.Callout, res)
-	a := store.Attempt{StartedAt: start, Duration: res.Duration, StatusCode: res.StatusCode, Error: res.Err, Response: res.Response}
+	delivered, reason := sendErr == nil, ""
+	if sendErr != nil {
+		reason = sendErr.Error()
+	}
+	e.metrics.attempted(job.Callout, res, delivered)
+	a := store.Attempt{StartedAt: start, Duration: res.Duration, StatusCode: res.StatusCode, Error: reason, Response: res.Response}
 	attempts := job.Attempts + 1
 	out := store.Outcome{ID: job.ID, Attempt: a}
 	switch {
-	case res.Delivered:
+	case delivered:
 		out.Status = store.StatusDelivered
-	case c == nil || attempts >= job.MaxAttempts:
+	case c == nil || p.RenderError != "" || attempts >= job.MaxAttempts:
 		out.Status = store.StatusFailed
 	default:
 		n := min(attempts, p.Policy.Attempts()-1)
@@ -84,8 +94,13 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 		}
 		o := notify.Outcome{
 			Callout: job.Callout, Rule: job.Rule, Form: job.Form, EntryID: job.EntryID, TicketNumber: p.TicketNumber,
-			Delivered: res.Delivered, Attempts: attempts, LastStatusCode: res.StatusCode, LastError: res.Err,
-			FirstAttempt: first, LastAttempt: start, URL: p.Request.URL, DeliveryID: job.ID,
+			Delivered: delivered, Attempts: attempts, LastStatusCode: res.StatusCode, LastError: reason,
+			FirstAttempt: first, LastAttempt: start, DeliveryID: job.ID,
+		}
+		if p.Request != nil {
+			o.URL = p.Request.URL
+		} else if c != nil {
+			o.URL = c.URL // not rendered: the callout's URL as configured
 		}
 		if c != nil {
 			o.Callout = c.Name

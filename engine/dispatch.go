@@ -83,7 +83,7 @@ func newDispatcher(e *Engine) *dispatcher {
 	d := &dispatcher{
 		e:           e,
 		owner:       owner,
-		sender:      &callouts.Sender{Client: e.opts.HTTPClient, UserAgent: "ruleflow/" + Version(), Now: e.now},
+		sender:      &callouts.Sender{Client: e.client, UserAgent: "ruleflow/" + Version(), Now: e.now},
 		workers:     workers,
 		margin:      margin,
 		poll:        poll,

@@ -21,6 +21,7 @@ type metrics struct {
 	latency    *prometheus.HistogramVec
 	emails     *prometheus.CounterVec
 	orphaned   prometheus.Gauge
+	actions    *actionMetrics
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -52,6 +53,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	reg.MustRegister(m.events, m.rulesFired, m.enqueuedN, m.outcomes, m.latency, m.emails, m.orphaned)
+	m.actions = newActionMetrics(reg)
 	return m
 }
 
@@ -69,12 +71,12 @@ func (m *metrics) enqueued(n int) {
 	}
 }
 
-func (m *metrics) attempted(_ string, res callouts.Result) {
+func (m *metrics) attempted(_ string, res callouts.Result, delivered bool) {
 	if m == nil {
 		return
 	}
 	label := "false"
-	if res.Delivered {
+	if delivered {
 		label = "true"
 	}
 	m.latency.WithLabelValues(label).Observe(res.Duration.Seconds())

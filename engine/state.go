@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ruleflow/ruleflow/callouts"
+	"github.com/ruleflow/ruleflow/callouts/egress"
 	"github.com/ruleflow/ruleflow/notify"
 	"github.com/ruleflow/ruleflow/rules"
 )
@@ -28,6 +29,9 @@ type configState struct {
 	maxTimeout time.Duration // the longest callout timeout
 	mailLimit  time.Duration // the longest a notification e-mail may take
 	orphaned   int           // stored webhooks whose form base does not declare
+
+	egress      *egress.Policy  // the guard's policy, from cfg.Egress
+	apiWebhooks map[string]bool // IDs of the webhooks registered through the API
 }
 
 // callout returns the callout named name, or the one renamed from it, or nil.
@@ -63,6 +67,7 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 		orphaned:  logOrphans(base, effective, e.log),
 	}
 	e.metrics.setOrphaned(s.orphaned)
+	s.egress, s.apiWebhooks = egressPolicy(cfg), apiWebhookIDs(stored)
 	add := func(c *rules.Callout) {
 		if _, ok := s.callouts[c.Name]; !ok {
 			s.callouts[c.Name] = c

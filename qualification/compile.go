@@ -26,7 +26,7 @@ type Options struct {
 type exprNode = ast.Node
 
 // Compile parses src, binds it to opts.Schema and compiles it to an expr-lang
-// program. The error is an *Error, or an ErrorList when binding found several
+// program. The error is a syntax *Error from Parse, or an ErrorList of the binding
 // problems (every unknown field is reported, in source order).
 func Compile(src string, opts Options) (*Program, error) {
 	return compile(src, opts, &externalState{cache: new(externalCache)})
@@ -47,7 +47,7 @@ func compile(src string, opts Options, ext *externalState) (*Program, error) {
 		b.errs.Sort()
 		return nil, b.errs.Err()
 	}
-	prog, cerr := compileExpr(src, cond)
+	prog, cerr := compileExpr(src, cond, boolKind)
 	if cerr != nil {
 		return nil, newError(src, 0, "internal error compiling qualification: "+cerr.Error())
 	}
@@ -61,8 +61,9 @@ func compile(src string, opts Options, ext *externalState) (*Program, error) {
 }
 
 // compileExpr runs the expr-lang checker and compiler over a hand-built tree
-// (route (b) of libraries.md §1): there is no expr source text to parse.
-func compileExpr(src string, root ast.Node) (prog *programT, err error) {
+// (route (b) of libraries.md §1): there is no expr source text to parse. expect
+// is the kind of the result (reflect.Invalid: any).
+func compileExpr(src string, root ast.Node, expect reflect.Kind) (prog *programT, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &Error{Msg: "expr-lang: " + toString(r), Source: src, Line: 1, Column: 1}
@@ -71,7 +72,7 @@ func compileExpr(src string, root ast.Node) (prog *programT, err error) {
 	// A minimal configuration: conf.CreateNew would copy every expr-lang
 	// builtin into a map, and the tree calls none of them.
 	cfg := &conf.Config{
-		Expect:       boolKind,
+		Expect:       expect,
 		ShortCircuit: true,
 		MaxNodes:     MaxNodes,
 		ConstFns:     map[string]reflect.Value{},

@@ -59,6 +59,13 @@ func errorsReport(t *testing.T, s *Schema, cases []string) string {
 			b.WriteString("(no error)\n")
 			continue
 		}
+		// Every error of a list, not only the first that ErrorList.Error shows.
+		if list, ok := err.(ErrorList); ok {
+			for _, e := range list {
+				b.WriteString(e.Error() + "\n")
+			}
+			continue
+		}
 		b.WriteString(err.Error() + "\n")
 	}
 	return b.String()

@@ -40,15 +40,7 @@ func Parse(src string) (Node, error) {
 }
 
 func (p *parser) parse() (n Node, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			b, ok := r.(bail)
-			if !ok {
-				panic(r)
-			}
-			n, err = nil, b.err
-		}
-	}()
+	defer recoverBail(&n, &err)
 	n = p.parseOr()
 	switch t := p.peek(); t.Tok {
 	case EOF:

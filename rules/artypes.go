@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -54,7 +55,7 @@ func decodeCurrency(v any, loc *time.Location) (any, error) {
 	}
 	c := &qualification.CurrencyValue{}
 	var haveValue, haveCode bool
-	for _, k := range slices.Sorted(mapKeysOf(m)) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		x := m[k]
 		switch k {
 		case "decimal":
@@ -118,7 +119,7 @@ func functionalValues(x any) ([]qualification.FunctionalAmount, error) {
 	case nil:
 		return nil, nil
 	case map[string]any:
-		for _, code := range slices.Sorted(mapKeysOf(fv)) {
+		for _, code := range slices.Sorted(maps.Keys(fv)) {
 			if err := add(code, fv[code]); err != nil {
 				return nil, err
 			}
@@ -200,7 +201,7 @@ func decodeDiary(v any, loc *time.Location) (any, error) {
 				return nil, fmt.Errorf(`diary entry %d: want {"user", "timestamp", "text"}, got %s`, i, jsonType(it))
 			}
 			var e qualification.DiaryEntry
-			for _, k := range slices.Sorted(mapKeysOf(m)) {
+			for _, k := range slices.Sorted(maps.Keys(m)) {
 				val := m[k]
 				switch k {
 				case "user", "text":
@@ -253,7 +254,7 @@ func (c *Config) decodeStatusHistory(form string, raw map[string]any) (map[strin
 		}
 	}
 	out := make(map[string]qualification.StatusEntry, len(raw))
-	for _, k := range slices.Sorted(mapKeysOf(raw)) {
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		name := k
 		if status != nil {
 			v, err := decodeSelection(status, statusKey(k))
@@ -267,7 +268,7 @@ func (c *Config) decodeStatusHistory(form string, raw map[string]any) (map[strin
 			return nil, fmt.Errorf(`%q: want {"user", "timestamp"}, got %s`, k, jsonType(raw[k]))
 		}
 		var e qualification.StatusEntry
-		for _, mk := range slices.Sorted(mapKeysOf(m)) {
+		for _, mk := range slices.Sorted(maps.Keys(m)) {
 			switch mk {
 			case "user":
 				s, ok := m[mk].(string)

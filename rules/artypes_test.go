@@ -83,7 +83,7 @@ func TestARTypesDecodeAndMatch(t *testing.T) {
 		  "Work Log":[{"user":"Demo","timestamp":"2026-11-20T09:30:00.000+0000","text":"called"},{"text":"rebooted"}],
 		  "Due":"2026-12-01","Opens At":"08:00:00","Rate":12.75,"Ratio":0.5,
 		  "Qual":"'Work Log' LIKE \"%rebooted%\" AND 'Status' = \"Resolved\""},
-		"status_history":{"New":{"user":"Demo","timestamp":"2026-11-19T08:00:00.000+0000"},"4":{"user":"Allen","timestamp":"2026-11-21T08:00:00Z"}}}`))
+		"status_history":{"New":{"user":"Demo","timestamp":"2026-11-19T08:00:00.000+0000"},"4":{"user":"Allen","timestamp":"2026-11-21T08:00:00Z"}}}`), nil)
 	if err != nil {
 		t.Fatalf("DecodeEvent: %v", err)
 	}
@@ -139,7 +139,7 @@ func TestARTypesDecodeErrors(t *testing.T) {
 		{`{"Work Log":[{"text":"x","timestamp":"soon"}]}`, `after: field "Work Log": diary entry 0: timestamp: invalid date-time "soon" (want ISO 8601 such as 2014-12-01T12:48:03.000+0000)`},
 	}
 	for _, tt := range tests {
-		_, err := c.DecodeEvent([]byte(`{"event":"create","form":"HPD:Help Desk","after":` + tt.after + `}`))
+		_, err := c.DecodeEvent([]byte(`{"event":"create","form":"HPD:Help Desk","after":`+tt.after+`}`), nil)
 		if err == nil || err.Error() != tt.want {
 			t.Errorf("after %s:\n got %v\nwant %s", tt.after, err, tt.want)
 		}
@@ -150,7 +150,7 @@ func TestARTypesDecodeErrors(t *testing.T) {
 		{`{"Resolved":{"who":"x"}}`, `status_history: "Resolved": unknown key "who" (want user, timestamp)`},
 		{`{"Resolved":{"user":"x"},"4":{"user":"y"}}`, `status_history: "Resolved": status "Resolved" is given twice`},
 	} {
-		_, err := c.DecodeEvent([]byte(`{"event":"create","form":"HPD:Help Desk","status_history":` + tt.hist + `}`))
+		_, err := c.DecodeEvent([]byte(`{"event":"create","form":"HPD:Help Desk","status_history":`+tt.hist+`}`), nil)
 		if err == nil || err.Error() != tt.want {
 			t.Errorf("status_history %s:\n got %v\nwant %s", tt.hist, err, tt.want)
 		}
@@ -189,7 +189,7 @@ func FuzzDecodeEventARTypes(f *testing.F) {
 	f.Add([]byte(`{"event":"create","form":"HPD:Help Desk","after":{"Work Log":[{"user":"a","timestamp":"2026-11-20T09:30:00.000+0000","text":"x"}],"Due":"2026-12-01","Opens At":3600,"Qual":"EXTERNAL('Qual')"},"status_history":{"0":{"user":"a","timestamp":1}}}`))
 	f.Add([]byte(`{"event":"update","form":"HPD:Help Desk","before":{"Work Log":"old"},"after":{"Work Log":"new","Qual":"'Cost.USD' > 1"},"status_history":{"Resolved":{"user":null,"timestamp":null}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ev, err := c.DecodeEvent(data)
+		ev, err := c.DecodeEvent(data, nil)
 		if err != nil {
 			if ev != nil {
 				t.Fatal("event and error both returned")
@@ -205,7 +205,7 @@ func FuzzDecodeEventARTypes(f *testing.F) {
 // still match.
 func TestExternalRuleError(t *testing.T) {
 	c := mustParse(t, arTypesConfig)
-	ev, err := c.DecodeEvent([]byte(`{"event":"create","form":"HPD:Help Desk","after":{"Impact":1000,"Qual":"'Stauts' = 1"}}`))
+	ev, err := c.DecodeEvent([]byte(`{"event":"create","form":"HPD:Help Desk","after":{"Impact":1000,"Qual":"'Stauts' = 1"}}`), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

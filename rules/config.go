@@ -16,6 +16,7 @@ type Config struct {
 	CaseInsensitive bool                   `yaml:"case_insensitive,omitempty" json:"case_insensitive,omitempty"`
 	SMTP            *SMTP                  `yaml:"smtp,omitempty" json:"smtp,omitempty"`
 	Notes           *NotesEndpoint         `yaml:"notes,omitempty" json:"notes,omitempty"`
+	Egress          *Egress                `yaml:"egress,omitempty" json:"egress,omitempty"`
 	Forms           []*Form                `yaml:"-" json:"-"` // decoded from the forms: mapping, in file order
 	Callouts        []*Callout             `yaml:"callouts,omitempty" json:"callouts,omitempty"`
 	Rules           []*Rule                `yaml:"rules,omitempty" json:"rules,omitempty"`
@@ -82,22 +83,23 @@ const (
 // Callout is an outbound HTTP call definition (an Autotask extension callout, or the
 // callback of an AR webhook).
 type Callout struct {
-	Name          string            `yaml:"name" json:"name"`
-	Active        *bool             `yaml:"active,omitempty" json:"active,omitempty"` // default true
-	URL           string            `yaml:"url" json:"url"`
-	Method        string            `yaml:"method,omitempty" json:"method,omitempty"` // GET | POST (default)
-	Format        Format            `yaml:"format" json:"format"`
-	MethodName    string            `yaml:"method_name,omitempty" json:"method_name,omitempty"`
-	SOAPAction    string            `yaml:"soap_action,omitempty" json:"soap_action,omitempty"`
-	Username      string            `yaml:"username,omitempty" json:"username,omitempty"`
-	Password      Secret            `yaml:"password,omitempty" json:"password,omitempty"`
-	UDF           string            `yaml:"udf,omitempty" json:"udf,omitempty"`
-	Timeout       Duration          `yaml:"timeout,omitempty" json:"timeout,omitempty"` // default 20s
-	Retry         Retry             `yaml:"retry,omitempty" json:"retry,omitempty"`
-	Headers       map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
-	SigningSecret Secret            `yaml:"signing_secret,omitempty" json:"signing_secret,omitempty"`
-	Notify        *Notify           `yaml:"notify,omitempty" json:"notify,omitempty"`
-	EnumFormat    EnumFormat        `yaml:"enum_format,omitempty" json:"enum_format,omitempty"` // json: selections as name (default) or value
+	Name          string     `yaml:"name" json:"name"`
+	Active        *bool      `yaml:"active,omitempty" json:"active,omitempty"` // default true
+	URL           string     `yaml:"url" json:"url"`
+	Method        string     `yaml:"method,omitempty" json:"method,omitempty"` // GET | POST (default)
+	Format        Format     `yaml:"format" json:"format"`
+	MethodName    string     `yaml:"method_name,omitempty" json:"method_name,omitempty"`
+	SOAPAction    string     `yaml:"soap_action,omitempty" json:"soap_action,omitempty"`
+	Username      string     `yaml:"username,omitempty" json:"username,omitempty"`
+	Password      Secret     `yaml:"password,omitempty" json:"password,omitempty"`
+	UDF           string     `yaml:"udf,omitempty" json:"udf,omitempty"`
+	Timeout       Duration   `yaml:"timeout,omitempty" json:"timeout,omitempty"` // default 20s
+	Retry         Retry      `yaml:"retry,omitempty" json:"retry,omitempty"`
+	Headers       Headers    `yaml:"headers,omitempty" json:"headers,omitempty"`
+	SecretHeaders []string   `yaml:"-" json:"secret_headers,omitempty"` // names of the headers written {value, secret: true}
+	SigningSecret Secret     `yaml:"signing_secret,omitempty" json:"signing_secret,omitempty"`
+	Notify        *Notify    `yaml:"notify,omitempty" json:"notify,omitempty"`
+	EnumFormat    EnumFormat `yaml:"enum_format,omitempty" json:"enum_format,omitempty"` // json: selections as name (default) or value
 	// RenamedFrom lists the callout's former names: deliveries still pending under
 	// them are attempted, and notified, as this callout's.
 	RenamedFrom []string `yaml:"renamed_from,omitempty" json:"renamed_from,omitempty"`
@@ -137,7 +139,13 @@ type Rule struct {
 	Events    []Kind   `yaml:"events" json:"events"`
 	Condition string   `yaml:"condition,omitempty" json:"condition,omitempty"` // empty: always
 	Nulls     string   `yaml:"nulls,omitempty" json:"nulls,omitempty"`         // overrides Config.Nulls
-	Callouts  []string `yaml:"callouts" json:"callouts"`
+	Callouts  []string `yaml:"callouts,omitempty" json:"callouts"`
+	// Set, Reject, Notify and Order are the rule's actions besides callouts and its
+	// execution order (see actions.go).
+	Set    map[string]string `yaml:"set,omitempty" json:"set,omitempty"`       // field → AR value expression
+	Reject string            `yaml:"reject,omitempty" json:"reject,omitempty"` // refuse the save with this message
+	Notify *Notify           `yaml:"notify,omitempty" json:"notify,omitempty"` // e-mail on every firing
+	Order  *int              `yaml:"order,omitempty" json:"order,omitempty"`   // 0 to 1000, default 500
 
 	// Program is Condition compiled against the form's schema; nil when Condition is empty.
 	Program *qualification.Program `yaml:"-" json:"-"`
@@ -145,6 +153,8 @@ type Rule struct {
 	Targets []*Callout `yaml:"-" json:"-"`
 	// Webhook is set when the rule was made from an AR webhook.
 	Webhook *Webhook `yaml:"-" json:"-"`
+	// SetFields are the Set expressions compiled against the form, in file order.
+	SetFields []SetField `yaml:"-" json:"-"`
 }
 
 // IsActive reports whether the rule may fire (Active unset means true).
@@ -171,7 +181,8 @@ func (w *Webhook) IsEnabled() bool { return w.Enabled == nil || *w.Enabled }
 type WebhookCallback struct {
 	URL            string                `yaml:"url" json:"url"`
 	Authentication WebhookAuthentication `yaml:"authentication,omitempty" json:"authentication,omitempty"`
-	Headers        map[string]string     `yaml:"headers,omitempty" json:"headers,omitempty"`
+	Headers        Headers               `yaml:"headers,omitempty" json:"headers,omitempty"`
+	SecretHeaders  []string              `yaml:"-" json:"secret_headers,omitempty"` // names of the headers written {value, secret: true}
 }
 
 // WebhookAuthentication is the callback's authentication: type none or basic.

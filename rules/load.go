@@ -136,9 +136,9 @@ func (d *decoder) decodeForms(cfg *Config, orig ast.Node) {
 		d.nodes[nodeKey{form, "callout_fields"}] = d.nodes[nodeKey{spec, "callout_fields"}]
 		d.nodes[nodeKey{&form.CalloutFields, ""}] = d.nodes[nodeKey{&spec.CalloutFields, ""}]
 		form.RenamedFrom = d.formRenamedFrom(form, spec)
-		for _, k := range []string{"id", "number", "status", "created_datetime", "last_activity_datetime"} {
-			if nd, ok := d.nodes[nodeKey{&spec.CalloutFields, k}]; ok {
-				d.nodes[nodeKey{&form.CalloutFields, k}] = nd
+		for _, e := range spec.CalloutFields.Entries() {
+			if nd, ok := d.nodes[nodeKey{&spec.CalloutFields, e.Key}]; ok {
+				d.nodes[nodeKey{&form.CalloutFields, e.Key}] = nd
 			}
 		}
 		var qfields []qualification.Field

@@ -61,20 +61,26 @@ func (c *Config) Match(ev *Event) ([]Match, error) {
 				continue
 			}
 		}
-		m := Match{Rule: r}
-		for _, co := range r.Targets {
-			switch {
-			case !co.IsActive():
-				m.Skipped = append(m.Skipped, Skip{Callout: co, Reason: "inactive"})
-			case co.UDF != "" && isEmptyValue(cur[co.UDF]):
-				m.Skipped = append(m.Skipped, Skip{Callout: co, Reason: "udf " + co.UDF + " empty"})
-			default:
-				m.Fire = append(m.Fire, co)
-			}
-		}
-		out = append(out, m)
+		out = append(out, splitCallouts(r, cur))
 	}
 	return out, errors.Join(errs...)
+}
+
+// splitCallouts is the Match of rule r on record cur: its callouts split into
+// those that fire and those skipped because they are inactive or their UDF is empty.
+func splitCallouts(r *Rule, cur Record) Match {
+	m := Match{Rule: r}
+	for _, co := range r.Targets {
+		switch {
+		case !co.IsActive():
+			m.Skipped = append(m.Skipped, Skip{Callout: co, Reason: "inactive"})
+		case co.UDF != "" && isEmptyValue(cur[co.UDF]):
+			m.Skipped = append(m.Skipped, Skip{Callout: co, Reason: "udf " + co.UDF + " empty"})
+		default:
+			m.Fire = append(m.Fire, co)
+		}
+	}
+	return m
 }
 
 // input is the qualification view of an event.

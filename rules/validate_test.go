@@ -156,7 +156,7 @@ func TestParseErrors(t *testing.T) {
 			`30:36: invalid e-mail address "bad": missing '@' or angle-addr`,
 			`30:68: set subject or subject_file, not both`,
 			`31:15: invalid header name "Bad Header"`,
-			`31:40: header "X-Ok": value must not contain line breaks`,
+			`31:40: header "X-Ok": value must not contain line breaks or NUL`,
 			`32:27: max_interval is only used with backoff exponential`,
 			`33:11: duplicate callout name "C1" (first defined on line 10)`,
 			`36:21: payload_fields are only used with format json`,
@@ -202,7 +202,7 @@ func TestParseErrors(t *testing.T) {
 			`26:38: expected a list, got the string "create"`,
 			`27:5: a rule is missing the required key "form"`,
 			`27:5: a rule is missing the required key "events"`,
-			`27:5: a rule is missing the required key "callouts"`,
+			`27:5: rule "R6" has no action: give it callouts, set, reject or notify`,
 		}},
 		{"udf", `version: 1
 forms:

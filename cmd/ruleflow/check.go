@@ -55,7 +55,7 @@ With --print-schema it prints the JSON Schema of the configuration file instead.
 			if err != nil {
 				var list rules.ErrorList
 				if errors.As(err, &list) {
-					return &exitError{code: exitFailure, err: fmt.Errorf("%w\n%s", list, plural(len(list), "error")+" in "+args[0])}
+					return &exitError{code: exitFailure, err: fmt.Errorf("%s\n%s", errorText(list), plural(len(list), "error")+" in "+args[0])}
 				}
 				return err
 			}

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -86,8 +88,10 @@ const insertChunk = 128
 
 // insertJobs inserts prepared jobs with multi-row INSERTs. A taken ID aborts: it is
 // returned as the error (wrapping ErrDuplicate) so the transaction rolls back and
-// none of the jobs is stored.
-func (s *Store) insertJobs(ctx context.Context, t tx, jobs []Job) error {
+// none of the jobs is stored. When again is set (the write runs again after a COMMIT
+// whose outcome is unknown) it is idempotent by job ID: an ID taken by an identical
+// job — this very write, committed — counts as inserted.
+func (s *Store) insertJobs(ctx context.Context, t tx, jobs []Job, again bool) error {
 	for len(jobs) > 0 {
 		chunk := jobs[:min(len(jobs), insertChunk)]
 		jobs = jobs[len(chunk):]
@@ -122,11 +126,36 @@ func (s *Store) insertJobs(ctx context.Context, t tx, jobs []Job) error {
 		}
 		if len(inserted) != len(chunk) {
 			for _, j := range chunk {
-				if !inserted[j.ID] {
+				if inserted[j.ID] {
+					continue
+				}
+				if !again {
 					return fmt.Errorf("store: job %s: %w ID", j.ID, ErrDuplicate)
+				}
+				if err := sameJobStored(ctx, t, j); err != nil {
+					return err
 				}
 			}
 		}
+	}
+	return nil
+}
+
+// sameJobStored returns nil if the job stored under j.ID is j as Enqueue wrote it
+// (its own earlier, committed write), else an error wrapping ErrDuplicate. The
+// status and times are not compared: a dispatcher may already have worked on it.
+func sameJobStored(ctx context.Context, t tx, j Job) error {
+	var got Job
+	ok, err := queryRow(ctx, t, `SELECT kind, callout, rule, form, entry_id, event_kind, payload, parent_id, max_attempts FROM jobs WHERE id = ?`,
+		[]any{j.ID}, &got.Kind, &got.Callout, &got.Rule, &got.Form, &got.EntryID, &got.EventKind, &got.Payload, &got.ParentID, &got.MaxAttempts)
+	switch {
+	case err != nil:
+		return err
+	case !ok: // taken by a row deleted since (a purge): not ours either
+		return fmt.Errorf("store: job %s: %w ID", j.ID, ErrDuplicate)
+	case got.Kind != j.Kind || got.Callout != j.Callout || got.Rule != j.Rule || got.Form != j.Form || got.EntryID != j.EntryID ||
+		got.EventKind != j.EventKind || !bytes.Equal(got.Payload, j.Payload) || got.ParentID != j.ParentID || got.MaxAttempts != j.MaxAttempts:
+		return fmt.Errorf("store: job %s: %w ID (held by a different job)", j.ID, ErrDuplicate)
 	}
 	return nil
 }
@@ -176,8 +205,10 @@ func (s *Store) Enqueue(ctx context.Context, jobs []Job) error {
 		return err
 	}
 	own := append([]Job(nil), jobs...)
-	return s.committer.do(ctx, len(own), func(ctx context.Context, t tx) (error, error) {
-		return nil, s.insertJobs(ctx, t, own)
+	// Idempotent by job ID: after a COMMIT whose reply was lost the committer runs
+	// the insert again, and it finds the rows that did commit.
+	return s.committer.doIdempotent(ctx, len(own), func(ctx context.Context, t tx, again bool) (error, error) {
+		return nil, s.insertJobs(ctx, t, own, again)
 	})
 }
 
@@ -289,20 +320,15 @@ WHERE id = ? AND lease_owner = ? AND status = 'pending'`
 	return err
 }
 
+// sortJobsByDue orders claimed jobs by due time, then ID (RETURNING order is
+// unspecified; IDs are monotonic, so equal due times keep enqueue order).
 func sortJobsByDue(jobs []Job) {
-	// Insertion sort: claims are small and RETURNING order is unspecified.
-	for i := 1; i < len(jobs); i++ {
-		for k := i; k > 0 && dueBefore(jobs[k], jobs[k-1]); k-- {
-			jobs[k], jobs[k-1] = jobs[k-1], jobs[k]
+	slices.SortFunc(jobs, func(a, b Job) int {
+		if c := a.NextAt.Compare(b.NextAt); c != 0 {
+			return c
 		}
-	}
-}
-
-func dueBefore(a, b Job) bool {
-	if !a.NextAt.Equal(b.NextAt) {
-		return a.NextAt.Before(b.NextAt)
-	}
-	return a.ID < b.ID
+		return strings.Compare(a.ID, b.ID)
+	})
 }
 
 // Outcome is how one attempt of a claimed job ended, for Settle.
@@ -400,7 +426,7 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 		}
 		// A follow-up whose ID is taken fails the whole call: outcomes must not
 		// half-apply.
-		return nil, s.insertJobs(ctx, t, follow)
+		return nil, s.insertJobs(ctx, t, follow, false)
 	})
 	if err != nil {
 		return nil, err
