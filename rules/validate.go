@@ -201,9 +201,9 @@ func kindProblems(path string, kinds []Kind, inbound bool) []problem {
 		p := path + "[" + strconv.Itoa(i) + "]"
 		switch {
 		case k == KindCreate || k == KindUpdate || k == KindDelete:
-		case inbound && (k == KindCallback || k == KindExternal):
+		case inbound && (k == KindCallback || k == KindExternal || k == KindTime):
 		case inbound:
-			out = append(out, problem{p, fmt.Sprintf("unknown event kind %q (want create, update, delete, callback or external)", k)})
+			out = append(out, problem{p, fmt.Sprintf("unknown event kind %q (want create, update, delete, callback, external or time)", k)})
 			continue
 		default:
 			out = append(out, problem{p, fmt.Sprintf("unknown event kind %q (want create, update or delete)", k)})
