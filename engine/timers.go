@@ -17,3 +17,8 @@ func refuseTimeRules(cfg *rules.Config) error {
 	}
 	return nil
 }
+
+// CheckRunnable reports what this engine refuses to run in a configuration that
+// rules.Load accepted (today: time-based rules), so that `ruleflow check` judges a
+// file exactly as Open and Reload do.
+func CheckRunnable(cfg *rules.Config) error { return refuseTimeRules(cfg) }
