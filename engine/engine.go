@@ -1,11 +1,3 @@
-// Package engine is the running ruleflow system: the save-hook entry point Handle,
-// the durable outbox, the dispatcher that delivers callouts with retries, and the
-// notification e-mails and ticket notes that report on them.
-//
-// Lifecycle: Open starts an Engine (and, unless Options.NoDispatch is set, its
-// dispatcher); Handle is called from the host's save hook, concurrently; Reload swaps
-// the configuration; Close stops claiming work, waits for the deliveries in flight
-// and releases the rest for another node.
 package engine
 
 import (
