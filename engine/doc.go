@@ -57,14 +57,14 @@
 //
 //	                 ┌──────── retryable failure, budget left: next_at = backoff ───────┐
 //	                 ▼                                                                  │
-//	Handle ──▶ pending ──claim (lease)──▶ attempt ──2xx──▶ delivered ──▶ notification (on_every)
+//	Handle ──▶ pending ──claim (lease)──▶ attempt ──2xx──▶ delivered ──▶ notification (if every call is e-mailed)
 //	                                         │
-//	                                         └── permanent failure, or budget spent ──▶ failed ──▶ notification (on failure / every)
+//	                                         └── permanent failure, or budget spent ──▶ failed ──▶ notification
 //	retry (API or CLI): delivered | failed ──▶ pending
 //
 // Delivery is at least once: an attempt whose outcome could not be recorded (a
 // killed node) is retried after its lease expires, so a receiver may see a
-// request twice and can de-duplicate on the delivery ID header.
+// request twice and can de-duplicate on its Idempotency-Key header (the delivery ID).
 //
 // # Leases
 //
