@@ -358,11 +358,18 @@ func TestCloseReleasesLeases(t *testing.T) {
 		t.Errorf("second Shutdown = %v, want the first call's result", err)
 	}
 
-	second := openEngine(t, Options{Config: cfg, Store: dsn, Lease: time.Hour})
-	job, _, err := second.Store().Get(context.Background(), id)
+	// Read the job before a second engine opens: its dispatcher would claim the
+	// released job at once, setting a lease owner of its own.
+	st, err := store.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
+	job, _, err := st.Get(context.Background(), id)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := openEngine(t, Options{Config: cfg, Store: dsn, Lease: time.Hour})
 	if job.Attempts != 1 || job.LeaseOwner != "" || !strings.HasPrefix(job.LastError, "attempt cut off by shutdown") {
 		t.Errorf("after Close: %d attempts, last error %q, lease owner %q; want the aborted attempt recorded and the lease released",
 			job.Attempts, job.LastError, job.LeaseOwner)

@@ -49,13 +49,12 @@ func ForbiddenHeader(name string) bool {
 	return bad
 }
 
-// judge is where the loader and CompileWebhook call judgeCallout. api is true for a
-// webhook registered through the HTTP API. Checks that depend on the configuration
-// (the egress rules of rules/egress.go) hook in here.
-func (cfg *Config) judge(c *Callout, api bool) []problem {
-	ps := judgeCallout(c)
-	_ = api // egress: refused literal addresses are added here
-	return ps
+// judge is where the loader and CompileWebhook call judgeCallout. The egress
+// guard's refusal of literal addresses in API registrations is not here: it needs
+// the dialer's address rules (callouts/egress), which this package cannot import,
+// so the HTTP API applies it on every webhook write before CompileWebhook.
+func (cfg *Config) judge(c *Callout) []problem {
+	return judgeCallout(c)
 }
 
 // judgeCallout reports every problem of a callout definition, with paths relative

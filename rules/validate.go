@@ -301,7 +301,7 @@ func (d *decoder) checkCallout(cfg *Config, c *Callout) {
 	} else if c.Method == "" {
 		c.Method = DefaultMethod
 	}
-	d.reportJudged(c, cfg.judge(c, false), c.URL)
+	d.reportJudged(c, cfg.judge(c), c.URL)
 	if msg := enumFormatProblem(c.EnumFormat, c.Format); msg != "" {
 		d.errAt(c, "enum_format", "%s", msg)
 	}

@@ -82,7 +82,7 @@ func (c *Config) webhookProblems(w *Webhook, api bool) (*Form, []ownedProblem) {
 			}
 		}
 	}
-	for _, p := range c.judge(webhookRule(w, nil).Targets[0], api) {
+	for _, p := range c.judge(webhookRule(w, nil).Targets[0]) {
 		add(&w.Callback, p.path, p.msg)
 	}
 	for _, p := range authProblems(&w.Callback.Authentication) {
