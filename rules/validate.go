@@ -449,14 +449,6 @@ func (d *decoder) checkHeaders(owner any, h map[string]string) {
 	}
 }
 
-// checkWebhookAuth validates a webhook callback's authentication.
-func (d *decoder) checkWebhookAuth(a *WebhookAuthentication) {
-	for _, p := range authProblems(a) {
-		d.errAt(a, p.path, "%s", p.msg)
-	}
-	d.checkSecret(a, "password", a.Password)
-}
-
 // authProblems reports an unknown authentication type or missing credentials.
 func authProblems(a *WebhookAuthentication) []problem {
 	switch {
