@@ -28,6 +28,9 @@ type Backend interface {
 	DeleteWebhook(ctx context.Context, id string) error
 	Webhook(ctx context.Context, id string) (*rules.Webhook, error)
 	Webhooks(ctx context.Context) ([]*rules.Webhook, error)
+	// WebhookOrphaned reports whether a registered webhook names a form the
+	// configuration no longer declares.
+	WebhookOrphaned(w *rules.Webhook) bool
 
 	// Records is the durable state the API reads and writes, or nil when the
 	// engine runs without a store.
