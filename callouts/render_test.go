@@ -3,8 +3,6 @@ package callouts
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,10 +10,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ruleflow/ruleflow/qualification/goldentest"
 	"github.com/ruleflow/ruleflow/rules"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 // dump writes a request the way the golden files hold it: request line, headers in
 // sorted order, a blank line, the body.
@@ -38,22 +35,7 @@ func dump(req *Request) []byte {
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", "golden", name+".golden")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run %s -update to create it)", err, t.Name())
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
+	goldentest.Check(t, path, got)
 }
 
 // Standard data expected for the seed ticket (values of the Autotask seed sample,

@@ -2,7 +2,6 @@ package notify
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,10 +12,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ruleflow/ruleflow/qualification/goldentest"
 	"github.com/ruleflow/ruleflow/rules"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func newYork(t testing.TB) *time.Location {
 	t.Helper()
@@ -68,19 +66,7 @@ func deliveredOutcome() Outcome {
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, diff)
-	}
+	goldentest.Check(t, path, []byte(got))
 }
 
 func TestRenderDefaultGolden(t *testing.T) {

@@ -1,15 +1,11 @@
 package qualification
 
 import (
-	"flag"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/ruleflow/ruleflow/qualification/goldentest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata")
 
 // errorCases are bad qualifications whose messages are pinned in
 // testdata/errors.golden. Each is compiled against ticketSchema.
@@ -73,17 +69,5 @@ func errorsReport(t *testing.T, s *Schema, cases []string) string {
 
 func compareGolden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s mismatch (-want +got), run go test -update if intended:\n%s", path, diff)
-	}
+	goldentest.Check(t, path, []byte(got))
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ruleflow/ruleflow/qualification/goldentest"
 )
 
 func TestPositionString(t *testing.T) {
@@ -151,18 +153,7 @@ func TestInvalidGolden(t *testing.T) {
 		t.Errorf("report leaks a secret:\n%s", got)
 	}
 	golden := filepath.Join("testdata", "invalid.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("report differs from %s (-want +got):\n%s", golden, diff)
-	}
+	goldentest.Check(t, golden, []byte(got))
 }
 
 // listText is every error of an ErrorList, one after another (the whole report a

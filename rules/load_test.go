@@ -2,7 +2,6 @@ package rules
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,8 +11,6 @@ import (
 
 	"github.com/ruleflow/ruleflow/qualification"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata")
 
 // testEnv is the environment the tests expand ${NAME} from.
 func testEnv(name string) (string, bool) {

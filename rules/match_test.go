@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ruleflow/ruleflow/qualification/goldentest"
 )
 
 const matchConfig = `version: 1
@@ -338,16 +340,5 @@ func TestDemoMatchesGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "demo_matches.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), b.String()); diff != "" {
-		t.Errorf("demo matches differ from %s (-want +got):\n%s", golden, diff)
-	}
+	goldentest.Check(t, golden, []byte(b.String()))
 }

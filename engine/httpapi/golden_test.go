@@ -3,33 +3,18 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/ruleflow/ruleflow/qualification/goldentest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
 // checkGolden compares got with the golden file, or rewrites it under -update.
 func checkGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
+	goldentest.Check(t, path, got)
 }
 
 // TestXMLToJSONGolden converts the XML documents under testdata/xml and compares
