@@ -87,6 +87,57 @@ func Render(cfg *rules.Config, c *rules.Callout, ev *rules.Event) (*Request, err
 	if ev == nil {
 		return nil, fmt.Errorf("callout %q: render: no event", c.Name)
 	}
+	r := newRenderer(cfg, c, ev)
+	req, u, err := r.request()
+	if err != nil {
+		return nil, err
+	}
+	switch c.Format {
+	case rules.FormatNameValue:
+		err = r.nameValue(req, u)
+	case rules.FormatSOAP:
+		err = r.soap(req)
+	case rules.FormatXMLRPC:
+		err = r.xmlrpc(req)
+	case rules.FormatJSON:
+		err = r.json(req)
+	default:
+		err = r.errorf("unknown format %q (want name-value, soap, xmlrpc or json)", c.Format)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// request checks what the callout's definition says of every request — method,
+// URL, custom headers — and returns a request holding them, with the parsed URL.
+func (r *renderer) request() (*Request, *url.URL, error) {
+	c := r.c
+	method := strings.ToUpper(strings.TrimSpace(c.Method))
+	if method == "" {
+		method = "POST"
+	}
+	if method != "GET" && method != "POST" {
+		return nil, nil, r.errorf("method %q is not GET or POST", c.Method)
+	}
+	if method == "GET" && c.Format != rules.FormatNameValue {
+		return nil, nil, r.errorf("method GET needs format name-value, not %q", c.Format)
+	}
+	u, err := checkURL(c.URL)
+	if err != nil {
+		return nil, nil, r.errorf("%v", err)
+	}
+	header, err := r.customHeaders()
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Request{Method: method, URL: c.URL, Header: header}, u, nil
+}
+
+// newRenderer prepares the rendering of callout c for event ev under cfg (nil: an
+// empty configuration), looking up the event's form.
+func newRenderer(cfg *rules.Config, c *rules.Callout, ev *rules.Event) *renderer {
 	if cfg == nil {
 		cfg = &rules.Config{}
 	}
@@ -108,41 +159,7 @@ func Render(cfg *rules.Config, c *rules.Callout, ev *rules.Event) (*Request, err
 	if r.form != nil {
 		r.schema = r.form.Schema
 	}
-	method := strings.ToUpper(strings.TrimSpace(c.Method))
-	if method == "" {
-		method = "POST"
-	}
-	if method != "GET" && method != "POST" {
-		return nil, r.errorf("method %q is not GET or POST", c.Method)
-	}
-	if method == "GET" && c.Format != rules.FormatNameValue {
-		return nil, r.errorf("method GET needs format name-value, not %q", c.Format)
-	}
-	u, err := checkURL(c.URL)
-	if err != nil {
-		return nil, r.errorf("%v", err)
-	}
-	header, err := r.customHeaders()
-	if err != nil {
-		return nil, err
-	}
-	req := &Request{Method: method, URL: c.URL, Header: header}
-	switch c.Format {
-	case rules.FormatNameValue:
-		err = r.nameValue(req, u)
-	case rules.FormatSOAP:
-		err = r.soap(req)
-	case rules.FormatXMLRPC:
-		err = r.xmlrpc(req)
-	case rules.FormatJSON:
-		err = r.json(req)
-	default:
-		err = r.errorf("unknown format %q (want name-value, soap, xmlrpc or json)", c.Format)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return req, nil
+	return r
 }
 
 func (r *renderer) errorf(format string, args ...any) error {
@@ -335,13 +352,18 @@ func (r *renderer) fieldText(ref string) (string, bool) {
 	return r.text(v, f)
 }
 
+// stdData is the standard callout data in wire order: id, number, status,
+// created_datetime, last_activity_datetime, domain, udf. A fixed array, so that
+// rendering does not allocate for it.
+type stdData [7]stdValue
+
 // standard returns the standard callout data in wire order (design §5).
-func (r *renderer) standard() ([]stdValue, error) {
+func (r *renderer) standard() (stdData, error) {
 	var cf rules.CalloutFields
 	if r.form != nil {
 		cf = r.form.CalloutFields
 	}
-	out := make([]stdValue, 0, 7)
+	var out stdData
 
 	id := stdValue{Name: StdID}
 	if cf.ID != "" {
@@ -359,25 +381,25 @@ func (r *renderer) standard() ([]stdValue, error) {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			if cf.ID != "" {
-				return nil, r.errorf("id field %q: value %q is not an integer", cf.ID, id.Value)
+				return out, r.errorf("id field %q: value %q is not an integer", cf.ID, id.Value)
 			}
-			return nil, r.errorf("entry_id %q is not an integer and the form maps no id field", id.Value)
+			return out, r.errorf("entry_id %q is not an integer and the form maps no id field", id.Value)
 		}
 		id.Int, id.IsInt, id.Value = n, true, strconv.FormatInt(n, 10)
 	}
-	out = append(out, id)
+	out[0] = id
 
-	for _, m := range []struct{ name, ref string }{
+	for i, m := range [...]struct{ name, ref string }{
 		{StdNumber, cf.Number},
 		{StdStatus, cf.Status},
 		{StdCreatedDatetime, cf.CreatedDatetime},
 		{StdLastActivityDatetime, cf.LastActivityDatetime},
 	} {
 		v, ok := r.fieldText(m.ref)
-		out = append(out, stdValue{Name: m.name, Value: v, Null: !ok})
+		out[1+i] = stdValue{Name: m.name, Value: v, Null: !ok}
 	}
-	out = append(out, stdValue{Name: StdDomain, Value: r.cfg.Domain, Null: r.cfg.Domain == ""})
+	out[5] = stdValue{Name: StdDomain, Value: r.cfg.Domain, Null: r.cfg.Domain == ""}
 	udf, ok := r.fieldText(r.c.UDF)
-	out = append(out, stdValue{Name: StdUDF, Value: udf, Null: !ok})
+	out[6] = stdValue{Name: StdUDF, Value: udf, Null: !ok}
 	return out, nil
 }

@@ -50,12 +50,25 @@ func validXMLName(s string) bool {
 // child of <METHOD xmlns="NAMESPACE"> per standard field, each on its own line.
 // NULL and empty values give an empty element (<udf></udf>).
 func (r *renderer) soap(req *Request) error {
-	if req.Method != "POST" {
+	if err := r.checkSOAP(req.Method); err != nil {
+		return err
+	}
+	std, err := r.standard()
+	if err != nil {
+		return err
+	}
+	setSOAPHeaders(req.Header, r.c.SOAPAction)
+	req.Body = buildSOAPEnvelope(r.c.MethodName, r.c.SOAPAction, &std)
+	return nil
+}
+
+// checkSOAP refuses a SOAP callout whose definition cannot give a valid envelope.
+func (r *renderer) checkSOAP(method string) error {
+	if method != "POST" {
 		return r.errorf("format soap needs method POST")
 	}
-	method := r.c.MethodName
-	if !validXMLName(method) {
-		return r.errorf("soap method_name %q is not a valid XML element name", method)
+	if !validXMLName(r.c.MethodName) {
+		return r.errorf("soap method_name %q is not a valid XML element name", r.c.MethodName)
 	}
 	action := r.c.SOAPAction
 	if action == "" {
@@ -64,12 +77,20 @@ func (r *renderer) soap(req *Request) error {
 	if strings.ContainsAny(action, "\"\r\n\x00") {
 		return r.errorf("soap_action must not contain quotes, line breaks or NUL")
 	}
-	std, err := r.standard()
-	if err != nil {
-		return err
-	}
-	// The tree is built with a line break before and after every element, as in
-	// the seed, rather than by Indent, so values are never touched.
+	return nil
+}
+
+// setSOAPHeaders sets the SOAP 1.1 headers over the custom ones.
+func setSOAPHeaders(h map[string]string, action string) {
+	delete(h, "Soapaction") // a custom header of the same name; the action wins
+	h["Content-Type"] = "text/xml; charset=utf-8"
+	h["SOAPAction"] = `"` + action + `"`
+}
+
+// buildSOAPEnvelope builds the envelope with etree. The tree is built with a line break
+// before and after every element, as in the seed, rather than by Indent, so values
+// are never touched.
+func buildSOAPEnvelope(method, action string, std *stdData) []byte {
 	doc := etree.NewDocument()
 	doc.WriteSettings.CanonicalEndTags = true
 	// Escape & < > and write CR as &#xD; so that every value survives a parser exactly.
@@ -98,9 +119,5 @@ func (r *renderer) soap(req *Request) error {
 	for _, tok := range doc.Child {
 		tok.WriteTo(&buf, &doc.WriteSettings)
 	}
-	delete(req.Header, "Soapaction") // a custom header of the same name; the action wins
-	req.Header["Content-Type"] = "text/xml; charset=utf-8"
-	req.Header["SOAPAction"] = `"` + action + `"`
-	req.Body = buf.Bytes()
-	return nil
+	return buf.Bytes()
 }
