@@ -126,6 +126,31 @@ func (cc *compiledCallout) current(c *rules.Callout) bool {
 // Render builds the HTTP request for callout c fired by event ev, as Render(cfg, c,
 // ev) does with the configuration e was compiled from.
 func (e *Encoders) Render(c *rules.Callout, ev *rules.Event) (*Request, error) {
+	er := e.ForEvent(ev)
+	return er.Render(c)
+}
+
+// ForEvent returns a renderer of the callouts fired by ev, which computes what they
+// share — the standard data but the udf — once.
+func (e *Encoders) ForEvent(ev *rules.Event) EventRenderer {
+	return EventRenderer{enc: e, ev: ev}
+}
+
+// EventRenderer renders the callouts one event fires (Encoders.ForEvent). It is
+// meant for one goroutine, for the time the event is handled.
+type EventRenderer struct {
+	enc *Encoders
+	ev  *rules.Event
+	// shared is the standard data of the event (udf excepted), valid when
+	// haveShared is set.
+	shared     stdData
+	haveShared bool
+}
+
+// Render builds the HTTP request for callout c, as Render(cfg, c, ev) does with the
+// configuration and the event of er.
+func (er *EventRenderer) Render(c *rules.Callout) (*Request, error) {
+	e, ev := er.enc, er.ev
 	if e == nil {
 		return Render(nil, c, ev)
 	}
@@ -135,13 +160,18 @@ func (e *Encoders) Render(c *rules.Callout, ev *rules.Event) (*Request, error) {
 	}
 	r := newRenderer(e.cfg, c, ev)
 	req := &Request{Method: cc.method, URL: c.URL, Header: maps.Clone(cc.header)}
-	var err error
+	if c.Format == rules.FormatJSON {
+		if err := r.json(req); err != nil {
+			return nil, err
+		}
+		return req, nil
+	}
+	std, err := er.standard(&r)
+	if err != nil {
+		return nil, err
+	}
 	switch c.Format {
 	case rules.FormatNameValue:
-		var std stdData
-		if std, err = r.standard(); err != nil {
-			break
-		}
 		if cc.method == "POST" {
 			req.Body = appendNameValue(make([]byte, 0, nameValueSize(&std)), &std)
 			break
@@ -151,20 +181,27 @@ func (e *Encoders) Render(c *rules.Callout, ev *rules.Event) (*Request, error) {
 		u = appendNameValue(u, &std)
 		req.URL = string(append(u, cc.urlSuffix...))
 	case rules.FormatSOAP, rules.FormatXMLRPC:
-		var std stdData
-		if std, err = r.standard(); err != nil {
-			break
-		}
 		t := cc.envelope
 		if cc.intEnvelope != nil && xmlrpcIntID(&std) {
 			t = cc.intEnvelope
 		}
 		req.Body = t.fill(&std)
-	case rules.FormatJSON:
-		err = r.json(req)
-	}
-	if err != nil {
-		return nil, err
 	}
 	return req, nil
+}
+
+// standard returns r.standard(), computing the part every callout of the event
+// shares only once. An error is not kept: it names the callout.
+func (er *EventRenderer) standard(r *renderer) (stdData, error) {
+	if !er.haveShared {
+		std, err := r.standard()
+		if err != nil {
+			return std, err
+		}
+		er.shared, er.haveShared = std, true
+		return std, nil
+	}
+	std := er.shared
+	std[6] = r.stdText(StdUDF, r.c.UDF)
+	return std, nil
 }

@@ -256,3 +256,43 @@ func FuzzEncoders(f *testing.F) {
 		}
 	})
 }
+
+// TestEventRenderer: the callouts of one event, rendered with one EventRenderer
+// (which computes the shared standard data once), give what the library gives for
+// each — callouts with different UDFs, and after a callout whose id is refused.
+func TestEventRenderer(t *testing.T) {
+	cfg := testConfig(t)
+	noUDF := soapCallout()
+	noUDF.UDF = ""
+	byID := xmlrpcCallout()
+	byID.UDF = "536870913"
+	descUDF := nameValueCallout("GET")
+	descUDF.UDF = "Description"
+	cs := []*rules.Callout{nameValueCallout("POST"), noUDF, byID, descUDF, jsonCallout(), soapCallout()}
+	enc := compileWith(t, cfg, cs...)
+	for _, ev := range []*rules.Event{seedEvent(rules.KindCreate), seedEvent(rules.KindUpdate), specialEvent()} {
+		er := enc.ForEvent(ev)
+		for _, c := range cs {
+			want, err := Render(cfg, c, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := er.Render(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(string(dump(want)), string(dump(got))); diff != "" {
+				t.Errorf("%s (-library +event renderer):\n%s", c.Name, diff)
+			}
+		}
+	}
+	bad := seedEvent(rules.KindCreate)
+	bad.After["TicketID"] = "T-1"
+	er := enc.ForEvent(bad)
+	for _, c := range cs[:4] {
+		_, want := Render(cfg, c, bad)
+		if _, err := er.Render(c); err == nil || want == nil || err.Error() != want.Error() {
+			t.Errorf("%s: error %v, want %v", c.Name, err, want)
+		}
+	}
+}

@@ -137,11 +137,11 @@ func (r *renderer) request() (*Request, *url.URL, error) {
 
 // newRenderer prepares the rendering of callout c for event ev under cfg (nil: an
 // empty configuration), looking up the event's form.
-func newRenderer(cfg *rules.Config, c *rules.Callout, ev *rules.Event) *renderer {
+func newRenderer(cfg *rules.Config, c *rules.Callout, ev *rules.Event) renderer {
 	if cfg == nil {
 		cfg = &rules.Config{}
 	}
-	r := &renderer{cfg: cfg, c: c, ev: ev, loc: cfg.Location, rec: ev.Current()}
+	r := renderer{cfg: cfg, c: c, ev: ev, loc: cfg.Location, rec: ev.Current()}
 	if r.loc == nil {
 		r.loc = time.UTC
 	}
@@ -395,11 +395,15 @@ func (r *renderer) standard() (stdData, error) {
 		{StdCreatedDatetime, cf.CreatedDatetime},
 		{StdLastActivityDatetime, cf.LastActivityDatetime},
 	} {
-		v, ok := r.fieldText(m.ref)
-		out[1+i] = stdValue{Name: m.name, Value: v, Null: !ok}
+		out[1+i] = r.stdText(m.name, m.ref)
 	}
 	out[5] = stdValue{Name: StdDomain, Value: r.cfg.Domain, Null: r.cfg.Domain == ""}
-	udf, ok := r.fieldText(r.c.UDF)
-	out[6] = stdValue{Name: StdUDF, Value: udf, Null: !ok}
+	out[6] = r.stdText(StdUDF, r.c.UDF)
 	return out, nil
+}
+
+// stdText is the standard item name read from the field ref.
+func (r *renderer) stdText(name, ref string) stdValue {
+	v, ok := r.fieldText(ref)
+	return stdValue{Name: name, Value: v, Null: !ok}
 }

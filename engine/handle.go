@@ -94,11 +94,15 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 		e.log.Warn("engine: rule not evaluated", "form", ev.Form, "entry_id", ev.EntryID, "event", ev.Kind, "error", ruleErrs)
 	}
 	res := &Result{Matches: matches, RuleErrors: ruleErrs}
+	if n := firedCount(matches); n > 0 {
+		res.Fired = make([]Fired, 0, n)
+	}
 	var jobs []store.Job
 	now := e.now()
+	render := state.encoders.ForEvent(ev)
 	for _, m := range matches {
 		for _, c := range m.Fire {
-			req, err := callouts.Render(state.cfg, c, ev)
+			req, err := render.Render(c)
 			if err != nil {
 				return nil, nil, fmt.Errorf("engine: rule %q: %w", m.Rule.Name, err)
 			}
@@ -127,6 +131,15 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 		}
 	}
 	return res, jobs, nil
+}
+
+// firedCount is how many callouts the matches fire.
+func firedCount(matches []rules.Match) int {
+	n := 0
+	for _, m := range matches {
+		n += len(m.Fire)
+	}
+	return n
 }
 
 // ticketNumber is the value of the form's number field (callout_fields.number),

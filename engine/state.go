@@ -22,6 +22,7 @@ type configState struct {
 	revision   int64            // the store registry revision stored was read at
 	cfg        *rules.Config    // base with the stored webhooks added
 	callouts   map[string]*rules.Callout
+	encoders   *callouts.Encoders // cfg's callouts compiled for rendering
 	templates  map[string]*notify.Templates
 	mailer     Mailer
 	maxTimeout time.Duration
@@ -38,6 +39,7 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 		revision:  revision,
 		cfg:       cfg,
 		callouts:  make(map[string]*rules.Callout),
+		encoders:  callouts.Compile(cfg),
 		templates: make(map[string]*notify.Templates),
 	}
 	add := func(c *rules.Callout) {

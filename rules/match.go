@@ -42,6 +42,8 @@ func (c *Config) Match(ev *Event) ([]Match, error) {
 		env  *qualification.Env
 		out  []Match
 		errs []error
+		// fire backs the Fire lists of all matches: one allocation, not one per match.
+		fire []*Callout
 	)
 	cur := ev.Current()
 	for _, r := range rules {
@@ -62,6 +64,7 @@ func (c *Config) Match(ev *Event) ([]Match, error) {
 			}
 		}
 		m := Match{Rule: r}
+		start := len(fire)
 		for _, co := range r.Targets {
 			switch {
 			case !co.IsActive():
@@ -69,8 +72,17 @@ func (c *Config) Match(ev *Event) ([]Match, error) {
 			case co.UDF != "" && isEmptyValue(cur[co.UDF]):
 				m.Skipped = append(m.Skipped, Skip{Callout: co, Reason: "udf " + co.UDF + " empty"})
 			default:
-				m.Fire = append(m.Fire, co)
+				if fire == nil {
+					fire = make([]*Callout, 0, 8)
+				}
+				fire = append(fire, co)
 			}
+		}
+		if n := len(fire); n > start {
+			m.Fire = fire[start:n:n] // capped: appending to one list never writes into the next
+		}
+		if out == nil {
+			out = make([]Match, 0, 8)
 		}
 		out = append(out, m)
 	}
