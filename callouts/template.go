@@ -83,7 +83,7 @@ func (t *template) fill(std *stdData) []byte {
 	for i := range std {
 		n += len(std[i].Value)
 	}
-	b := make([]byte, 0, n+n/8)
+	b := make([]byte, 0, n+16) // room for a few escapes; more grows the slice
 	for i := range std {
 		b = append(b, t.static[i]...)
 		if i == 0 && t.intID {
