@@ -3,6 +3,7 @@ package callouts
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/ruleflow/ruleflow/rules"
@@ -61,7 +62,8 @@ func Compile(cfg *rules.Config) *Encoders {
 	return e
 }
 
-// compileCallout checks c's definition as Render does and prepares its requests.
+// compileCallout judges c's definition as Render does (rules.CheckCallout, in
+// renderer.request) and prepares its requests.
 func compileCallout(cfg *rules.Config, c *rules.Callout) (*compiledCallout, error) {
 	r := &renderer{cfg: cfg, c: c}
 	req, u, err := r.request()
@@ -70,6 +72,7 @@ func compileCallout(cfg *rules.Config, c *rules.Callout) (*compiledCallout, erro
 	}
 	cc := &compiledCallout{def: *c, method: req.Method, header: req.Header}
 	cc.def.Headers = maps.Clone(c.Headers)
+	cc.def.SecretHeaders = slices.Clone(c.SecretHeaders)
 	switch c.Format {
 	case rules.FormatNameValue:
 		if req.Method == "POST" {
@@ -83,9 +86,6 @@ func compileCallout(cfg *rules.Config, c *rules.Callout) (*compiledCallout, erro
 		}
 		cc.urlPrefix, cc.urlSuffix, _ = strings.Cut(full, marker)
 	case rules.FormatSOAP:
-		if err := r.checkSOAP(req.Method); err != nil {
-			return nil, err
-		}
 		setSOAPHeaders(cc.header, c.SOAPAction)
 		build := func(std *stdData) ([]byte, error) {
 			return buildSOAPEnvelope(c.MethodName, c.SOAPAction, std), nil
@@ -94,9 +94,6 @@ func compileCallout(cfg *rules.Config, c *rules.Callout) (*compiledCallout, erro
 			return nil, err
 		}
 	case rules.FormatXMLRPC:
-		if err := r.checkXMLRPC(req.Method); err != nil {
-			return nil, err
-		}
 		cc.header["Content-Type"] = "text/xml"
 		build := func(intID bool) func(*stdData) ([]byte, error) {
 			return func(std *stdData) ([]byte, error) { return xmlrpcCall(c.MethodName, std, intID) }
@@ -120,7 +117,8 @@ func compileCallout(cfg *rules.Config, c *rules.Callout) (*compiledCallout, erro
 func (cc *compiledCallout) current(c *rules.Callout) bool {
 	d := &cc.def
 	return c.URL == d.URL && c.Method == d.Method && c.Format == d.Format &&
-		c.MethodName == d.MethodName && c.SOAPAction == d.SOAPAction && maps.Equal(c.Headers, d.Headers)
+		c.MethodName == d.MethodName && c.SOAPAction == d.SOAPAction && maps.Equal(c.Headers, d.Headers) &&
+		slices.Equal(c.SecretHeaders, d.SecretHeaders)
 }
 
 // Render builds the HTTP request for callout c fired by event ev, as Render(cfg, c,
@@ -159,7 +157,7 @@ func (er *EventRenderer) Render(c *rules.Callout) (*Request, error) {
 		return Render(e.cfg, c, ev)
 	}
 	r := newRenderer(e.cfg, c, ev)
-	req := &Request{Method: cc.method, URL: c.URL, Header: maps.Clone(cc.header)}
+	req := &Request{Method: cc.method, URL: c.URL, Header: maps.Clone(cc.header), SecretHeaders: c.SecretHeaders}
 	if c.Format == rules.FormatJSON {
 		if err := r.json(req); err != nil {
 			return nil, err

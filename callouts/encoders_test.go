@@ -3,6 +3,7 @@ package callouts
 import (
 	"bytes"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,6 +42,9 @@ func renderBoth(t *testing.T, cfg *rules.Config, enc *Encoders, c *rules.Callout
 	}
 	if w, g := dump(want), dump(got); !bytes.Equal(w, g) {
 		t.Fatalf("compiled render differs from the library (-library +compiled):\n%s", cmp.Diff(string(w), string(g)))
+	}
+	if !slices.Equal(want.SecretHeaders, got.SecretHeaders) {
+		t.Fatalf("secret headers: library %q, compiled %q", want.SecretHeaders, got.SecretHeaders)
 	}
 	return got
 }
@@ -112,6 +116,30 @@ func TestEncodersMatchLibrary(t *testing.T) {
 		enc := compileWith(t, cfg, cs...)
 		for _, c := range cs {
 			renderBoth(t, cfg, enc, c, seedEvent(rules.KindUpdate))
+		}
+	}
+}
+
+// TestEncodersSecretHeaders: the names of the secret headers are in every
+// compiled request, as in the library's, so that Masked hides their values.
+func TestEncodersSecretHeaders(t *testing.T) {
+	cfg := testConfig(t)
+	cs := []*rules.Callout{nameValueCallout("GET"), soapCallout(), xmlrpcCallout(), jsonCallout()}
+	for _, c := range cs {
+		if c.Headers == nil {
+			c.Headers = map[string]string{}
+		}
+		c.Headers["X-Api-Key"] = "s3cret-value"
+		c.SecretHeaders = []string{"X-Api-Key"}
+	}
+	enc := compileWith(t, cfg, cs...)
+	for _, c := range cs {
+		req := renderBoth(t, cfg, enc, c, seedEvent(rules.KindUpdate))
+		if !slices.Equal(req.SecretHeaders, []string{"X-Api-Key"}) {
+			t.Errorf("%s: secret headers %q", c.Name, req.SecretHeaders)
+		}
+		if bytes.Contains(dump(req.Masked()), []byte("s3cret-value")) {
+			t.Errorf("%s: masked request shows the secret", c.Name)
 		}
 	}
 }

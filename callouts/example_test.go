@@ -37,7 +37,7 @@ func ExampleRender() {
 func ExamplePolicy_Next() {
 	p := callouts.PolicyFor(rules.Retry{}) // every 60 s, 10 retries
 	failedAt := time.Date(2022, 3, 25, 15, 24, 0, 0, time.UTC)
-	next, ok := p.Next(1, failedAt, callouts.Result{StatusCode: 503, Err: "HTTP 503"}, nil)
+	next, ok := p.Next(1, failedAt, callouts.Result{StatusCode: 503}, nil)
 	fmt.Println(next.Format(time.TimeOnly), ok)
 	_, ok = p.Next(11, failedAt, callouts.Result{StatusCode: 503}, nil)
 	fmt.Println(ok)

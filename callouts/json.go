@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"mime"
 	"mime/multipart"
@@ -28,18 +29,18 @@ import (
 // callback and external events), the callout's payload fields, or every field of the
 // form in declaration order when the list is empty; on update only the registered
 // payload fields that changed (every changed field when the list is empty); it is
-// left out on delete. Values: text, numbers and booleans as JSON; date-times as
-// strings in DateTimeLayout in the configured zone; selections by option name; an
-// attachment by its file name; NULL as null.
+// left out on delete. Values: text, numbers (integer, real, decimal) and booleans as
+// JSON; date-times as strings in DateTimeLayout in the configured zone; dates as
+// "2006-01-02"; times of day as "15:04:05"; selections by option name, or by the
+// option's AR value when the callout's enum_format is value (the default of AR
+// webhooks); currency and diary values as the AR REST API writes them (appendCurrency,
+// appendDiary); an attachment by its file name; NULL as null.
 //
 // When a sent field holds an attachment, the body is multipart/form-data: a part
 // "entry" (application/json; charset=UTF-8) with the JSON above, then one part
 // "attach-<FieldName>" per attachment carrying its file name and bytes. The boundary
 // is derived from a hash of the content, so rendering is deterministic.
 func (r *renderer) json(req *Request) error {
-	if req.Method != "POST" {
-		return r.errorf("format json needs method POST")
-	}
 	fields := r.jsonFields()
 	b := make([]byte, 0, 256)
 	b = append(b, `{"webhook_id":`...)
@@ -215,15 +216,24 @@ func sameValue(a, b any) bool {
 
 // appendJSONValue appends the JSON form of a record value.
 func (r *renderer) appendJSONValue(b []byte, v any, f *qualification.Field) []byte {
+	if f != nil && f.Type == qualification.Selection && v != nil {
+		return r.appendSelection(b, v, f)
+	}
 	switch v := v.(type) {
 	case nil:
 		return append(b, "null"...)
 	case int64:
-		if f != nil && f.Type == qualification.Selection {
-			s, _ := r.text(v, f)
-			return appendJSONString(b, s)
+		if f != nil && f.Type == qualification.Time && v >= 0 && v < 86400 {
+			return appendJSONString(b, timeOfDay(v))
 		}
 		return strconv.AppendInt(b, v, 10)
+	case *qualification.CurrencyValue:
+		if v == nil {
+			return append(b, "null"...)
+		}
+		return r.appendCurrency(b, v)
+	case qualification.DiaryValue:
+		return r.appendDiary(b, v)
 	case int:
 		return r.appendJSONValue(b, int64(v), f)
 	case int32:
@@ -246,6 +256,87 @@ func (r *renderer) appendJSONValue(b []byte, v any, f *qualification.Field) []by
 		s, _ := r.text(v, f)
 		return appendJSONString(b, s)
 	}
+}
+
+// appendSelection writes a selection value: its option's AR value as a number when
+// the callout's enum_format is value (AR webhooks: "Status": 0), else the name. A
+// value that is no option is written as it is.
+func (r *renderer) appendSelection(b []byte, v any, f *qualification.Field) []byte {
+	pos := -1
+	switch x := v.(type) {
+	case string:
+		pos = f.OptionIndex(x)
+	case int64:
+		pos = f.OptionByValue(x)
+	case int:
+		pos = f.OptionByValue(int64(x))
+	}
+	switch {
+	case pos < 0:
+		s, _ := r.text(v, f)
+		return appendJSONString(b, s)
+	case r.c.EnumFormat == rules.EnumValue:
+		return strconv.AppendInt(b, f.OptionValue(pos), 10)
+	}
+	return appendJSONString(b, f.Options[pos])
+}
+
+// arRESTTimeLayout is how the AR REST API writes date-times inside currency and
+// diary values: "2014-12-01T12:48:03.000+0000".
+const arRESTTimeLayout = "2006-01-02T15:04:05.000-0700"
+
+// appendCurrency writes a currency value as the AR REST API does:
+// {"decimal":25.99,"currency":"USD","conversionDate":"…","functionalValues":{"USD":25.99}}.
+func (r *renderer) appendCurrency(b []byte, c *qualification.CurrencyValue) []byte {
+	b = append(b, `{"decimal":`...)
+	b = r.appendJSONValue(b, c.Value, nil)
+	b = append(b, `,"currency":`...)
+	b = appendJSONString(b, c.Code)
+	b = append(b, `,"conversionDate":`...)
+	if c.ConversionDate.IsZero() {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONString(b, c.ConversionDate.In(r.loc).Format(arRESTTimeLayout))
+	}
+	b = append(b, `,"functionalValues":{`...)
+	for i, fv := range c.Functional {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, fv.Code)
+		b = append(b, ':')
+		b = r.appendJSONValue(b, fv.Value, nil)
+	}
+	return append(b, "}}"...)
+}
+
+// appendDiary writes a diary value as the AR REST API does: a list of
+// {"user":…,"timestamp":…,"text":…}, oldest first.
+func (r *renderer) appendDiary(b []byte, d qualification.DiaryValue) []byte {
+	b = append(b, '[')
+	for i, e := range d {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"user":`...)
+		b = appendJSONString(b, e.User)
+		b = append(b, `,"timestamp":`...)
+		if e.Timestamp.IsZero() {
+			b = append(b, "null"...)
+		} else {
+			b = appendJSONString(b, e.Timestamp.In(r.loc).Format(arRESTTimeLayout))
+		}
+		b = append(b, `,"text":`...)
+		b = appendJSONString(b, e.Text)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// timeOfDay writes seconds since midnight as the AR REST API writes a time of day:
+// "13:15:59".
+func timeOfDay(s int64) string {
+	return fmt.Sprintf("%02d:%02d:%02d", s/3600, s/60%60, s%60)
 }
 
 // appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD; control

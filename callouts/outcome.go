@@ -22,26 +22,45 @@ const ResponseLimit = 4 << 10
 // classifyLimit is how much of a response body is read to look for a fault.
 const classifyLimit = 64 << 10
 
-// excerptLimit is how many bytes of the response an Err reason quotes.
+// excerptLimit is how many bytes of the response a SendError reason quotes.
 const excerptLimit = 200
 
 // MaxRetryAfter caps the delay a receiver can ask for with Retry-After.
 const MaxRetryAfter = time.Hour
 
-// Result is the outcome of one delivery attempt.
+// Result is what one delivery attempt observed, whether it succeeded or not (Send
+// reports the failure as its error).
 type Result struct {
-	Delivered  bool          `json:"delivered"`
-	StatusCode int           `json:"status_code,omitempty"` // 0 on network error
+	StatusCode int           `json:"status_code,omitempty"` // 0 when there was no response
 	Duration   time.Duration `json:"duration"`
 	Response   []byte        `json:"response,omitempty"`    // first 4 KiB of the response body
-	Err        string        `json:"error,omitempty"`       // reason when not delivered
 	RetryAfter time.Duration `json:"retry_after,omitempty"` // from Retry-After on 429/503, 0 if absent
 }
 
+// SendError is a failed delivery attempt, as Send returns it: a refused request, a
+// network error, a timeout, a non-2xx status or a SOAP or XML-RPC fault. Test for
+// it with errors.As; errors.Is(err, context.DeadlineExceeded) and the like see the
+// underlying cause. Its text never holds the callout's credentials.
+type SendError struct {
+	// StatusCode is the response's HTTP status, 0 when there was no response.
+	StatusCode int
+	// Reason says why, as stored with the attempt: "HTTP 503: <excerpt>",
+	// "timeout after 20s", "refused: ...", or the fault's text.
+	Reason string
+	// Err is the underlying error (network, context); nil when a response was read.
+	Err error
+}
+
+// Error returns the reason.
+func (e *SendError) Error() string { return e.Reason }
+
+// Unwrap returns the underlying error.
+func (e *SendError) Unwrap() error { return e.Err }
+
 // classify decides the outcome of a response whose status line and (a prefix of
-// the) body have been read: any 2xx without a SOAP or XML-RPC fault is delivered;
-// everything else fails with a reason.
-func classify(res *Result, resp *http.Response, body []byte, now time.Time) {
+// the) body have been read: any 2xx without a SOAP or XML-RPC fault is delivered
+// (nil); everything else fails with a *SendError.
+func classify(res *Result, resp *http.Response, body []byte, now time.Time) *SendError {
 	res.StatusCode = resp.StatusCode
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		res.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
@@ -54,14 +73,12 @@ func classify(res *Result, resp *http.Response, body []byte, now time.Time) {
 		if ex := excerpt(body); ex != "" {
 			reason += ": " + ex
 		}
-		res.Err = reason
-		return
+		return &SendError{StatusCode: resp.StatusCode, Reason: reason}
 	}
 	if fault, ok := findFault(body); ok {
-		res.Err = fault
-		return
+		return &SendError{StatusCode: resp.StatusCode, Reason: fault}
 	}
-	res.Delivered = true
+	return nil
 }
 
 // parseRetryAfter reads a Retry-After value, delay-seconds or an HTTP date, as a

@@ -17,6 +17,7 @@ package callouts
 import (
 	"fmt"
 	"math"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -34,6 +35,9 @@ type Request struct {
 	URL    string            `json:"url"`
 	Header map[string]string `json:"header,omitempty"` // Content-Type, SOAPAction, custom headers — never Authorization
 	Body   []byte            `json:"body,omitempty"`
+	// SecretHeaders names the custom headers marked secret: true, whose values
+	// Masked hides.
+	SecretHeaders []string `json:"secret_headers,omitempty"`
 }
 
 // DateTimeLayout is how date-times are written in callout payloads: the configured
@@ -110,29 +114,25 @@ func Render(cfg *rules.Config, c *rules.Callout, ev *rules.Event) (*Request, err
 	return req, nil
 }
 
-// request checks what the callout's definition says of every request — method,
-// URL, custom headers — and returns a request holding them, with the parsed URL.
+// request judges the callout's definition (rules.CheckCallout, the one judge the
+// loader and the API use, so only data-dependent errors remain after it) and
+// returns a request holding what every request of it shares — method, URL, custom
+// headers, the names of the secret ones — with the parsed URL.
 func (r *renderer) request() (*Request, *url.URL, error) {
 	c := r.c
+	if err := rules.CheckCallout(c); err != nil {
+		return nil, nil, r.errorf("%v", err)
+	}
 	method := strings.ToUpper(strings.TrimSpace(c.Method))
 	if method == "" {
 		method = "POST"
 	}
-	if method != "GET" && method != "POST" {
-		return nil, nil, r.errorf("method %q is not GET or POST", c.Method)
-	}
-	if method == "GET" && c.Format != rules.FormatNameValue {
-		return nil, nil, r.errorf("method GET needs format name-value, not %q", c.Format)
-	}
-	u, err := checkURL(c.URL)
+	u, err := url.Parse(c.URL) // CheckCallout parsed it: no error
 	if err != nil {
-		return nil, nil, r.errorf("%v", err)
+		return nil, nil, r.errorf("invalid URL: %v", err)
 	}
-	header, err := r.customHeaders()
-	if err != nil {
-		return nil, nil, err
-	}
-	return &Request{Method: method, URL: c.URL, Header: header}, u, nil
+	req := &Request{Method: method, URL: c.URL, Header: r.customHeaders(), SecretHeaders: c.SecretHeaders}
+	return req, u, nil
 }
 
 // newRenderer prepares the rendering of callout c for event ev under cfg (nil: an
@@ -166,97 +166,14 @@ func (r *renderer) errorf(format string, args ...any) error {
 	return fmt.Errorf("callout %q: "+format, append([]any{r.c.Name}, args...)...)
 }
 
-// checkURL parses an outbound URL and refuses what must never be sent: schemes other
-// than http and https, and credentials embedded in the URL. Errors never repeat the
-// URL, which could hold a password.
-func checkURL(raw string) (*url.URL, error) {
-	if strings.TrimSpace(raw) == "" {
-		return nil, fmt.Errorf("no URL")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		if ue, ok := err.(*url.Error); ok {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("invalid URL: %v", err)
-	}
-	if u.User != nil {
-		return nil, fmt.Errorf("URL must not embed credentials (user:pass@); set username and password instead")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("URL scheme %q is not http or https", u.Scheme)
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("URL has no host")
-	}
-	return u, nil
-}
-
-// forbiddenHeader reports whether a header may not be configured as a custom header,
-// and why: credentials are never stored with a rendered request, and framing headers
-// are the HTTP client's job.
-func forbiddenHeader(canon string) (why string, bad bool) {
-	switch canon {
-	case "Authorization", "Proxy-Authorization":
-		return "credentials are never stored with a request; set username and password", true
-	case "Content-Length":
-		return "it is computed from the body", true
-	case "Transfer-Encoding", "Connection":
-		return "it is managed by the HTTP client", true
-	case "Host":
-		return "it is taken from the URL", true
-	}
-	return "", false
-}
-
-func (r *renderer) customHeaders() (map[string]string, error) {
+// customHeaders returns the callout's extra headers under their canonical names
+// (rules.CheckCallout has refused bad and forbidden ones).
+func (r *renderer) customHeaders() map[string]string {
 	h := make(map[string]string, len(r.c.Headers)+2)
 	for k, v := range r.c.Headers {
-		if !validHeaderName(k) {
-			return nil, r.errorf("invalid header name %q", k)
-		}
-		canon := canonicalHeader(k)
-		if why, bad := forbiddenHeader(canon); bad {
-			return nil, r.errorf("header %q may not be set: %s", canon, why)
-		}
-		if strings.ContainsAny(v, "\r\n\x00") {
-			return nil, r.errorf("header %q: value contains a line break or NUL", canon)
-		}
-		h[canon] = v
+		h[textproto.CanonicalMIMEHeaderKey(k)] = v
 	}
-	return h, nil
-}
-
-// validHeaderName reports whether s is an RFC 9110 token.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// canonicalHeader is textproto.CanonicalMIMEHeaderKey without the import.
-func canonicalHeader(s string) string {
-	b := []byte(s)
-	upper := true
-	for i, c := range b {
-		if upper && 'a' <= c && c <= 'z' {
-			b[i] = c - 'a' + 'A'
-		} else if !upper && 'A' <= c && c <= 'Z' {
-			b[i] = c - 'A' + 'a'
-		}
-		upper = c == '-'
-	}
-	return string(b)
+	return h
 }
 
 // field returns the schema entry for name (a field name, or a numeric field ID),
@@ -294,8 +211,10 @@ func (r *renderer) text(v any, f *qualification.Field) (s string, ok bool) {
 	case string:
 		return v, true
 	case int64:
-		if f != nil && f.Type == qualification.Selection && v >= 0 && v < int64(len(f.Options)) {
-			return f.Options[v], true
+		if f != nil && f.Type == qualification.Selection {
+			if pos := f.OptionByValue(v); pos >= 0 {
+				return f.Options[pos], true
+			}
 		}
 		return strconv.FormatInt(v, 10), true
 	case int:
@@ -320,6 +239,13 @@ func (r *renderer) text(v any, f *qualification.Field) (s string, ok bool) {
 		return v.Name, true
 	case rules.Attachment:
 		return v.Name, true
+	case *qualification.CurrencyValue:
+		if v == nil {
+			return "", false
+		}
+		return formatFloat(v.Value) + " " + v.Code, true
+	case qualification.DiaryValue:
+		return v.Text(), len(v) > 0
 	default:
 		return fmt.Sprint(v), true
 	}
@@ -389,13 +315,9 @@ func (r *renderer) standard() (stdData, error) {
 	}
 	out[0] = id
 
-	for i, m := range [...]struct{ name, ref string }{
-		{StdNumber, cf.Number},
-		{StdStatus, cf.Status},
-		{StdCreatedDatetime, cf.CreatedDatetime},
-		{StdLastActivityDatetime, cf.LastActivityDatetime},
-	} {
-		out[1+i] = r.stdText(m.name, m.ref)
+	entries := cf.Entries()
+	for i, e := range entries[1:] { // number, status, created_datetime, last_activity_datetime
+		out[1+i] = r.stdText(e.Key, e.Field)
 	}
 	out[5] = stdValue{Name: StdDomain, Value: r.cfg.Domain, Null: r.cfg.Domain == ""}
 	out[6] = r.stdText(StdUDF, r.c.UDF)

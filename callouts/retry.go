@@ -3,22 +3,16 @@ package callouts
 import (
 	"math"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/ruleflow/ruleflow/rules"
 )
 
-// The retry defaults (Autotask seed: "resend the callout every 60 seconds for up to
-// 10 times").
-const (
-	DefaultInterval    = 60 * time.Second
-	DefaultMaxRetries  = 10
-	DefaultMaxInterval = time.Hour
-	MinInterval        = time.Second
-)
-
-// Policy decides when a failed delivery is attempted again.
+// Policy decides when a failed job is attempted again: a callout's delivery
+// (PolicyFor its retry block) or a notification e-mail or note (the engine's fixed
+// exponential policy). It is stored with each delivery, so a reload does not change
+// the schedule of deliveries already enqueued. The defaults are rules'
+// DefaultRetry* constants.
 //
 // Fixed (the default) retries every Interval. Exponential waits Interval·2^(n-1)
 // after the n-th failed attempt, capped at MaxInterval, with "equal jitter": half the
@@ -37,21 +31,19 @@ type Policy struct {
 func PolicyFor(r rules.Retry) Policy {
 	p := Policy{
 		Interval:    r.Interval.Std(),
-		Max:         DefaultMaxRetries,
-		Exponential: strings.EqualFold(r.Backoff, "exponential"),
+		Max:         rules.DefaultRetryMax,
+		Exponential: r.Backoff == rules.BackoffExponential,
 		MaxInterval: r.MaxInterval.Std(),
 	}
 	if p.Interval == 0 {
-		p.Interval = DefaultInterval
+		p.Interval = rules.DefaultRetryInterval
 	}
-	if p.Interval < MinInterval {
-		p.Interval = MinInterval
-	}
+	p.Interval = max(p.Interval, rules.MinRetryInterval)
 	if r.Max != nil {
 		p.Max = max(*r.Max, 0)
 	}
 	if p.MaxInterval <= 0 {
-		p.MaxInterval = DefaultMaxInterval
+		p.MaxInterval = rules.DefaultRetryMaxInterval
 	}
 	if p.MaxInterval < p.Interval {
 		p.MaxInterval = p.Interval
@@ -70,7 +62,7 @@ func (p Policy) Next(attempts int, now time.Time, res Result, jitter func() floa
 	if attempts >= p.Attempts() {
 		return time.Time{}, false
 	}
-	interval := max(p.Interval, MinInterval)
+	interval := max(p.Interval, rules.MinRetryInterval)
 	delay := interval
 	if p.Exponential {
 		limit := max(p.MaxInterval, interval)
@@ -87,7 +79,7 @@ func (p Policy) Next(attempts int, now time.Time, res Result, jitter func() floa
 			half := delay / 2
 			delay = half + time.Duration(j*float64(delay-half))
 		}
-		delay = max(delay, MinInterval)
+		delay = max(delay, rules.MinRetryInterval)
 	}
 	if res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable {
 		delay = max(delay, min(res.RetryAfter, MaxRetryAfter))

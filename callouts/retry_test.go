@@ -17,14 +17,14 @@ func TestPolicyFor(t *testing.T) {
 		want  Policy
 	}{
 		{"defaults", rules.Retry{}, Policy{Interval: 60 * time.Second, Max: 10, MaxInterval: time.Hour}},
-		{"fixed", rules.Retry{Interval: rules.Duration(30 * time.Second), Max: intp(5), Backoff: "fixed"}, Policy{Interval: 30 * time.Second, Max: 5, MaxInterval: time.Hour}},
+		{"fixed", rules.Retry{Interval: rules.Duration(30 * time.Second), Max: intp(5), Backoff: rules.BackoffFixed}, Policy{Interval: 30 * time.Second, Max: 5, MaxInterval: time.Hour}},
 		{"no retries", rules.Retry{Max: intp(0)}, Policy{Interval: 60 * time.Second, Max: 0, MaxInterval: time.Hour}},
 		{"negative max", rules.Retry{Max: intp(-3)}, Policy{Interval: 60 * time.Second, Max: 0, MaxInterval: time.Hour}},
 		{"sub-second interval raised to 1s", rules.Retry{Interval: rules.Duration(10 * time.Millisecond)}, Policy{Interval: time.Second, Max: 10, MaxInterval: time.Hour}},
-		{"exponential", rules.Retry{Interval: rules.Duration(5 * time.Second), Backoff: "exponential", MaxInterval: rules.Duration(10 * time.Minute)},
+		{"exponential", rules.Retry{Interval: rules.Duration(5 * time.Second), Backoff: rules.BackoffExponential, MaxInterval: rules.Duration(10 * time.Minute)},
 			Policy{Interval: 5 * time.Second, Max: 10, Exponential: true, MaxInterval: 10 * time.Minute}},
-		{"backoff spelled in capitals", rules.Retry{Backoff: "Exponential"}, Policy{Interval: 60 * time.Second, Max: 10, Exponential: true, MaxInterval: time.Hour}},
-		{"cap below interval", rules.Retry{Interval: rules.Duration(time.Minute), Backoff: "exponential", MaxInterval: rules.Duration(time.Second)},
+		{"unknown backoff is fixed (Parse refuses it)", rules.Retry{Backoff: "Exponential"}, Policy{Interval: 60 * time.Second, Max: 10, MaxInterval: time.Hour}},
+		{"cap below interval", rules.Retry{Interval: rules.Duration(time.Minute), Backoff: rules.BackoffExponential, MaxInterval: rules.Duration(time.Second)},
 			Policy{Interval: time.Minute, Max: 10, Exponential: true, MaxInterval: time.Minute}},
 	}
 	for _, tt := range tests {
@@ -39,8 +39,8 @@ func TestPolicyFor(t *testing.T) {
 func TestPolicyNext(t *testing.T) {
 	now := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
 	fixed := PolicyFor(rules.Retry{})
-	exp := PolicyFor(rules.Retry{Interval: rules.Duration(5 * time.Second), Backoff: "exponential", MaxInterval: rules.Duration(time.Minute)})
-	fail500 := Result{StatusCode: 500, Err: "HTTP 500"}
+	exp := PolicyFor(rules.Retry{Interval: rules.Duration(5 * time.Second), Backoff: rules.BackoffExponential, MaxInterval: rules.Duration(time.Minute)})
+	fail500 := Result{StatusCode: 500}
 	zero := func() float64 { return 0 }
 	half := func() float64 { return 0.5 }
 	bad := func() float64 { return 7 }

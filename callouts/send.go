@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ruleflow/ruleflow/callouts/egress"
 	"github.com/ruleflow/ruleflow/rules"
 )
 
@@ -50,7 +51,7 @@ func (c Credentials) LogValue() slog.Value {
 // Send never retries; Policy says when to call it again.
 type Sender struct {
 	// Client sends the requests. nil means a client shared by this Sender's calls,
-	// built by NewClient (connection reuse, no redirects followed).
+	// built by NewClient (egress guard, connection reuse, no redirects followed).
 	Client *http.Client
 	// UserAgent is sent as User-Agent, e.g. "ruleflow/1.2.0"; empty means "ruleflow".
 	UserAgent string
@@ -65,12 +66,22 @@ type Sender struct {
 	client *http.Client
 }
 
-// NewClient returns the HTTP client a Sender uses when none is given: a tuned
-// transport that keeps idle connections per host for reuse, honours the proxy
-// environment variables, and does not follow redirects (a 3xx is a failed delivery,
-// as the Standard Webhooks guidance says, and a redirected POST would lose its body).
-func NewClient() *http.Client {
+// NewClient returns the HTTP client a Sender uses when none is given:
+// NewGuardedClient with the default egress policy and the system resolver.
+func NewClient() *http.Client { return NewGuardedClient(nil, nil) }
+
+// NewGuardedClient returns an HTTP client whose every connection goes through an
+// egress guard (package callouts/egress): the host is resolved with r (nil: the
+// system resolver), every address is checked against the policy in force (policy
+// is called per request; nil means the default policy) for the origin in the
+// request's context (egress.WithOrigin), and only vetted addresses are dialled.
+// Proxy variables from the environment are ignored. The transport keeps idle
+// connections per host for reuse, and the client does not follow redirects (a 3xx
+// is a failed delivery, as the Standard Webhooks guidance says, and a redirected
+// POST would lose its body).
+func NewGuardedClient(r egress.Resolver, policy func() *egress.Policy) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 32
 	t.IdleConnTimeout = 90 * time.Second
@@ -78,7 +89,7 @@ func NewClient() *http.Client {
 	t.ExpectContinueTimeout = time.Second
 	t.ForceAttemptHTTP2 = true
 	return &http.Client{
-		Transport:     t,
+		Transport:     egress.NewGuard(t, r, policy),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
@@ -100,38 +111,49 @@ func (s *Sender) now() time.Time {
 
 // Send makes one attempt to deliver req. deliveryID is sent as Idempotency-Key (and
 // webhook-id when signing), so it must stay the same across retries. timeout bounds
-// the whole exchange (0 means DefaultTimeout). Send never fails: every problem —
-// a refused URL, a network error, a timeout, a non-2xx status, a fault — is a
-// Result with Delivered false and the reason in Err.
-func (s *Sender) Send(ctx context.Context, req *Request, deliveryID string, timeout time.Duration, cred Credentials) Result {
+// the whole exchange (0 means DefaultTimeout). The error is nil when the callout
+// was delivered, else a *SendError for every problem — a refused URL, a network
+// error, a timeout, a non-2xx status, a fault. The Result holds what was observed
+// either way (status, duration, the start of the response).
+func (s *Sender) Send(ctx context.Context, req *Request, deliveryID string, timeout time.Duration, cred Credentials) (Result, error) {
 	start := time.Now()
-	res := s.send(ctx, req, deliveryID, timeout, cred)
+	res, serr := s.send(ctx, req, deliveryID, timeout, cred)
 	res.Duration = time.Since(start)
-	scrubResult(&res, cred)
+	res.Response = scrubBytes(res.Response, cred)
+	var err error
+	if serr != nil {
+		serr.Reason = scrub(serr.Reason, cred)
+		err = serr
+	}
 	if s.Logger != nil {
 		attrs := []slog.Attr{
 			slog.String("delivery_id", deliveryID),
-			slog.Bool("delivered", res.Delivered),
+			slog.Bool("delivered", err == nil),
 			slog.Int("status", res.StatusCode),
 			slog.Duration("duration", res.Duration),
 		}
 		if req != nil {
 			attrs = append(attrs, slog.String("method", req.Method), slog.String("url", redactURL(req.URL)))
 		}
-		if res.Err != "" {
-			attrs = append(attrs, slog.String("error", res.Err))
+		if serr != nil {
+			attrs = append(attrs, slog.String("error", serr.Reason))
 		}
 		s.Logger.LogAttrs(ctx, slog.LevelDebug, "callout attempt", attrs...)
 	}
-	return res
+	return res, err
 }
 
-func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, timeout time.Duration, cred Credentials) Result {
+// refused is a request Send does not make.
+func refused(reason string, err error) (Result, *SendError) {
+	return Result{}, &SendError{Reason: "refused: " + reason, Err: err}
+}
+
+func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, timeout time.Duration, cred Credentials) (Result, *SendError) {
 	if req == nil {
-		return Result{Err: "no request"}
+		return Result{}, &SendError{Reason: "no request"}
 	}
-	if _, err := checkURL(req.URL); err != nil {
-		return Result{Err: "refused: " + err.Error()}
+	if err := rules.CheckURL(req.URL); err != nil {
+		return refused(err.Error(), err)
 	}
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -141,13 +163,13 @@ func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, time
 
 	hreq, err := http.NewRequestWithContext(ctx, req.Method, req.URL, bytes.NewReader(req.Body))
 	if err != nil {
-		return Result{Err: "refused: " + unwrapURLError(err)}
+		return refused(unwrapURLError(err), err)
 	}
 	if len(req.Body) == 0 {
 		hreq.Body, hreq.GetBody, hreq.ContentLength = http.NoBody, nil, 0
 	}
 	for k, v := range req.Header {
-		if _, bad := forbiddenHeader(canonicalHeader(k)); bad {
+		if rules.ForbiddenHeader(k) {
 			continue
 		}
 		hreq.Header[k] = []string{v} // kept as spelled: some SOAP servers want "SOAPAction"
@@ -165,12 +187,12 @@ func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, time
 	}
 	if cred.SigningSecret != "" {
 		if deliveryID == "" {
-			return Result{Err: "refused: signing needs a delivery id"}
+			return refused("signing needs a delivery id", nil)
 		}
 		ts := s.now()
 		sig, err := Sign(cred.SigningSecret, deliveryID, ts, req.Body)
 		if err != nil {
-			return Result{Err: "refused: " + err.Error()}
+			return refused(err.Error(), err)
 		}
 		hreq.Header[HeaderWebhookID] = []string{deliveryID}
 		hreq.Header[HeaderWebhookTimestamp] = []string{fmt.Sprint(ts.Unix())}
@@ -179,18 +201,22 @@ func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, time
 
 	resp, err := s.httpClient().Do(hreq)
 	if err != nil {
-		return Result{Err: networkError(ctx, err, timeout)}
+		cause := err
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			cause = ue.Err // without the URL
+		}
+		return Result{}, &SendError{Reason: networkError(ctx, err, timeout), Err: cause}
 	}
 	defer resp.Body.Close()
 	body := readPrefix(resp.Body, classifyLimit)
 	body = scrubBytes(body, cred)
 	var res Result
-	classify(&res, resp, body, s.now())
+	cerr := classify(&res, resp, body, s.now())
 	if len(body) > ResponseLimit {
 		body = body[:ResponseLimit]
 	}
 	res.Response = bytes.Clone(body)
-	return res
+	return res, cerr
 }
 
 // networkError describes a failed exchange without repeating the URL.
@@ -246,12 +272,12 @@ func scrubBytes(b []byte, cred Credentials) []byte {
 	return b
 }
 
-// scrubResult masks the credentials in a Result's texts.
-func scrubResult(res *Result, cred Credentials) {
+// scrub masks the credentials in a text (a failure reason).
+func scrub(text string, cred Credentials) string {
 	for _, s := range secretsOf(cred) {
-		res.Err = strings.ReplaceAll(res.Err, s, rules.Masked)
+		text = strings.ReplaceAll(text, s, rules.Masked)
 	}
-	res.Response = scrubBytes(res.Response, cred)
+	return text
 }
 
 // CredentialsFor decrypts the password and signing secret of callout c with key k

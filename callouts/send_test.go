@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -78,7 +79,7 @@ func TestSendHeadersAuthIdempotency(t *testing.T) {
 	s := &Sender{UserAgent: "ruleflow/1.2.3"}
 	cred := Credentials{Username: "svc", Password: "s3cr3t-Pa55"}
 	for range 2 {
-		res := s.Send(context.Background(), req, "dlv-0001", time.Second, cred)
+		res := attemptOf(s.Send(context.Background(), req, "dlv-0001", time.Second, cred))
 		if !res.Delivered || res.StatusCode != 200 || res.Err != "" || string(res.Response) != "ok" {
 			t.Fatalf("Send = %+v", res)
 		}
@@ -127,7 +128,7 @@ func TestSendGetNameValue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := (&Sender{}).Send(context.Background(), req, "d1", 0, Credentials{})
+	res := attemptOf((&Sender{}).Send(context.Background(), req, "d1", 0, Credentials{}))
 	if !res.Delivered {
 		t.Fatalf("Send = %+v", res)
 	}
@@ -186,7 +187,7 @@ func TestSendSignature(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := &Sender{Now: func() time.Time { return now }}
-		res := s.Send(context.Background(), req, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", time.Second, Credentials{SigningSecret: secret})
+		res := attemptOf(s.Send(context.Background(), req, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", time.Second, Credentials{SigningSecret: secret}))
 		if !res.Delivered {
 			t.Fatalf("Send = %+v", res)
 		}
@@ -244,28 +245,28 @@ func TestSendOutcome(t *testing.T) {
 		status int
 		header map[string]string
 		body   string
-		want   Result // Duration and Response are checked separately
+		want   attempt // Duration and Response are checked separately
 	}{
-		{name: "200", status: 200, body: "ok", want: Result{Delivered: true, StatusCode: 200}},
-		{name: "204 empty", status: 204, want: Result{Delivered: true, StatusCode: 204}},
-		{name: "soap 1.1 fault in 200", status: 200, body: soap11Fault, want: Result{StatusCode: 200, Err: "soap fault: soap:Server: Ticket 8176 not found"}},
-		{name: "soap 1.2 fault in 200", status: 200, body: soap12Fault, want: Result{StatusCode: 200, Err: "soap fault: env:Receiver: Boom"}},
-		{name: "soap fault after a deep header", status: 200, body: soapHeaderFault, want: Result{StatusCode: 200, Err: "soap fault: s:Client: Bad ticket"}},
-		{name: "soap response", status: 200, body: soapOK, want: Result{Delivered: true, StatusCode: 200}},
-		{name: "xmlrpc fault", status: 200, body: xmlrpcFaultBody, want: Result{StatusCode: 200, Err: "xmlrpc fault 4: Too many parameters."}},
-		{name: "xmlrpc response", status: 200, body: xmlrpcOK, want: Result{Delivered: true, StatusCode: 200}},
-		{name: "malformed xml is not a fault", status: 200, body: "<soap:Envelope><", want: Result{Delivered: true, StatusCode: 200}},
-		{name: "500 excerpt", status: 500, body: "internal\n\terror\x00 in module X", want: Result{StatusCode: 500, Err: "HTTP 500: internal error in module X"}},
-		{name: "500 long body", status: 500, body: long, want: Result{StatusCode: 500, Err: "HTTP 500: " + long[:200]}},
-		{name: "404 no body", status: 404, want: Result{StatusCode: 404, Err: "HTTP 404"}},
-		{name: "302 not followed", status: 302, header: map[string]string{"Location": "/elsewhere"}, want: Result{StatusCode: 302, Err: "HTTP 302 (redirects are not followed)"}},
+		{name: "200", status: 200, body: "ok", want: attempt{Delivered: true, StatusCode: 200}},
+		{name: "204 empty", status: 204, want: attempt{Delivered: true, StatusCode: 204}},
+		{name: "soap 1.1 fault in 200", status: 200, body: soap11Fault, want: attempt{StatusCode: 200, Err: "soap fault: soap:Server: Ticket 8176 not found"}},
+		{name: "soap 1.2 fault in 200", status: 200, body: soap12Fault, want: attempt{StatusCode: 200, Err: "soap fault: env:Receiver: Boom"}},
+		{name: "soap fault after a deep header", status: 200, body: soapHeaderFault, want: attempt{StatusCode: 200, Err: "soap fault: s:Client: Bad ticket"}},
+		{name: "soap response", status: 200, body: soapOK, want: attempt{Delivered: true, StatusCode: 200}},
+		{name: "xmlrpc fault", status: 200, body: xmlrpcFaultBody, want: attempt{StatusCode: 200, Err: "xmlrpc fault 4: Too many parameters."}},
+		{name: "xmlrpc response", status: 200, body: xmlrpcOK, want: attempt{Delivered: true, StatusCode: 200}},
+		{name: "malformed xml is not a fault", status: 200, body: "<soap:Envelope><", want: attempt{Delivered: true, StatusCode: 200}},
+		{name: "500 excerpt", status: 500, body: "internal\n\terror\x00 in module X", want: attempt{StatusCode: 500, Err: "HTTP 500: internal error in module X"}},
+		{name: "500 long body", status: 500, body: long, want: attempt{StatusCode: 500, Err: "HTTP 500: " + long[:200]}},
+		{name: "404 no body", status: 404, want: attempt{StatusCode: 404, Err: "HTTP 404"}},
+		{name: "302 not followed", status: 302, header: map[string]string{"Location": "/elsewhere"}, want: attempt{StatusCode: 302, Err: "HTTP 302 (redirects are not followed)"}},
 		{name: "503 retry-after seconds", status: 503, header: map[string]string{"Retry-After": "120"}, body: "busy",
-			want: Result{StatusCode: 503, Err: "HTTP 503: busy", RetryAfter: 120 * time.Second}},
+			want: attempt{StatusCode: 503, Err: "HTTP 503: busy", RetryAfter: 120 * time.Second}},
 		{name: "429 retry-after date", status: 429, header: map[string]string{"Retry-After": now.Add(90 * time.Second).Format(http.TimeFormat)},
-			want: Result{StatusCode: 429, Err: "HTTP 429", RetryAfter: 90 * time.Second}},
-		{name: "429 retry-after capped", status: 429, header: map[string]string{"Retry-After": "999999"}, want: Result{StatusCode: 429, Err: "HTTP 429", RetryAfter: time.Hour}},
-		{name: "429 retry-after garbage", status: 429, header: map[string]string{"Retry-After": "soon"}, want: Result{StatusCode: 429, Err: "HTTP 429"}},
-		{name: "500 ignores retry-after", status: 500, header: map[string]string{"Retry-After": "5"}, want: Result{StatusCode: 500, Err: "HTTP 500"}},
+			want: attempt{StatusCode: 429, Err: "HTTP 429", RetryAfter: 90 * time.Second}},
+		{name: "429 retry-after capped", status: 429, header: map[string]string{"Retry-After": "999999"}, want: attempt{StatusCode: 429, Err: "HTTP 429", RetryAfter: time.Hour}},
+		{name: "429 retry-after garbage", status: 429, header: map[string]string{"Retry-After": "soon"}, want: attempt{StatusCode: 429, Err: "HTTP 429"}},
+		{name: "500 ignores retry-after", status: 500, header: map[string]string{"Retry-After": "5"}, want: attempt{StatusCode: 500, Err: "HTTP 500"}},
 	}
 	s := &Sender{Now: func() time.Time { return now }}
 	for _, tt := range tests {
@@ -277,7 +278,7 @@ func TestSendOutcome(t *testing.T) {
 				w.WriteHeader(tt.status)
 				io.WriteString(w, tt.body)
 			})
-			res := s.Send(context.Background(), &Request{Method: "POST", URL: srv.URL, Body: []byte("x")}, "d", time.Second, Credentials{})
+			res := attemptOf(s.Send(context.Background(), &Request{Method: "POST", URL: srv.URL, Body: []byte("x")}, "d", time.Second, Credentials{}))
 			wantResp := tt.body
 			if len(wantResp) > ResponseLimit {
 				wantResp = wantResp[:ResponseLimit]
@@ -301,11 +302,11 @@ func TestSendTimeout(t *testing.T) {
 		}
 	})
 	start := time.Now()
-	res := (&Sender{}).Send(context.Background(), &Request{Method: "POST", URL: srv.URL}, "d", 100*time.Millisecond, Credentials{})
+	res := attemptOf((&Sender{}).Send(context.Background(), &Request{Method: "POST", URL: srv.URL}, "d", 100*time.Millisecond, Credentials{}))
 	if elapsed := time.Since(start); elapsed > 2*time.Second {
 		t.Fatalf("Send took %v with a 100ms timeout", elapsed)
 	}
-	want := Result{Err: "timeout after 100ms"}
+	want := attempt{Err: "timeout after 100ms"}
 	if res.Duration < 100*time.Millisecond {
 		t.Errorf("Duration = %v, want ≥ 100ms", res.Duration)
 	}
@@ -315,11 +316,38 @@ func TestSendTimeout(t *testing.T) {
 	}
 }
 
+// TestSendErrorValue checks Send's error is a *SendError that errors.As finds with
+// the status and reason, and that errors.Is sees the cause, as with http.Client.Do.
+func TestSendErrorValue(t *testing.T) {
+	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-r.Context().Done()
+			return
+		}
+		w.WriteHeader(http.StatusBadGateway)
+	})
+	res, err := (&Sender{}).Send(context.Background(), &Request{Method: "POST", URL: srv.URL}, "d", time.Second, Credentials{})
+	var se *SendError
+	if !errors.As(fmt.Errorf("attempt 3: %w", err), &se) || se.StatusCode != 502 || se.Reason != "HTTP 502" || res.StatusCode != 502 {
+		t.Errorf("502: Result %+v, error %#v", res, err)
+	}
+	_, err = (&Sender{}).Send(context.Background(), &Request{Method: "POST", URL: srv.URL + "/slow"}, "d", 50*time.Millisecond, Credentials{})
+	if !errors.As(err, &se) || se.StatusCode != 0 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("timeout: error %#v, want a *SendError wrapping context.DeadlineExceeded", err)
+	}
+	if _, err := (&Sender{}).Send(context.Background(), &Request{Method: "POST", URL: srv.URL}, "d", time.Second, Credentials{}); err == nil {
+		t.Error("502 gave a nil error")
+	}
+	if _, err := (&Sender{}).Send(context.Background(), nil, "d", time.Second, Credentials{}); !errors.As(err, &se) || se.Reason != "no request" {
+		t.Errorf("nil request: error %v", err)
+	}
+}
+
 func TestSendCanceled(t *testing.T) {
 	srv := newRecorder(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	res := (&Sender{}).Send(ctx, &Request{Method: "POST", URL: srv.URL}, "d", time.Second, Credentials{})
+	res := attemptOf((&Sender{}).Send(ctx, &Request{Method: "POST", URL: srv.URL}, "d", time.Second, Credentials{}))
 	if res.Delivered || res.Err != "canceled" {
 		t.Fatalf("Send = %+v", res)
 	}
@@ -332,8 +360,8 @@ func TestSendNetworkError(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	res := (&Sender{}).Send(context.Background(), &Request{Method: "POST", URL: "http://" + addr + "/x"}, "d", time.Second, Credentials{Username: "u", Password: "pw-123456"})
-	want := Result{Err: "Post: dial tcp " + addr + ": connect: connection refused"}
+	res := attemptOf((&Sender{}).Send(context.Background(), &Request{Method: "POST", URL: "http://" + addr + "/x"}, "d", time.Second, Credentials{Username: "u", Password: "pw-123456"}))
+	want := attempt{Err: "Post: dial tcp " + addr + ": connect: connection refused"}
 	res.Duration = 0
 	if diff := cmp.Diff(want, res); diff != "" {
 		t.Errorf("Result (-want +got):\n%s", diff)
@@ -352,11 +380,11 @@ func TestSendRefuses(t *testing.T) {
 	}{
 		{"nil request", nil, "d", Credentials{}, "no request"},
 		{"embedded credentials", &Request{Method: "POST", URL: "http://svc:hunter2@" + u}, "d", Credentials{},
-			"refused: URL must not embed credentials (user:pass@); set username and password instead"},
+			"refused: the URL must not contain credentials; use username and password instead"},
 		{"embedded user only", &Request{Method: "POST", URL: "http://svc@" + u}, "d", Credentials{},
-			"refused: URL must not embed credentials (user:pass@); set username and password instead"},
-		{"file scheme", &Request{Method: "GET", URL: "file:///etc/passwd"}, "d", Credentials{}, `refused: URL scheme "file" is not http or https`},
-		{"gopher", &Request{Method: "GET", URL: "gopher://" + u}, "d", Credentials{}, `refused: URL scheme "gopher" is not http or https`},
+			"refused: the URL must not contain credentials; use username and password instead"},
+		{"file scheme", &Request{Method: "GET", URL: "file:///etc/passwd"}, "d", Credentials{}, `refused: unsupported URL scheme "file" (want http or https)`},
+		{"gopher", &Request{Method: "GET", URL: "gopher://" + u}, "d", Credentials{}, `refused: unsupported URL scheme "gopher" (want http or https)`},
 		{"bad method", &Request{Method: "PO ST", URL: srv.URL}, "d", Credentials{}, `refused: net/http: invalid method "PO ST"`},
 		{"bad whsec", &Request{Method: "POST", URL: srv.URL}, "d", Credentials{SigningSecret: "whsec_!!hunter2!!"},
 			"refused: signing secret: the part after whsec_ is not valid base64"},
@@ -364,9 +392,9 @@ func TestSendRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := (&Sender{}).Send(context.Background(), tt.req, tt.id, time.Second, tt.cred)
+			res := attemptOf((&Sender{}).Send(context.Background(), tt.req, tt.id, time.Second, tt.cred))
 			res.Duration = 0
-			if diff := cmp.Diff(Result{Err: tt.wantErr}, res); diff != "" {
+			if diff := cmp.Diff(attempt{Err: tt.wantErr}, res); diff != "" {
 				t.Errorf("Result (-want +got):\n%s", diff)
 			}
 		})
@@ -388,7 +416,7 @@ func TestSendNeverLeaksPassword(t *testing.T) {
 	var logs bytes.Buffer
 	s := &Sender{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	cred := Credentials{Username: "svc", Password: password, SigningSecret: "whsec_c2lnbmluZy1rZXk="}
-	res := s.Send(context.Background(), &Request{Method: "POST", URL: srv.URL + "/x?q=1"}, "d", time.Second, cred)
+	res := attemptOf(s.Send(context.Background(), &Request{Method: "POST", URL: srv.URL + "/x?q=1"}, "d", time.Second, cred))
 	if res.Delivered || res.StatusCode != 401 {
 		t.Fatalf("Send = %+v", res)
 	}
@@ -426,7 +454,7 @@ func TestSendReusesConnections(t *testing.T) {
 	t.Cleanup(srv.Close)
 	s := &Sender{}
 	for i := range 5 {
-		res := s.Send(context.Background(), &Request{Method: "POST", URL: srv.URL, Body: []byte("b")}, strconv.Itoa(i), time.Second, Credentials{})
+		res := attemptOf(s.Send(context.Background(), &Request{Method: "POST", URL: srv.URL, Body: []byte("b")}, strconv.Itoa(i), time.Second, Credentials{}))
 		if !res.Delivered {
 			t.Fatalf("Send = %+v", res)
 		}
@@ -442,7 +470,7 @@ func TestSendConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
-			res := s.Send(context.Background(), &Request{Method: "POST", URL: srv.URL}, strconv.Itoa(i), time.Second, Credentials{Username: "u", Password: "p"})
+			res := attemptOf(s.Send(context.Background(), &Request{Method: "POST", URL: srv.URL}, strconv.Itoa(i), time.Second, Credentials{Username: "u", Password: "p"}))
 			if !res.Delivered {
 				t.Errorf("Send = %+v", res)
 			}
@@ -470,7 +498,7 @@ func BenchmarkSend(b *testing.B) {
 	cred := Credentials{Username: "svc", Password: "pw", SigningSecret: "whsec_c2lnbmluZy1rZXk="}
 	b.ReportAllocs()
 	for b.Loop() {
-		if res := s.Send(context.Background(), req, "dlv-1", time.Second, cred); !res.Delivered {
+		if res := attemptOf(s.Send(context.Background(), req, "dlv-1", time.Second, cred)); !res.Delivered {
 			b.Fatal(res.Err)
 		}
 	}
@@ -505,4 +533,33 @@ func TestCredentialsFor(t *testing.T) {
 	if want := `callout "VSA": signing_secret: encrypted secret: too short`; err == nil || err.Error() != want {
 		t.Fatalf("error = %v, want %q", err, want)
 	}
+}
+
+// attempt is what Send reported, flattened for comparisons: the Result, whether
+// the error was nil, and the error's reason.
+type attempt struct {
+	Delivered  bool
+	StatusCode int
+	Duration   time.Duration
+	Response   []byte
+	Err        string
+	RetryAfter time.Duration
+}
+
+// attemptOf flattens Send's results. An error that is not a *SendError, or one
+// whose status differs from the Result's, shows in Err.
+func attemptOf(res Result, err error) attempt {
+	a := attempt{Delivered: err == nil, StatusCode: res.StatusCode, Duration: res.Duration, Response: res.Response, RetryAfter: res.RetryAfter}
+	if err != nil {
+		se, ok := errors.AsType[*SendError](err)
+		switch {
+		case !ok:
+			a.Err = fmt.Sprintf("error %T is not a *SendError: %v", err, err)
+		case se.StatusCode != res.StatusCode:
+			a.Err = fmt.Sprintf("SendError status %d, Result status %d: %v", se.StatusCode, res.StatusCode, err)
+		default:
+			a.Err = err.Error()
+		}
+	}
+	return a
 }

@@ -4,10 +4,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/ruleflow/ruleflow/rules"
 )
 
 // The Standard Webhooks signature headers (standardwebhooks.com, spec v1).
@@ -17,26 +17,9 @@ const (
 	HeaderWebhookSignature = "webhook-signature"
 )
 
-// SigningKey returns the HMAC key of a Standard Webhooks signing secret: a secret
-// starting with "whsec_" is base64 (standard alphabet, padding optional) after the
-// prefix; any other secret is used as raw bytes. Errors never contain the secret.
-func SigningKey(secret string) ([]byte, error) {
-	if secret == "" {
-		return nil, errors.New("signing secret is empty")
-	}
-	rest, ok := strings.CutPrefix(secret, "whsec_")
-	if !ok {
-		return []byte(secret), nil
-	}
-	key, err := base64.StdEncoding.DecodeString(rest)
-	if err != nil {
-		key, err = base64.RawStdEncoding.DecodeString(rest)
-	}
-	if err != nil || len(key) == 0 {
-		return nil, errors.New("signing secret: the part after whsec_ is not valid base64")
-	}
-	return key, nil
-}
+// SigningKey returns the HMAC key of a Standard Webhooks signing secret; it is
+// rules.SigningKey, which the loader uses to judge a signing_secret.
+func SigningKey(secret string) ([]byte, error) { return rules.SigningKey(secret) }
 
 // Sign returns the Standard Webhooks signature of a message, "v1,<base64 of
 // HMAC-SHA256(key, msgID + "." + unix seconds + "." + body)>", the value of the

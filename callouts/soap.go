@@ -29,54 +29,16 @@ func SOAPNamespace(soapAction, method string) string {
 	return strings.ReplaceAll(soapAction, method, "")
 }
 
-// validXMLName reports whether s is a plain XML element name without a prefix
-// (letters, digits, '_', '-', '.'; not starting with a digit, '-' or '.').
-func validXMLName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		switch {
-		case c == '_', c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= 0xC0 && c != 0xD7 && c != 0xF7 && c <= 0x2FF:
-		case i > 0 && (c == '-' || c == '.' || c >= '0' && c <= '9'):
-		default:
-			return false
-		}
-	}
-	return !strings.HasPrefix(strings.ToLower(s), "xml")
-}
-
 // soap encodes the standard data as the SOAP 1.1 envelope of the Autotask seed: one
 // child of <METHOD xmlns="NAMESPACE"> per standard field, each on its own line.
 // NULL and empty values give an empty element (<udf></udf>).
 func (r *renderer) soap(req *Request) error {
-	if err := r.checkSOAP(req.Method); err != nil {
-		return err
-	}
 	std, err := r.standard()
 	if err != nil {
 		return err
 	}
 	setSOAPHeaders(req.Header, r.c.SOAPAction)
 	req.Body = buildSOAPEnvelope(r.c.MethodName, r.c.SOAPAction, &std)
-	return nil
-}
-
-// checkSOAP refuses a SOAP callout whose definition cannot give a valid envelope.
-func (r *renderer) checkSOAP(method string) error {
-	if method != "POST" {
-		return r.errorf("format soap needs method POST")
-	}
-	if !validXMLName(r.c.MethodName) {
-		return r.errorf("soap method_name %q is not a valid XML element name", r.c.MethodName)
-	}
-	action := r.c.SOAPAction
-	if action == "" {
-		return r.errorf("format soap needs a soap_action")
-	}
-	if strings.ContainsAny(action, "\"\r\n\x00") {
-		return r.errorf("soap_action must not contain quotes, line breaks or NUL")
-	}
 	return nil
 }
 

@@ -21,31 +21,11 @@ type xmlrpcStandard struct {
 	UDF                  string `xmlrpc:"udf"`
 }
 
-// validXMLRPCMethod reports whether s uses only the characters the XML-RPC
-// specification allows in a methodName: A-Z, a-z, 0-9, '_', '.', ':' and '/'.
-func validXMLRPCMethod(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '.', c == ':', c == '/':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // xmlrpc encodes <methodCall><methodName>METHOD</methodName> with one param, a
 // <struct> of the standard data in standard order: id as <int>, the rest as
 // <string>. A NULL id, or one outside XML-RPC's 32-bit int range, is written as a
 // <string> (empty, or the decimal digits) so that no value is lost or invalid.
 func (r *renderer) xmlrpc(req *Request) error {
-	if err := r.checkXMLRPC(req.Method); err != nil {
-		return err
-	}
 	std, err := r.standard()
 	if err != nil {
 		return err
@@ -56,17 +36,6 @@ func (r *renderer) xmlrpc(req *Request) error {
 	}
 	req.Header["Content-Type"] = "text/xml"
 	req.Body = body
-	return nil
-}
-
-// checkXMLRPC refuses an XML-RPC callout whose definition cannot give a valid call.
-func (r *renderer) checkXMLRPC(method string) error {
-	if method != "POST" {
-		return r.errorf("format xmlrpc needs method POST")
-	}
-	if !validXMLRPCMethod(r.c.MethodName) {
-		return r.errorf("xmlrpc method_name %q may only use A-Z a-z 0-9 _ . : /", r.c.MethodName)
-	}
 	return nil
 }
 

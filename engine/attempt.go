@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -13,32 +14,31 @@ import (
 	"github.com/ruleflow/ruleflow/rules"
 )
 
-// Retry schedule of notification e-mails and notes: exponential from mailRetryBase,
-// capped at mailRetryCap, for at most mailMaxAttempts attempts (about a day).
-const (
-	mailRetryBase   = 10 * time.Second
-	mailRetryCap    = 30 * time.Minute
-	mailMaxAttempts = 50
-)
+// mailMaxAttempts is how many attempts a notification e-mail or note gets.
+const mailMaxAttempts = 50
 
-// attempt makes one attempt of a claimed job and returns its outcome. ok is false
-// when the attempt was cut short by shutdown: the job is then given back untouched.
-func (e *Engine) attempt(ctx context.Context, sender *callouts.Sender, job store.Job) (out store.Outcome, ok bool) {
-	state := e.cfg.Load()
+// mailRetry is the retry schedule of notification e-mails and notes: exponential
+// from 10 s, capped at 30 min, with equal jitter, for mailMaxAttempts attempts
+// (about a day).
+var mailRetry = callouts.Policy{Interval: 10 * time.Second, Max: mailMaxAttempts - 1, Exponential: true, MaxInterval: 30 * time.Minute}
+
+// attempt makes one attempt of a claimed job under state, taking at most limit
+// (see attemptLimit), and returns its outcome. ctx ends at the lease's deadline or
+// at shutdown.
+func (e *Engine) attempt(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job, limit time.Duration) store.Outcome {
 	switch job.Kind {
 	case store.KindCallout:
-		out = e.attemptCallout(ctx, state, sender, job)
+		return e.attemptCallout(ctx, state, sender, job)
 	case store.KindEmail:
-		out = e.attemptEmail(ctx, state, job)
+		ctx, cancel := context.WithTimeout(ctx, limit)
+		defer cancel()
+		return e.attemptEmail(ctx, state, job)
 	case store.KindNote:
-		out = e.attemptNote(ctx, job)
-	default:
-		out = e.permanentFailure(job, fmt.Sprintf("unknown job kind %q", job.Kind))
+		ctx, cancel := context.WithTimeout(ctx, limit)
+		defer cancel()
+		return e.attemptNote(ctx, job)
 	}
-	if ctx.Err() != nil && out.Status != store.StatusDelivered {
-		return out, false
-	}
-	return out, true
+	return e.permanentFailure(job, fmt.Sprintf("unknown job kind %q", job.Kind))
 }
 
 func (e *Engine) permanentFailure(job store.Job, reason string) store.Outcome {
@@ -46,28 +46,38 @@ func (e *Engine) permanentFailure(job store.Job, reason string) store.Outcome {
 }
 
 func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job) store.Outcome {
-	var p deliveryPayload
-	if err := json.Unmarshal(job.Payload, &p); err != nil || p.Request == nil {
+	var p DeliveryPayload
+	if err := json.Unmarshal(job.Payload, &p); err != nil || p.Request == nil && p.RenderError == "" {
 		return e.permanentFailure(job, fmt.Sprintf("unreadable delivery payload: %v", err))
 	}
-	c := state.callouts[job.Callout]
+	c := state.callout(job.Callout)
 	start := e.now()
 	var res callouts.Result
-	if c == nil {
-		res.Err = fmt.Sprintf("callout %q is no longer configured", job.Callout)
-	} else if cred, err := callouts.CredentialsFor(c, e.key); err != nil {
-		res.Err = err.Error()
-	} else {
-		res = sender.Send(ctx, p.Request, job.ID, timeoutOf(c), cred)
+	var sendErr error
+	switch {
+	case p.RenderError != "":
+		sendErr = errors.New("not rendered: " + p.RenderError) // never sent; fails on this first attempt
+	case c == nil:
+		sendErr = fmt.Errorf("callout %q is no longer configured", job.Callout)
+	default:
+		if cred, err := callouts.CredentialsFor(c, e.key); err != nil {
+			sendErr = err
+		} else {
+			res, sendErr = sender.Send(withEgressOrigin(ctx, state, c, &p), p.Request, job.ID, timeoutOf(c), cred)
+		}
 	}
-	e.metrics.attempted(job.Callout, res)
-	a := store.Attempt{StartedAt: start, Duration: res.Duration, StatusCode: res.StatusCode, Error: res.Err, Response: res.Response}
+	delivered, reason := sendErr == nil, ""
+	if sendErr != nil {
+		reason = sendErr.Error()
+	}
+	e.metrics.attempted(job.Callout, res, delivered)
+	a := store.Attempt{StartedAt: start, Duration: res.Duration, StatusCode: res.StatusCode, Error: reason, Response: res.Response}
 	attempts := job.Attempts + 1
 	out := store.Outcome{ID: job.ID, Attempt: a}
 	switch {
-	case res.Delivered:
+	case delivered:
 		out.Status = store.StatusDelivered
-	case c == nil || attempts >= job.MaxAttempts:
+	case c == nil || p.RenderError != "" || attempts >= job.MaxAttempts:
 		out.Status = store.StatusFailed
 	default:
 		n := min(attempts, p.Policy.Attempts()-1)
@@ -77,17 +87,27 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 		}
 		out.Status, out.NextAt = store.StatusPending, next
 	}
-	if out.Status != store.StatusPending && c != nil {
+	if out.Status != store.StatusPending {
 		first := job.FirstAttemptAt
 		if first.IsZero() {
 			first = start
 		}
 		o := notify.Outcome{
-			Callout: c.Name, Rule: job.Rule, Form: job.Form, EntryID: job.EntryID, TicketNumber: p.TicketNumber,
-			Delivered: res.Delivered, Attempts: attempts, LastStatusCode: res.StatusCode, LastError: res.Err,
-			FirstAttempt: first, LastAttempt: start, URL: p.Request.URL, DeliveryID: job.ID,
+			Callout: job.Callout, Rule: job.Rule, Form: job.Form, EntryID: job.EntryID, TicketNumber: p.TicketNumber,
+			Delivered: delivered, Attempts: attempts, LastStatusCode: res.StatusCode, LastError: reason,
+			FirstAttempt: first, LastAttempt: start, DeliveryID: job.ID,
 		}
-		out.Follow = e.notification(state, c, job, o)
+		if p.Request != nil {
+			o.URL = p.Request.URL
+		} else if c != nil {
+			o.URL = c.URL // not rendered: the callout's URL as configured
+		}
+		if c != nil {
+			o.Callout = c.Name
+			out.Follow = e.notification(state, c, job, o)
+		} else {
+			out.Follow = e.removedNotification(state, p.Notify, job, o)
+		}
 	}
 	return out
 }
@@ -110,34 +130,62 @@ type notePayload struct {
 // notification returns the e-mail job reporting on a delivery that reached its final
 // state, or nothing when the callout's notify policy says no e-mail.
 func (e *Engine) notification(state *configState, c *rules.Callout, job store.Job, o notify.Outcome) []store.Job {
-	if !notify.ShouldNotify(c.Notify, o.Delivered) {
+	return e.notifyJob(state, c.Name, c.Notify, state.templates[c.Name], job, o)
+}
+
+// removedNotification is notification for a delivery whose callout is no longer
+// configured (removed without renamed_from): the policy stored with the delivery
+// when it was enqueued decides, with templates parsed from it now.
+func (e *Engine) removedNotification(state *configState, stored *rules.Notify, job store.Job, o notify.Outcome) []store.Job {
+	if stored == nil {
+		// Deliveries enqueued before policies were stored with them.
+		e.log.Warn("engine: delivery of a removed callout ended; it stored no notification policy, so none is sent", "callout", job.Callout, "job", job.ID)
+		return nil
+	}
+	t, err := notify.NewTemplates(stored, configDir(state))
+	if err != nil {
+		e.log.Error("engine: notification template of a removed callout; using the defaults", "callout", job.Callout, "error", err)
+		t = nil
+	}
+	return e.notifyJob(state, job.Callout, stored, t, job, o)
+}
+
+// notifyJob returns the e-mail job for policy n with templates t (nil: the defaults).
+func (e *Engine) notifyJob(state *configState, callout string, n *rules.Notify, t *notify.Templates, job store.Job, o notify.Outcome) []store.Job {
+	if !notify.ShouldNotify(n, o.Delivered) {
 		return nil
 	}
 	loc := state.cfg.Location
 	if loc == nil {
 		loc = time.UTC
 	}
-	msg, err := state.templates[c.Name].Render(o, loc)
+	var msg Message
+	err := errors.New("no templates")
+	if t != nil {
+		msg, err = t.Render(o, loc)
+	}
 	if err != nil {
 		// A custom template failed on this data: fall back to the defaults rather
 		// than lose the notification.
-		e.log.Error("engine: notification template", "callout", c.Name, "error", err)
-		dflt, derr := notify.NewTemplates(&rules.Notify{To: c.Notify.To}, "")
+		if t != nil {
+			e.log.Error("engine: notification template", "callout", callout, "error", err)
+		}
+		dflt, derr := notify.NewTemplates(&rules.Notify{To: n.To}, "")
 		if derr == nil {
 			msg, err = dflt.Render(o, loc)
 		}
 		if err != nil {
-			e.log.Error("engine: notification cannot be rendered; none sent", "callout", c.Name, "error", err)
+			e.log.Error("engine: notification cannot be rendered; none sent", "callout", callout, "error", err)
 			return nil
 		}
 	}
 	payload, err := json.Marshal(emailPayload{Message: msg, Form: job.Form, EntryID: job.EntryID})
 	if err != nil {
-		e.log.Error("engine: encode notification", "callout", c.Name, "error", err)
+		e.log.Error("engine: encode notification", "callout", callout, "error", err)
 		return nil
 	}
 	return []store.Job{{
-		Kind: store.KindEmail, Callout: c.Name, Rule: job.Rule, Form: job.Form, EntryID: job.EntryID,
+		Kind: store.KindEmail, Callout: callout, Rule: job.Rule, Form: job.Form, EntryID: job.EntryID,
 		EventKind: job.EventKind, ParentID: job.ID, Payload: payload, MaxAttempts: mailMaxAttempts,
 	}}
 }
@@ -208,7 +256,7 @@ func (e *Engine) notesEnabled() bool {
 }
 
 // retryOrFail completes out for a failed attempt: failed when permanent or out of
-// attempts (calling onFinal), else rescheduled with exponential backoff.
+// attempts (calling onFinal), else rescheduled by mailRetry.
 func (e *Engine) retryOrFail(out store.Outcome, job store.Job, permanent bool, onFinal func()) store.Outcome {
 	attempts := job.Attempts + 1
 	if permanent || attempts >= job.MaxAttempts {
@@ -218,12 +266,9 @@ func (e *Engine) retryOrFail(out store.Outcome, job store.Job, permanent bool, o
 		}
 		return out
 	}
-	delay := mailRetryBase
-	for i := 1; i < attempts && delay < mailRetryCap; i++ {
-		delay *= 2
-	}
-	delay = min(delay, mailRetryCap)
-	delay = delay/2 + time.Duration(rand.Float64()*float64(delay/2))
-	out.Status, out.NextAt = store.StatusPending, e.now().Add(delay)
+	// A job re-driven by hand may have more attempts than the schedule: it keeps
+	// the schedule's last delay.
+	next, _ := mailRetry.Next(min(attempts, mailRetry.Attempts()-1), e.now(), callouts.Result{}, rand.Float64)
+	out.Status, out.NextAt = store.StatusPending, next
 	return out
 }

@@ -33,6 +33,15 @@ const (
 // benchEvent exactly five rules of form F0 hold (40, 41, 42, 43 and 44), each firing
 // one callout of a different format.
 func benchConfig(tb testing.TB, url string) *rules.Config {
+	cfg, err := rules.Parse("bench.yaml", []byte(benchYAML(url)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
+}
+
+// benchYAML is the configuration text of benchConfig.
+func benchYAML(url string) string {
 	var b strings.Builder
 	b.WriteString("version: 1\ntimezone: America/New_York\ndomain: BENCH.COM\nforms:\n")
 	for f := range benchForms {
@@ -81,11 +90,7 @@ rules:
 				f, i, f, cond, calloutOf[i%5])
 		}
 	}
-	cfg, err := rules.Parse("bench.yaml", []byte(strings.ReplaceAll(b.String(), "{{URL}}", url)))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return cfg
+	return strings.ReplaceAll(b.String(), "{{URL}}", url)
 }
 
 // benchEvent is an update of form F0 that five rules match.
@@ -151,6 +156,7 @@ func BenchmarkHandle(b *testing.B) {
 			}
 		})
 	}
+	b.Run("actions", benchActions) // issue 13: set rules and a cascade pass vs their conditions alone
 }
 
 // BenchmarkHandleDurable is BenchmarkHandle with a SQLite outbox (no dispatcher):

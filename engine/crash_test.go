@@ -36,8 +36,9 @@ const (
 // crashCallouts is how many callouts each crash-test event fires.
 const crashCallouts = 10
 
-// crashLease is the lease of every engine in the crash tests: a killed node's
-// claims are taken over this long after it died.
+// crashLease is the lease margin of every engine in the crash tests: a killed
+// node's claims are taken over this long after it died, plus the callouts' 2 s
+// timeout.
 const crashLease = 2 * time.Second
 
 // crashConfig fires crashCallouts callouts for every update of a ticket.
@@ -47,7 +48,7 @@ func crashConfig(t testing.TB, url string) *rules.Config {
 	names := make([]string, crashCallouts)
 	for i := range names {
 		names[i] = fmt.Sprintf("C%d", i)
-		fmt.Fprintf(&b, "  - {name: %s, url: \"{{URL}}/hook/%d\", format: name-value, retry: {interval: 1s, max: 5}}\n", names[i], i)
+		fmt.Fprintf(&b, "  - {name: %s, url: \"{{URL}}/hook/%d\", format: name-value, timeout: 2s, retry: {interval: 1s, max: 5}}\n", names[i], i)
 	}
 	fmt.Fprintf(&b, "rules:\n  - {name: fan out, form: Ticket, events: [update], callouts: [%s]}\n", strings.Join(names, ", "))
 	return parseConfig(t, url, b.String())

@@ -321,8 +321,9 @@ func TestCloseWaitsForInFlight(t *testing.T) {
 }
 
 // TestCloseReleasesLeases: a request still hanging at the shutdown deadline is
-// aborted and given back unattempted, and Close releases the leases this node holds,
-// so another engine delivers at once instead of waiting for the (hour-long) lease.
+// aborted and given back, and Close releases the leases this node holds,
+// so another engine delivers at once instead of waiting for the (hour-long) lease;
+// the attempt shutdown cut off is recorded in the attempt log.
 func TestCloseReleasesLeases(t *testing.T) {
 	t.Parallel()
 	hang := make(chan struct{})
@@ -351,17 +352,25 @@ func TestCloseReleasesLeases(t *testing.T) {
 		t.Errorf("Close took %s with a 300ms shutdown timeout", d)
 	}
 
-	second := openEngine(t, Options{Config: cfg, Store: dsn, Lease: time.Hour})
-	job, _, err := second.Store().Get(context.Background(), id)
+	// Read the job before a second engine opens: its dispatcher would claim the
+	// released job at once, setting a lease owner of its own.
+	st, err := store.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.Attempts != 0 || job.LeaseOwner != "" {
-		t.Errorf("after Close: %d attempts, lease owner %q; want the aborted attempt given back and the lease released", job.Attempts, job.LeaseOwner)
+	job, _, err := st.Get(context.Background(), id)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := openEngine(t, Options{Config: cfg, Store: dsn, Lease: time.Hour})
+	if job.Attempts != 1 || job.LeaseOwner != "" || !strings.HasPrefix(job.LastError, "attempt cut off by shutdown") {
+		t.Errorf("after Close: %d attempts, last error %q, lease owner %q; want the aborted attempt recorded and the lease released",
+			job.Attempts, job.LastError, job.LeaseOwner)
 	}
 	job, attempts := waitSettled(t, second.Store(), id, 5*time.Second)
-	if job.Status != store.StatusDelivered || len(attempts) != 1 {
-		t.Errorf("second engine: job %s after %d attempts, want delivered after 1", job.Status, len(attempts))
+	if job.Status != store.StatusDelivered || len(attempts) != 2 || !strings.HasPrefix(attempts[0].Error, "attempt cut off by shutdown") {
+		t.Errorf("second engine: job %s after %d attempts (%+v), want delivered after the cut-off one and 1 more", job.Status, len(attempts), summarize(attempts))
 	}
 }
 

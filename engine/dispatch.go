@@ -23,8 +23,9 @@ const (
 
 // queuedPerWorker is how many claimed jobs may wait for each worker. Claiming
 // ahead keeps the single SQLite writer busy with few, large transactions; a job
-// that waited so long that its send could outlast its lease is given back unsent
-// (see workLoop), so claiming ahead never causes a second node to send it too.
+// that waited so long that its attempt could outlast its lease has its lease
+// extended first, or is given back unsent (see leases.go), so claiming ahead never
+// causes a second node to send it too.
 const queuedPerWorker = 8
 
 // dispatcher delivers the outbox: one goroutine claims due jobs under a lease,
@@ -36,12 +37,12 @@ type dispatcher struct {
 	owner   string
 	sender  *callouts.Sender
 	workers int
-	lease   time.Duration
+	margin  time.Duration // a lease's slack beyond the attempt it covers
 	poll    time.Duration
 
 	wakeCh   chan struct{}
 	slots    chan struct{}
-	work     chan store.Job
+	work     chan claimed
 	outcomes chan settled
 
 	claimCtx    context.Context // cancelled when Close starts: no more claims
@@ -65,9 +66,9 @@ func newDispatcher(e *Engine) *dispatcher {
 	if workers <= 0 {
 		workers = 32
 	}
-	lease := e.opts.Lease
-	if lease <= 0 {
-		lease = e.cfg.Load().maxTimeout + 30*time.Second
+	margin := e.opts.Lease
+	if margin <= 0 {
+		margin = defaultLeaseMargin
 	}
 	poll := e.opts.PollInterval
 	if poll <= 0 {
@@ -82,13 +83,13 @@ func newDispatcher(e *Engine) *dispatcher {
 	d := &dispatcher{
 		e:           e,
 		owner:       owner,
-		sender:      &callouts.Sender{Client: e.opts.HTTPClient, UserAgent: "ruleflow/" + Version(), Now: e.now},
+		sender:      &callouts.Sender{Client: e.client, UserAgent: "ruleflow/" + Version(), Now: e.now},
 		workers:     workers,
-		lease:       lease,
+		margin:      margin,
 		poll:        poll,
 		wakeCh:      make(chan struct{}, 1),
 		slots:       make(chan struct{}, queuedPerWorker*workers),
-		work:        make(chan store.Job, queuedPerWorker*workers),
+		work:        make(chan claimed, queuedPerWorker*workers),
 		outcomes:    make(chan settled, queuedPerWorker*workers),
 		claimerDone: make(chan struct{}),
 		settlerDone: make(chan struct{}),
@@ -166,7 +167,9 @@ func (d *dispatcher) claimLoop() {
 			}
 			break
 		}
-		jobs, err := d.e.store.Claim(d.claimCtx, d.owner, n, d.lease, d.e.now())
+		lease := d.claimLease(d.e.cfg.Load())
+		asked := time.Now() // the lease's local deadline is measured from before the claim
+		jobs, err := d.e.store.Claim(d.claimCtx, d.owner, n, lease, d.e.now())
 		for range n - len(jobs) {
 			<-d.slots
 		}
@@ -181,7 +184,7 @@ func (d *dispatcher) claimLoop() {
 			continue
 		}
 		for _, j := range jobs {
-			d.work <- j
+			d.work <- claimed{job: j, until: asked.Add(lease)}
 		}
 		if len(jobs) < n && !d.idle() {
 			return
@@ -193,7 +196,7 @@ func (d *dispatcher) claimLoop() {
 // time the store knows of. It returns false when claiming stops.
 func (d *dispatcher) idle() bool {
 	wait := d.poll
-	if next, ok, err := d.e.store.NextDue(d.claimCtx); err == nil && ok {
+	if next, ok, err := d.e.store.NextDue(d.claimCtx, d.e.now()); err == nil && ok {
 		if until := next.Sub(d.e.now()); until < wait {
 			wait = max(until, time.Millisecond)
 		}
@@ -216,24 +219,9 @@ func (d *dispatcher) sleep(wait time.Duration) bool {
 
 func (d *dispatcher) workLoop() {
 	defer d.workersWG.Done()
-	for job := range d.work {
-		if !d.sendableInLease(job) {
-			// Another node may claim it once the lease expires; sending now could
-			// overlap with that. Give it back untouched.
-			d.outcomes <- settled{job: job, skip: true}
-			continue
-		}
-		out, ok := d.e.attempt(d.sendCtx, d.sender, job)
-		d.outcomes <- settled{job: job, out: out, skip: !ok}
+	for c := range d.work {
+		d.outcomes <- d.run(c)
 	}
-}
-
-// sendableInLease reports whether job has at least half of its lease left. A job
-// that waited longer than that behind other sends is given back: with the default
-// lease (the longest callout timeout + 30 s) half the lease still covers a whole
-// attempt, so an attempt never outlives its lease and overlaps a second node's.
-func (d *dispatcher) sendableInLease(job store.Job) bool {
-	return job.LeaseUntil.Sub(d.e.now()) >= d.lease/2
 }
 
 // settleLoop records outcomes in batches: it takes what is ready (up to

@@ -15,13 +15,13 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ruleflow/ruleflow/callouts/egress"
 	"github.com/ruleflow/ruleflow/engine/store"
 	"github.com/ruleflow/ruleflow/rules"
 )
@@ -65,12 +65,19 @@ type Options struct {
 	KeyFile string
 	// Logger receives the engine's logs; nil means slog.Default().
 	Logger *slog.Logger
-	// HTTPClient sends callouts; nil means a tuned client with connection reuse.
+	// HTTPClient sends callouts; nil means a tuned client with connection reuse
+	// whose every connection is vetted by the egress guard (the configuration's
+	// egress block). A client given here bypasses the guard.
 	HTTPClient *http.Client
+	// Resolver looks up the host names of outbound requests for the egress guard;
+	// nil means the system resolver. Tests inject one so no lookup leaves the process.
+	Resolver egress.Resolver
 	// Workers is how many deliveries run at once on this node; 0 means 32.
 	Workers int
-	// Lease is how long a claimed job stays reserved for this node; 0 means the
-	// longest callout timeout plus 30 s. A node that dies loses its claims after it.
+	// Lease is a job's lease beyond the time limit of its attempt (the callout's
+	// timeout in force, the SMTP connect + send timeouts for an e-mail); 0 means 30 s.
+	// A node that dies loses its claims after the attempt's limit plus Lease. An
+	// attempt never outlives its lease: a longer one extends it before it starts.
 	Lease time.Duration
 	// PollInterval is how often an idle dispatcher looks for due work written by
 	// other nodes; 0 means 1 s. Work enqueued by this node is picked up at once.
@@ -97,6 +104,7 @@ type Engine struct {
 	key     *rules.Key
 	metrics *metrics
 	now     func() time.Time
+	client  *http.Client // sends callouts: Options.HTTPClient or the egress-guarded default
 
 	disp      *dispatcher
 	stateMu   sync.Mutex // serialises changes of cfg
@@ -123,6 +131,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		e.now = time.Now
 	}
 	e.metrics = newMetrics(opts.Registerer)
+	e.client = e.newHTTPClient()
 	if opts.Store != "" {
 		st, err := store.OpenOptions(ctx, opts.Store, store.Options{Logger: e.log})
 		if err != nil {
@@ -230,14 +239,6 @@ func (e *Engine) Wake() {
 	if e.disp != nil {
 		e.disp.wake()
 	}
-}
-
-// Version is the ruleflow version, sent in User-Agent.
-func Version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
 }
 
 func hostName() string {

@@ -71,7 +71,7 @@ func TestHandleEnqueuesDurably(t *testing.T) {
 		if got != want {
 			t.Errorf("job %s = %q, want %q", id, got, want)
 		}
-		var p deliveryPayload
+		var p DeliveryPayload
 		if err := json.Unmarshal(job.Payload, &p); err != nil {
 			t.Fatalf("payload: %v", err)
 		}
@@ -204,10 +204,11 @@ func TestHandleRuleError(t *testing.T) {
 	}
 }
 
-// TestHandleRenderErrorEnqueuesNothing: when one fired callout cannot be rendered,
-// Handle fails and stores none of the event's deliveries, not even those of the
-// callouts that rendered.
-func TestHandleRenderErrorEnqueuesNothing(t *testing.T) {
+// TestHandleRenderErrorIsolated: when one fired callout cannot be rendered (here a
+// callout a host built by hand, which the loader would refuse), the others are
+// enqueued as usual and the broken one is a delivery that will fail unsent; the
+// event does not fail. (Before, Handle failed and stored nothing.)
+func TestHandleRenderErrorIsolated(t *testing.T) {
 	cfg := parseConfig(t, "http://127.0.0.1:9", `
 callouts:
   - {name: Good, url: "{{URL}}/good", format: name-value}
@@ -216,21 +217,23 @@ rules:
   - {name: first, form: Ticket, events: [update], callouts: [Good]}
   - {name: second, form: Ticket, events: [update], callouts: [Broken]}
 `)
-	// A host that builds its Config by hand can hand the engine a callout the
-	// loader would refuse; Render then fails at Handle time.
 	broken, _ := cfg.Callout("Broken")
 	broken.Method = "PUT"
 	e := openEngine(t, Options{Config: cfg, Store: sqliteDSN(t), NoDispatch: true})
 	res, err := e.Handle(context.Background(), completeEvent(3))
-	const want = `engine: rule "second": callout "Broken": method "PUT" is not GET or POST`
-	if err == nil || err.Error() != want {
-		t.Fatalf("Handle error = %v, want %q", err, want)
+	if err != nil {
+		t.Fatalf("Handle: %v", err)
 	}
-	if res != nil {
-		t.Errorf("Handle returned a result with its error: %+v", res)
+	const want = `rule "second": callout "Broken": unsupported method "PUT" (want GET or POST)`
+	if res.RenderErrors == nil || res.RenderErrors.Error() != want {
+		t.Fatalf("RenderErrors = %v, want %q", res.RenderErrors, want)
 	}
-	if jobs := jobsOf(t, e.Store(), ""); len(jobs) != 0 {
-		t.Errorf("outbox holds %d jobs after a failed Handle, want 0", len(jobs))
+	if len(res.Fired) != 2 || res.Fired[0].RenderError != "" || res.Fired[1].RenderError != want {
+		t.Fatalf("Fired = %+v", res.Fired)
+	}
+	jobs := jobsOf(t, e.Store(), store.KindCallout)
+	if len(jobs) != 2 || jobs[1].MaxAttempts != 1 {
+		t.Errorf("outbox holds %+v, want Good and Broken (one attempt)", jobs)
 	}
 }
 

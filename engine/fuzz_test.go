@@ -21,7 +21,7 @@ func FuzzHandle(f *testing.F) {
 	f.Add([]byte(`{"event":"update","form":"Ticket","entry_id":"1","before":{"Status":"New"},"after":{"Status":"Complete","Kaseya Alert ID":"V-1"}}`))
 	f.Add([]byte(`{"event":"delete","form":"HPD:Help Desk","entry_id":"INC9","before":{"Status":"Closed"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ev, err := cfg.DecodeEvent(data)
+		ev, err := cfg.DecodeEvent(data, nil)
 		if err != nil {
 			return
 		}

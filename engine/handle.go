@@ -22,6 +22,20 @@ type Result struct {
 	// RuleErrors holds the rules whose condition could not be evaluated for this
 	// event (a division by zero, say). Such a rule does not fire; the others do.
 	RuleErrors error
+	// Set lists the values the rules set, in the order applied, each typed as the
+	// form says; the host applies them to the record before it commits (actions.go).
+	Set []rules.Assignment
+	// Rejected is the rule that refused the save, or nil when it is accepted.
+	// Nothing is enqueued for a rejected event.
+	Rejected *rules.Rejection
+	// Limited lists the changes the cascade limits stopped (rules.Outcome.Limited).
+	Limited []rules.Limit
+	// RenderErrors holds the callouts whose request could not be rendered for this
+	// event (a data-dependent error: an id value that is not an integer, say). Each
+	// is also in Fired, with RenderError set and a delivery that fails without being
+	// sent (its notification goes out per its policy); the other callouts fire as
+	// usual.
+	RenderErrors error
 }
 
 // Fired is one callout fired by one rule.
@@ -32,86 +46,93 @@ type Fired struct {
 	// DeliveryID identifies the delivery in the outbox, and is the request's
 	// Idempotency-Key. It is empty when the engine runs without an outbox.
 	DeliveryID string `json:"delivery_id,omitempty"`
+	// RenderError is why the request could not be rendered for this event; Request
+	// is then nil and the delivery is recorded as failed.
+	RenderError string `json:"render_error,omitempty"`
 }
 
-// deliveryPayload is what the outbox holds for one callout delivery: the request
-// rendered when the event happened, and what the notification needs later.
-type deliveryPayload struct {
-	Request      *callouts.Request `json:"request"`
-	TicketNumber string            `json:"ticket_number,omitempty"`
-	Policy       callouts.Policy   `json:"policy"`
+// DeliveryPayload is what the outbox holds for one callout delivery (the Payload of
+// a store.Job of kind callout, as JSON): the request rendered when the event
+// happened, and what the notification needs later. The deliveries API reads it to
+// show the request.
+type DeliveryPayload struct {
+	Request *callouts.Request `json:"request"`
+	// RenderError is set instead of Request when the request could not be rendered:
+	// the delivery fails on its first attempt, unsent, with this reason.
+	RenderError  string          `json:"render_error,omitempty"`
+	TicketNumber string          `json:"ticket_number,omitempty"`
+	Policy       callouts.Policy `json:"policy"`
+	// Notify is the callout's notification policy when the event happened: it
+	// decides the final e-mail if the callout is removed before the delivery ends.
+	Notify *rules.Notify `json:"notify,omitempty"`
+	// Origin is "api" for a webhook registered through the API (the egress guard
+	// then refuses loopback), empty for the configuration file's callouts.
+	Origin string `json:"origin,omitempty"`
 }
 
-// Handle matches ev against the rules in force, renders every callout it fires and
-// stores the deliveries durably before it returns: once Handle returns without an
-// error, the callouts will be delivered (at least once) even if the process dies.
-// If a request cannot be rendered or the store fails, nothing is enqueued and the
-// error says why. A rule whose condition cannot be evaluated for this event does not
-// fire; it is reported in Result.RuleErrors and the other rules fire as usual.
+// Handle runs ev through the rules in force (with their actions: set, reject,
+// notify), renders every callout it fires with the final values and stores the
+// deliveries durably before it returns: once Handle returns without an error, the
+// callouts will be delivered (at least once) even if the process dies. A rejected
+// event enqueues nothing and returns a Result with Rejected set. If the store
+// fails, nothing is enqueued and the error says why. A rule whose condition cannot
+// be evaluated for this event does not fire; it is reported in Result.RuleErrors
+// and the other rules fire as usual. A callout whose request cannot be rendered for
+// this event does not stop the others either: it is enqueued as a delivery that
+// fails unsent with the render error as its reason (so it is listed, and notified
+// per its policy), and reported in Result.RenderErrors.
 func (e *Engine) Handle(ctx context.Context, ev *rules.Event) (*Result, error) {
 	if ev == nil {
 		return nil, errors.New("engine: handle: nil event")
 	}
-	if e.closed.Load() {
-		return nil, ErrClosed
-	}
-	state := e.cfg.Load()
-	if ev.Time.IsZero() {
-		// The caller's event is not ours to change (a host may share it).
-		withTime := *ev
-		withTime.Time = e.now()
-		ev = &withTime
-	}
-	res, jobs, err := e.decide(state, ev)
+	res, err := e.HandleBatch(ctx, []*rules.Event{ev})
 	if err != nil {
+		var ee *EventError
+		if errors.As(err, &ee) {
+			ee.Index = -1 // not in a batch
+		}
 		return nil, err
 	}
-	e.metrics.eventHandled(ev.Kind, len(res.Matches))
-	if len(jobs) == 0 || e.store == nil {
-		return res, nil
-	}
-	if err := e.store.Enqueue(ctx, jobs); err != nil {
-		if errors.Is(err, store.ErrClosed) {
-			err = ErrClosed // Close raced with this Handle
-		}
-		return nil, fmt.Errorf("engine: enqueue %d deliveries for %s %s %s: %w", len(jobs), ev.Form, ev.EntryID, ev.Kind, err)
-	}
-	for i := range jobs {
-		res.Fired[i].DeliveryID = jobs[i].ID
-	}
-	e.metrics.enqueued(len(jobs))
-	if e.disp != nil {
-		e.disp.wake()
-	}
-	return res, nil
+	return res[0], nil
 }
 
 // decide matches ev and renders the requests of the callouts it fires, returning
 // the outbox jobs (IDs assigned) without storing them.
 func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.Job, error) {
-	matches, ruleErrs := state.cfg.Match(ev)
+	out := state.cfg.Run(ev)
+	matches, ruleErrs := out.Matches, out.Errors
 	if ruleErrs != nil {
 		e.log.Warn("engine: rule not evaluated", "form", ev.Form, "entry_id", ev.EntryID, "event", ev.Kind, "error", ruleErrs)
 	}
 	res := &Result{Matches: matches, RuleErrors: ruleErrs}
-	if n := firedCount(matches); n > 0 {
-		res.Fired = make([]Fired, 0, n)
+	if e.applyOutcome(res, out) {
+		return res, nil, nil // rejected: nothing is rendered or enqueued
 	}
+	ev = out.Event // callouts render the final values
+	render := state.encoders.ForEvent(ev)
 	var jobs []store.Job
 	now := e.now()
-	render := state.encoders.ForEvent(ev)
+	var renderErrs []error
 	for _, m := range matches {
 		for _, c := range m.Fire {
+			fired := Fired{Rule: m.Rule.Name, Callout: c.Name}
+			policy := callouts.PolicyFor(c.Retry)
+			dp := DeliveryPayload{TicketNumber: ticketNumber(state.cfg, ev), Policy: policy, Notify: c.Notify, Origin: state.originOf(c)}
+			maxAttempts := policy.Attempts()
 			req, err := render.Render(c)
 			if err != nil {
-				return nil, nil, fmt.Errorf("engine: rule %q: %w", m.Rule.Name, err)
+				// Isolated: this callout fails alone, visibly; the others fire.
+				err = fmt.Errorf("rule %q: %w", m.Rule.Name, err)
+				e.log.Error("engine: callout not rendered; its delivery fails unsent", "form", ev.Form, "entry_id", ev.EntryID, "event", ev.Kind, "error", err)
+				renderErrs = append(renderErrs, err)
+				fired.RenderError, dp.RenderError, maxAttempts = err.Error(), err.Error(), 1
 			}
-			res.Fired = append(res.Fired, Fired{Rule: m.Rule.Name, Callout: c.Name, Request: req})
+			fired.Request, dp.Request = req, req
+			res.Fired = append(res.Fired, fired)
 			if e.store == nil {
 				continue
 			}
-			policy := callouts.PolicyFor(c.Retry)
-			payload, err := json.Marshal(deliveryPayload{Request: req, TicketNumber: ticketNumber(state.cfg, ev), Policy: policy})
+			payload, err := json.Marshal(dp)
 			if err != nil {
 				return nil, nil, fmt.Errorf("engine: callout %q: encode delivery: %w", c.Name, err)
 			}
@@ -124,22 +145,15 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 				EntryID:     ev.EntryID,
 				EventKind:   string(ev.Kind),
 				Payload:     payload,
-				MaxAttempts: policy.Attempts(),
+				MaxAttempts: maxAttempts,
 				CreatedAt:   now,
 				NextAt:      now,
 			})
 		}
 	}
+	jobs = append(jobs, e.ruleNotifications(state, ev, res, now)...)
+	res.RenderErrors = errors.Join(renderErrs...)
 	return res, jobs, nil
-}
-
-// firedCount is how many callouts the matches fire.
-func firedCount(matches []rules.Match) int {
-	n := 0
-	for _, m := range matches {
-		n += len(m.Fire)
-	}
-	return n
 }
 
 // ticketNumber is the value of the form's number field (callout_fields.number),

@@ -20,6 +20,7 @@ type metrics struct {
 	outcomes   *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	emails     *prometheus.CounterVec
+	actions    *actionMetrics
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -48,6 +49,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"result"}),
 	}
 	reg.MustRegister(m.events, m.rulesFired, m.enqueuedN, m.outcomes, m.latency, m.emails)
+	m.actions = newActionMetrics(reg)
 	return m
 }
 
@@ -65,12 +67,12 @@ func (m *metrics) enqueued(n int) {
 	}
 }
 
-func (m *metrics) attempted(_ string, res callouts.Result) {
+func (m *metrics) attempted(_ string, res callouts.Result, delivered bool) {
 	if m == nil {
 		return
 	}
 	label := "false"
-	if res.Delivered {
+	if delivered {
 		label = "true"
 	}
 	m.latency.WithLabelValues(label).Observe(res.Duration.Seconds())

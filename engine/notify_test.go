@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ruleflow/ruleflow/engine/store"
+	"github.com/ruleflow/ruleflow/notify/smtptest"
 )
 
 // skewClock is wall-clock time plus an offset a test can advance, so the engine
@@ -65,7 +66,7 @@ const (
 // encrypted callout password and an SMTP server requiring AUTH.
 type notifySetup struct {
 	rc    *receiver
-	smtp  *smtpServer
+	smtp  *smtptest.Server
 	notes *noteRecorder
 	clock *skewClock
 	logs  *logBuffer
@@ -83,7 +84,7 @@ func newNotifySetup(t *testing.T, failuresOnly bool, respond func(int, http.Resp
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &notifySetup{rc: newReceiver(t, respond), smtp: startSMTP(t, "relay-user", smtpPassword, dataErrs...),
+	s := &notifySetup{rc: newReceiver(t, respond), smtp: smtptest.Start(t, smtptest.WithAuth("relay-user", smtpPassword), smtptest.WithDataErrors(dataErrs...)),
 		notes: &noteRecorder{}, clock: &skewClock{}, logs: &logBuffer{}}
 	cfg := parseConfig(t, s.rc.URL, fmt.Sprintf(`
 smtp: {host: 127.0.0.1, port: %d, tls: none, from: ruleflow@example.com, username: relay-user, password: "%s"}
@@ -101,7 +102,7 @@ rules:
     events: [update]
     condition: "'Status' = \"Complete\""
     callouts: [RMM]
-`, s.smtp.port, encSMTP, encCallout, failuresOnly))
+`, s.smtp.Port, encSMTP, encCallout, failuresOnly))
 	s.e = openEngine(t, Options{Config: cfg, Store: sqliteDSN(t), Notes: s.notes, Now: s.clock.Now, Key: key,
 		Logger: newTestLogger(s.logs)})
 	return s
@@ -133,7 +134,7 @@ func (s *notifySetup) emailJob(t *testing.T, id string, what string, pred func(s
 func (s *notifySetup) checkNoSecrets(t *testing.T) {
 	t.Helper()
 	var texts []string
-	for _, m := range s.smtp.messages() {
+	for _, m := range s.smtp.Messages() {
 		texts = append(texts, string(m.Data))
 	}
 	texts = append(texts, s.notes.list()...)
@@ -166,7 +167,7 @@ func (s *notifySetup) checkExactly(t *testing.T, emails, notes int) {
 	time.Sleep(300 * time.Millisecond)
 	s.e.Wake()
 	time.Sleep(200 * time.Millisecond)
-	if n := len(s.smtp.messages()); n != emails {
+	if n := len(s.smtp.Messages()); n != emails {
 		t.Errorf("SMTP server received %d e-mails, want %d", n, emails)
 	}
 	if n := len(s.notes.list()); n != notes {
@@ -192,15 +193,15 @@ func TestNotifyFailure(t *testing.T) {
 	waitFor(t, 10*time.Second, "the note", func() bool { return len(s.notes.list()) == 1 })
 	s.checkExactly(t, 1, 1)
 
-	m := s.smtp.messages()[0]
+	m := s.smtp.Messages()[0]
 	if m.From != "ruleflow@example.com" || m.User != "relay-user" {
 		t.Errorf("envelope from %q as %q, want ruleflow@example.com as relay-user", m.From, m.User)
 	}
 	if diff := cmp.Diff([]string{"ops@example.com", "lead@example.com"}, m.To); diff != "" {
 		t.Errorf("recipients (-want +got):\n%s", diff)
 	}
-	p := parseMail(t, m.Data)
-	if got, want := p.subject(t), `[ruleflow] Callout "RMM" failed for ticket T20261120.0009`; got != want {
+	p := smtptest.Parse(t, m.Data)
+	if got, want := p.Subject, `[ruleflow] Callout "RMM" failed for ticket T20261120.0009`; got != want {
 		t.Errorf("Subject = %q, want %q", got, want)
 	}
 	if got := p.Header.Get("To"); got != `ops@example.com, "Team Lead" <lead@example.com>` {
@@ -257,8 +258,8 @@ func TestNotifySuccess(t *testing.T) {
 			s.emailJob(t, id, "the success e-mail", func(j store.Job) bool { return j.Status == store.StatusDelivered })
 			waitFor(t, 10*time.Second, "the note", func() bool { return len(s.notes.list()) == 1 })
 			s.checkExactly(t, 1, 1)
-			p := parseMail(t, s.smtp.messages()[0].Data)
-			if got, want := p.subject(t), `[ruleflow] Callout "RMM" delivered for ticket T20261120.0010`; got != want {
+			p := smtptest.Parse(t, s.smtp.Messages()[0].Data)
+			if got, want := p.Subject, `[ruleflow] Callout "RMM" delivered for ticket T20261120.0010`; got != want {
 				t.Errorf("Subject = %q, want %q", got, want)
 			}
 			for _, line := range []string{`The callout "RMM" was delivered after 1 attempt.`, "Outcome:        delivered\n", "Last status:    HTTP 200 OK\n"} {
@@ -279,14 +280,14 @@ func TestNotifySMTPTemporaryFailure(t *testing.T) {
 		&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"})
 	id := handleOne(t, s.e, completeEvent(11))
 	job := s.emailJob(t, id, "the first e-mail attempt", func(j store.Job) bool { return j.Attempts == 1 })
-	wantErr := fmt.Sprintf("smtp 127.0.0.1:%d: data: 451 4.3.0 Try again later", s.smtp.port)
+	wantErr := fmt.Sprintf("smtp 127.0.0.1:%d: data: 451 4.3.0 Try again later", s.smtp.Port)
 	if job.Status != store.StatusPending || job.LastStatusCode != 451 || job.LastError != wantErr {
 		t.Fatalf("e-mail job after a 451: %s, last %d %q; want pending, 451 %q", job.Status, job.LastStatusCode, job.LastError, wantErr)
 	}
 	if len(s.notes.list()) != 0 {
 		t.Fatal("a note was added before the e-mail was sent")
 	}
-	s.clock.advance(mailRetryBase + time.Second) // past the first backoff
+	s.clock.advance(mailRetry.Interval + time.Second) // past the first backoff
 	s.e.Wake()
 	job = s.emailJob(t, id, "the e-mail retry", func(j store.Job) bool { return j.Status != store.StatusPending })
 	if job.Status != store.StatusDelivered || job.Attempts != 2 {
@@ -294,7 +295,7 @@ func TestNotifySMTPTemporaryFailure(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "the note", func() bool { return len(s.notes.list()) == 1 })
 	s.checkExactly(t, 1, 1)
-	if n := s.smtp.dataCommands(); n != 2 {
+	if n := s.smtp.DataCommands(); n != 2 {
 		t.Errorf("SMTP server saw %d DATA commands, want 2", n)
 	}
 	s.checkNoSecrets(t)
@@ -308,7 +309,7 @@ func TestNotifySMTPPermanentFailure(t *testing.T) {
 		&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Relaying denied"})
 	id := handleOne(t, s.e, completeEvent(12))
 	job := s.emailJob(t, id, "the e-mail to fail", func(j store.Job) bool { return j.Status != store.StatusPending })
-	wantErr := fmt.Sprintf("smtp 127.0.0.1:%d: data: 550 5.7.1 Relaying denied", s.smtp.port)
+	wantErr := fmt.Sprintf("smtp 127.0.0.1:%d: data: 550 5.7.1 Relaying denied", s.smtp.Port)
 	if job.Status != store.StatusFailed || job.Attempts != 1 || job.LastStatusCode != 550 || job.LastError != wantErr {
 		t.Errorf("e-mail job: %s after %d attempts, last %d %q; want failed after 1, 550 %q", job.Status, job.Attempts, job.LastStatusCode, job.LastError, wantErr)
 	}
@@ -389,7 +390,7 @@ func TestNotifyNotesSwitchedOff(t *testing.T) {
 	if n := len(off.list()); n != 0 {
 		t.Errorf("%d notes added while switched off", n)
 	}
-	if n := len(s.smtp.messages()); n != 1 {
+	if n := len(s.smtp.Messages()); n != 1 {
 		t.Errorf("%d e-mails sent, want 1", n)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ruleflow/ruleflow/callouts"
+	"github.com/ruleflow/ruleflow/callouts/egress"
 	"github.com/ruleflow/ruleflow/notify"
 	"github.com/ruleflow/ruleflow/rules"
 )
@@ -22,10 +23,31 @@ type configState struct {
 	revision   int64            // the store registry revision stored was read at
 	cfg        *rules.Config    // base with the stored webhooks added
 	callouts   map[string]*rules.Callout
-	encoders   *callouts.Encoders // cfg's callouts compiled for rendering
+	encoders   *callouts.Encoders        // cfg's callouts compiled for rendering
+	renamed    map[string]*rules.Callout // a callout by each of its renamed_from names
 	templates  map[string]*notify.Templates
 	mailer     Mailer
-	maxTimeout time.Duration
+	maxTimeout time.Duration // the longest callout timeout
+	mailLimit  time.Duration // the longest a notification e-mail may take
+
+	egress      *egress.Policy  // the guard's policy, from cfg.Egress
+	apiWebhooks map[string]bool // IDs of the webhooks registered through the API
+}
+
+// callout returns the callout named name, or the one renamed from it, or nil.
+func (s *configState) callout(name string) *rules.Callout {
+	if c, ok := s.callouts[name]; ok {
+		return c
+	}
+	return s.renamed[name]
+}
+
+// configDir is the directory a configuration's relative paths start from.
+func configDir(s *configState) string {
+	if s.cfg.File != "" {
+		return filepath.Dir(s.cfg.File)
+	}
+	return "."
 }
 
 func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision int64) (*configState, error) {
@@ -40,8 +62,10 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 		cfg:       cfg,
 		callouts:  make(map[string]*rules.Callout),
 		encoders:  callouts.Compile(cfg),
+		renamed:   make(map[string]*rules.Callout),
 		templates: make(map[string]*notify.Templates),
 	}
+	s.egress, s.apiWebhooks = egressPolicy(cfg), apiWebhookIDs(stored)
 	add := func(c *rules.Callout) {
 		if _, ok := s.callouts[c.Name]; !ok {
 			s.callouts[c.Name] = c
@@ -55,10 +79,15 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 			add(c)
 		}
 	}
-	baseDir := "."
-	if cfg.File != "" {
-		baseDir = filepath.Dir(cfg.File)
+	for _, c := range s.callouts {
+		for _, old := range c.RenamedFrom {
+			if _, taken := s.callouts[old]; !taken {
+				s.renamed[old] = c
+			}
+		}
 	}
+	s.mailLimit = mailLimit(s)
+	baseDir := configDir(s)
 	for name, c := range s.callouts {
 		s.maxTimeout = max(s.maxTimeout, timeoutOf(c))
 		if c.Notify == nil {

@@ -14,12 +14,10 @@ import (
 	"github.com/ruleflow/ruleflow/rules"
 )
 
-// Errors of the webhook registry. Test for them with errors.Is.
+// Errors of the webhook registry. Test for them with errors.Is. A webhook that
+// does not exist is store.ErrNotFound, one with the same form, events and callback
+// URL as another store.ErrDuplicate: the store's sentinels, declared once.
 var (
-	// ErrNotFound means no webhook has the given ID.
-	ErrNotFound = errors.New("not found")
-	// ErrDuplicate means a webhook with the same form, events and callback URL exists.
-	ErrDuplicate = errors.New("duplicate")
 	// ErrReadOnly means the webhook is defined in the configuration file and cannot
 	// be changed through the API.
 	ErrReadOnly = errors.New("defined in the configuration file")
@@ -53,6 +51,8 @@ type storedWebhook struct {
 	Username      string            `json:"username,omitempty"`
 	Password      string            `json:"password,omitempty"` // enc:v1:...
 	Headers       map[string]string `json:"headers,omitempty"`
+	SecretHeaders []string          `json:"secret_headers,omitempty"`
+	EnumFormat    rules.EnumFormat  `json:"enum_format,omitempty"`
 }
 
 func (e *Engine) encodeWebhook(w *rules.Webhook) ([]byte, error) {
@@ -68,7 +68,7 @@ func (e *Engine) encodeWebhook(w *rules.Webhook) ([]byte, error) {
 		Description: w.Description, FormName: w.FormName, Condition: w.Condition, EntryEvents: w.EntryEvents,
 		PayloadFields: w.PayloadFields, Enabled: w.Enabled, URL: w.Callback.URL,
 		AuthType: w.Callback.Authentication.Type, Username: w.Callback.Authentication.Username,
-		Password: password.Reveal(), Headers: w.Callback.Headers,
+		Password: password.Reveal(), Headers: w.Callback.Headers, SecretHeaders: w.Callback.SecretHeaders, EnumFormat: w.EnumFormat,
 	})
 }
 
@@ -79,11 +79,12 @@ func decodeWebhook(sw store.Webhook) (*rules.Webhook, error) {
 	}
 	return &rules.Webhook{
 		WebhookID: sw.ID, Description: d.Description, FormName: d.FormName, Condition: d.Condition,
-		EntryEvents: d.EntryEvents, PayloadFields: d.PayloadFields, Enabled: d.Enabled,
+		EntryEvents: d.EntryEvents, PayloadFields: d.PayloadFields, Enabled: d.Enabled, EnumFormat: d.EnumFormat,
 		Callback: rules.WebhookCallback{
 			URL:            d.URL,
 			Authentication: rules.WebhookAuthentication{Type: d.AuthType, Username: d.Username, Password: rules.Secret(d.Password)},
 			Headers:        d.Headers,
+			SecretHeaders:  d.SecretHeaders,
 		},
 	}, nil
 }
@@ -98,7 +99,7 @@ func withStoredWebhooks(base *rules.Config, stored []*rules.Webhook, log *slog.L
 	valid := make([]*rules.Webhook, 0, len(stored))
 	for _, w := range stored {
 		if _, err := base.CompileWebhook(w); err != nil {
-			log.Warn("engine: registered webhook does not fit the configuration; it will not fire", "webhook", w.WebhookID, "error", err)
+			log.Error("engine: registered webhook is refused by the configuration; it will not fire", "webhook", w.WebhookID, "error", err)
 			continue
 		}
 		valid = append(valid, w)
@@ -219,12 +220,11 @@ func (e *Engine) toStore(w *rules.Webhook) (store.Webhook, error) {
 	return store.Webhook{ID: w.WebhookID, Form: w.FormName, Events: store.NormalizeEvents(ev), URL: w.Callback.URL, Document: doc}, nil
 }
 
+// mapStoreErr says what a duplicate means for a webhook; other store errors pass
+// through (store.ErrNotFound stays testable with errors.Is).
 func mapStoreErr(err error) error {
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("%w: %v", ErrNotFound, err)
-	case errors.Is(err, store.ErrDuplicate):
-		return fmt.Errorf("%w: a webhook with the same form, events and callback URL exists", ErrDuplicate)
+	if errors.Is(err, store.ErrDuplicate) {
+		return fmt.Errorf("%w: a webhook with the same form, events and callback URL exists", store.ErrDuplicate)
 	}
 	return err
 }
@@ -242,7 +242,7 @@ func (e *Engine) CreateWebhook(ctx context.Context, w *rules.Webhook) (*rules.We
 		return nil, err
 	}
 	if id, dup := e.duplicateOfConfig(&nw); dup {
-		return nil, fmt.Errorf("%w: webhook %s has the same form, events and callback URL", ErrDuplicate, id)
+		return nil, fmt.Errorf("%w: webhook %s has the same form, events and callback URL", store.ErrDuplicate, id)
 	}
 	nw.WebhookID = ""
 	sw, err := e.toStore(&nw)
@@ -284,7 +284,7 @@ func (e *Engine) UpdateWebhook(ctx context.Context, w *rules.Webhook) error {
 		return err
 	}
 	if id, dup := e.duplicateOfConfig(&nw); dup {
-		return fmt.Errorf("%w: webhook %s has the same form, events and callback URL", ErrDuplicate, id)
+		return fmt.Errorf("%w: webhook %s has the same form, events and callback URL", store.ErrDuplicate, id)
 	}
 	sw, err := e.toStore(&nw)
 	if err != nil {
@@ -317,7 +317,7 @@ func (e *Engine) Webhook(ctx context.Context, id string) (*rules.Webhook, error)
 		return w, nil
 	}
 	if e.store == nil || !strings.HasPrefix(id, "WBH") {
-		return nil, fmt.Errorf("webhook %s: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("webhook %s: %w", id, store.ErrNotFound)
 	}
 	sw, err := e.store.GetWebhook(ctx, id)
 	if err != nil {

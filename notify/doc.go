@@ -19,8 +19,9 @@
 //     temporary failure — 4xx, refused connection, timeout — that is retried later.
 //
 // Messages are composed with github.com/go-mail/mail/v2 (MIME structure, header
-// encoding, quoted-printable bodies). The SMTP session itself runs on a connection
-// the Mailer dials, so that cancelling the context closes it: go-mail's own Dialer
-// neither takes a context nor exposes its connection, and its only dial hook is a
-// package variable.
+// encoding, quoted-printable bodies) and sent with the client of
+// github.com/emersion/go-smtp on a connection the Mailer dials itself
+// (net.Dialer.DialContext): cancelling the context closes it, and every read and
+// write is bounded by the deadline of its phase (connect, then send) and by the
+// context's deadline. PLAIN and LOGIN come from github.com/emersion/go-sasl.
 package notify

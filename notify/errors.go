@@ -3,9 +3,10 @@ package notify
 import (
 	"errors"
 	"fmt"
-	"net/textproto"
 	"strconv"
 	"strings"
+
+	"github.com/emersion/go-smtp"
 )
 
 // ConfigError is one problem in a notify block. Source names where it is: a
@@ -43,7 +44,9 @@ func (l *ErrorList) Add(source string, line, col int, msg string) {
 	*l = append(*l, &ConfigError{Source: source, Line: line, Col: col, Msg: msg})
 }
 
-// Error reports the first error and how many more there are.
+// Error returns the text of the first error and, when there are more, how many:
+// "first (and N more errors)", as go/scanner does. To show every error, range
+// over the list (or over Unwrap).
 func (l ErrorList) Error() string {
 	switch len(l) {
 	case 0:
@@ -54,7 +57,18 @@ func (l ErrorList) Error() string {
 	return fmt.Sprintf("%s (and %d more errors)", l[0], len(l)-1)
 }
 
-// Err returns l as an error, or nil when l is empty.
+// Unwrap returns the errors of the list, so errors.Is and errors.As look at each
+// (errors.As(err, &e) with e a *ConfigError finds the first).
+func (l ErrorList) Unwrap() []error {
+	errs := make([]error, len(l))
+	for i, e := range l {
+		errs[i] = e
+	}
+	return errs
+}
+
+// Err returns nil for an empty list and the list itself otherwise, so a caller
+// can write errors.As(err, &list) whatever the count.
 func (l ErrorList) Err() error {
 	if len(l) == 0 {
 		return nil
@@ -113,7 +127,8 @@ type Error struct {
 	Arg string
 	// Code is the SMTP reply code, 0 when the failure was not a reply.
 	Code int
-	// Err is the underlying error; for a reply it is a *textproto.Error.
+	// Err is the underlying error; for a reply it is a *smtp.SMTPError
+	// (github.com/emersion/go-smtp).
 	Err error
 
 	permanent bool // a failure no retry can fix, apart from 5xx replies
@@ -138,20 +153,24 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// causeText writes an SMTP reply as "550 5.1.1 text" (net/textproto quotes the text);
-// a reply that holds control characters stays quoted.
+// causeText writes an SMTP reply as "550 5.1.1 text"; a reply that holds control
+// characters is quoted.
 func causeText(err error) string {
-	tp, ok := err.(*textproto.Error)
+	se, ok := err.(*smtp.SMTPError)
 	if !ok {
 		return err.Error()
 	}
-	msg := strings.ReplaceAll(tp.Msg, "\n", " ")
+	msg := strings.ReplaceAll(se.Message, "\n", " ")
 	for _, r := range msg {
 		if r < ' ' || r == 0x7f {
-			return tp.Error()
+			msg = strconv.Quote(msg)
+			break
 		}
 	}
-	return fmt.Sprintf("%03d %s", tp.Code, msg)
+	if ec := se.EnhancedCode; ec != smtp.EnhancedCodeNotSet && ec != smtp.NoEnhancedCode {
+		return fmt.Sprintf("%03d %d.%d.%d %s", se.Code, ec[0], ec[1], ec[2], msg)
+	}
+	return fmt.Sprintf("%03d %s", se.Code, msg)
 }
 
 // Unwrap returns the underlying error.
@@ -172,8 +191,8 @@ func IsPermanent(err error) bool {
 	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Permanent()
 	}
-	if tp, ok := errors.AsType[*textproto.Error](err); ok {
-		return tp.Code >= 500 && tp.Code <= 599
+	if se, ok := errors.AsType[*smtp.SMTPError](err); ok {
+		return se.Code >= 500 && se.Code <= 599
 	}
 	return false
 }

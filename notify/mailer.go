@@ -2,28 +2,31 @@ package notify
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/md5"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
-	"net/smtp"
-	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	gomail "github.com/go-mail/mail/v2"
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
 
 	"github.com/ruleflow/ruleflow/rules"
 )
 
 // The TLS modes of the smtp block (key tls).
 const (
-	TLSNone     = "none"     // plain SMTP, STARTTLS never attempted (go-mail NoStartTLS)
-	TLSStartTLS = "starttls" // STARTTLS required (go-mail MandatoryStartTLS); the default
-	TLSImplicit = "tls"      // TLS from the first byte, "SMTPS" (go-mail SSL)
+	TLSNone     = "none"     // plain SMTP, STARTTLS never attempted
+	TLSStartTLS = "starttls" // STARTTLS required; the default
+	TLSImplicit = "tls"      // TLS from the first byte, "SMTPS"
 )
 
 // Default timeouts of a Mailer.
@@ -112,17 +115,6 @@ func NewMailer(cfg *rules.SMTP, password string) *Mailer {
 // Addr returns the server address as host:port.
 func (m *Mailer) Addr() string { return net.JoinHostPort(m.host, strconv.Itoa(m.port)) }
 
-// policy maps the tls mode to go-mail's terms: implicit TLS, or a STARTTLS policy.
-func (m *Mailer) policy() (implicit bool, startTLS gomail.StartTLSPolicy) {
-	switch m.mode {
-	case TLSImplicit:
-		return true, gomail.NoStartTLS
-	case TLSNone:
-		return false, gomail.NoStartTLS
-	}
-	return false, gomail.MandatoryStartTLS
-}
-
 // Send delivers msg: one SMTP session, from dial to QUIT. The connect timeout bounds
 // the dial, TLS handshake, greeting, EHLO, STARTTLS and AUTH; the send timeout bounds
 // MAIL FROM through the end of DATA. Cancelling ctx closes the connection at once and
@@ -170,43 +162,62 @@ func (m *Mailer) send(ctx context.Context, msg Message, now time.Time) error {
 
 	addr := m.Addr()
 	dialer := net.Dialer{Timeout: m.connectTimeout}
-	conn, err := dialer.DialContext(ctx, "tcp", addr)
+	raw, err := dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return m.fail(ctx, "dial", "", err)
 	}
 	// From here on, cancelling ctx closes the connection, which unblocks any read
 	// or write in progress; fail then reports ctx.Err().
-	raw := conn
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
 	defer raw.Close()
 
-	_ = conn.SetDeadline(time.Now().Add(m.connectTimeout))
-	implicit, startTLS := m.policy()
-	if implicit {
+	conn := &sessionConn{Conn: raw}
+	conn.limit(ctx, m.connectTimeout)
+	var c *smtp.Client
+	var cmds *commandConn
+	secure := false
+	switch m.mode {
+	case TLSImplicit:
 		tc := tls.Client(conn, m.tlsConfig())
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return m.fail(ctx, "tls", "", err)
 		}
-		conn = tc
-	}
-	c, err := smtp.NewClient(conn, m.host)
-	if err != nil {
-		return m.fail(ctx, "greeting", "", err)
-	}
-	if err := c.Hello(m.localName()); err != nil {
-		return m.fail(ctx, "hello", "", err)
-	}
-	if startTLS == gomail.MandatoryStartTLS {
-		if ok, _ := c.Extension("STARTTLS"); !ok {
-			return m.fail(ctx, "starttls", "", gomail.StartTLSUnsupportedError{Policy: startTLS})
+		cmds = &commandConn{Conn: tc}
+		c, secure = smtp.NewClient(cmds), true
+		if err := c.Hello(m.localName()); err != nil {
+			return m.fail(ctx, cmds.step("hello"), "", err)
 		}
-		if err := c.StartTLS(m.tlsConfig()); err != nil {
-			return m.fail(ctx, "starttls", "", err)
+	case TLSStartTLS:
+		// go-smtp reads the greeting, sends EHLO (as "localhost"), checks the
+		// STARTTLS extension and sends STARTTLS; the TLS handshake then runs with
+		// the EHLO that follows, under our local name.
+		cmds = &commandConn{Conn: conn}
+		c, err = smtp.NewClientStartTLS(cmds, m.tlsConfig())
+		if err != nil {
+			op := cmds.step("starttls")
+			if op == "hello" && !isSessionError(err) {
+				op, err = "starttls", errNoStartTLS // the extension check, not a reply
+			}
+			return m.fail(ctx, op, "", err)
+		}
+		secure = true
+		if err := c.Hello(m.localName()); err != nil {
+			op := "hello"
+			if st, _ := c.TLSConnectionState(); !st.HandshakeComplete {
+				op = "starttls"
+			}
+			return m.fail(ctx, op, "", err)
+		}
+	default:
+		cmds = &commandConn{Conn: conn}
+		c = smtp.NewClient(cmds)
+		if err := c.Hello(m.localName()); err != nil {
+			return m.fail(ctx, cmds.step("hello"), "", err)
 		}
 	}
 	if m.username != "" {
-		auth, err := m.auth(c)
+		auth, err := m.auth(c, secure)
 		if err != nil {
 			return m.fail(ctx, "auth", "", err)
 		}
@@ -215,12 +226,16 @@ func (m *Mailer) send(ctx context.Context, msg Message, now time.Time) error {
 		}
 	}
 
-	_ = conn.SetDeadline(time.Now().Add(m.sendTimeout))
-	if err := c.Mail(env.from); err != nil {
+	conn.limit(ctx, m.sendTimeout)
+	var mailOpts *smtp.MailOptions
+	if !isASCII(env.from) || !allASCII(env.to) {
+		mailOpts = &smtp.MailOptions{UTF8: true}
+	}
+	if err := c.Mail(env.from, mailOpts); err != nil {
 		return m.fail(ctx, "mail", "<"+env.from+">", err)
 	}
 	for _, rcpt := range env.to {
-		if err := c.Rcpt(rcpt); err != nil {
+		if err := c.Rcpt(rcpt, nil); err != nil {
 			return m.fail(ctx, "rcpt", "<"+rcpt+">", err)
 		}
 	}
@@ -246,7 +261,20 @@ func (m *Mailer) send(ctx context.Context, msg Message, now time.Time) error {
 	return nil
 }
 
-// fail wraps err of step op into an *Error: the reply code of a *textproto.Error, or
+// errNoStartTLS is the failure of tls: starttls with a server that does not offer it.
+var errNoStartTLS = errors.New("STARTTLS is required (tls: starttls), but the server does not offer it")
+
+// isSessionError reports whether err is a reply or a connection failure, as opposed
+// to a check the go-smtp client made on its own.
+func isSessionError(err error) bool {
+	if _, ok := errors.AsType[*smtp.SMTPError](err); ok {
+		return true
+	}
+	_, ok := errors.AsType[net.Error](err)
+	return ok || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)
+}
+
+// fail wraps err of step op into an *Error: the reply code of an *smtp.SMTPError, or
 // ctx's error when ctx ended (the connection was closed under the step).
 func (m *Mailer) fail(ctx context.Context, op, arg string, err error) error {
 	e := &Error{Op: op, Addr: m.Addr(), Arg: arg, Err: err}
@@ -254,8 +282,16 @@ func (m *Mailer) fail(ctx context.Context, op, arg string, err error) error {
 		e.Err = ctxErr
 		return e
 	}
-	if tp, ok := errors.AsType[*textproto.Error](err); ok {
-		e.Code = tp.Code
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		// The connection's deadline is capped at ctx's: a timeout at that instant
+		// is ctx's deadline, even if ctx has not noticed yet.
+		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+			e.Err = context.DeadlineExceeded
+			return e
+		}
+	}
+	if se, ok := errors.AsType[*smtp.SMTPError](err); ok {
+		e.Code = se.Code
 	}
 	if text := causeText(err); m.redact(text) != text {
 		e.Err = &redactedError{text: m.redact(text), err: err}
@@ -309,66 +345,65 @@ func (m *Mailer) localName() string {
 	return "localhost"
 }
 
-// auth picks the mechanism from the server's AUTH list, built fresh for this session
-// (go-mail's Dialer fills its Auth lazily, which races when shared): PLAIN when
-// offered, else LOGIN, else CRAM-MD5. PLAIN and LOGIN refuse to send the password
-// over a connection that is neither TLS nor to localhost.
-func (m *Mailer) auth(c *smtp.Client) (smtp.Auth, error) {
+// auth picks the mechanism from the server's AUTH list, built fresh for this session:
+// PLAIN when offered, else LOGIN (both github.com/emersion/go-sasl), else CRAM-MD5.
+// PLAIN and LOGIN refuse to send the password over a connection that is neither TLS
+// nor to localhost, as net/smtp's PlainAuth did.
+func (m *Mailer) auth(c *smtp.Client, secure bool) (sasl.Client, error) {
 	ok, list := c.Extension("AUTH")
 	if !ok {
 		return nil, errors.New("server does not offer AUTH, but a username is configured")
 	}
 	mechs := strings.Fields(strings.ToUpper(list))
-	has := func(name string) bool {
-		for _, x := range mechs {
-			if x == name {
-				return true
-			}
-		}
-		return false
-	}
 	switch {
-	case has("PLAIN"):
-		return smtp.PlainAuth("", m.username, m.password, m.host), nil
-	case has("LOGIN"):
-		return &loginAuth{username: m.username, password: m.password, host: m.host}, nil
-	case has("CRAM-MD5"):
-		return smtp.CRAMMD5Auth(m.username, m.password), nil
+	case slices.Contains(mechs, sasl.Plain), slices.Contains(mechs, sasl.Login):
+		if !secure && !isLocalhost(m.host) {
+			return nil, errors.New("unencrypted connection: PLAIN and LOGIN send the password in clear; use tls: starttls or tls")
+		}
+		if slices.Contains(mechs, sasl.Plain) {
+			return sasl.NewPlainClient("", m.username, m.password), nil
+		}
+		return sasl.NewLoginClient(m.username, m.password), nil
+	case slices.Contains(mechs, "CRAM-MD5"):
+		return &cramMD5{username: m.username, secret: m.password}, nil
 	}
 	return nil, fmt.Errorf("no supported AUTH mechanism among %q (want PLAIN, LOGIN or CRAM-MD5)", list)
 }
 
-// loginAuth is the LOGIN mechanism (draft-murchison-sasl-login), which net/smtp lacks.
-type loginAuth struct {
-	username, password, host string
+// cramMD5 is the CRAM-MD5 mechanism (RFC 2195), which go-sasl lacks: the password
+// never crosses the wire, so it is allowed without TLS.
+type cramMD5 struct {
+	username, secret string
 }
 
-// Start begins LOGIN, refusing an unencrypted connection other than to localhost, as
-// smtp.PlainAuth does.
-func (a *loginAuth) Start(server *smtp.ServerInfo) (string, []byte, error) {
-	if !server.TLS && !isLocalhost(server.Name) {
-		return "", nil, errors.New("unencrypted connection")
-	}
-	if server.Name != a.host {
-		return "", nil, errors.New("wrong host name")
-	}
-	return "LOGIN", nil, nil
-}
+// Start begins CRAM-MD5, which has no initial response.
+func (a *cramMD5) Start() (string, []byte, error) { return "CRAM-MD5", nil, nil }
 
-// Next answers the server's "Username:" and "Password:" challenges.
-func (a *loginAuth) Next(fromServer []byte, more bool) ([]byte, error) {
-	if !more {
-		return nil, nil
-	}
-	switch strings.ToLower(strings.TrimSpace(string(fromServer))) {
-	case "username:", "user name", "username":
-		return []byte(a.username), nil
-	case "password:", "password":
-		return []byte(a.password), nil
-	}
-	return nil, fmt.Errorf("unexpected LOGIN challenge %q", fromServer)
+// Next answers the server's challenge with the user name and the keyed digest.
+func (a *cramMD5) Next(challenge []byte) ([]byte, error) {
+	d := hmac.New(md5.New, []byte(a.secret))
+	d.Write(challenge)
+	return fmt.Appendf(nil, "%s %x", a.username, d.Sum(nil)), nil
 }
 
 func isLocalhost(name string) bool {
 	return name == "localhost" || name == "127.0.0.1" || name == "::1"
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func allASCII(list []string) bool {
+	for _, s := range list {
+		if !isASCII(s) {
+			return false
+		}
+	}
+	return true
 }

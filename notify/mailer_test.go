@@ -9,11 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
-	"mime/multipart"
 	"net"
-	"net/mail"
-	netsmtp "net/smtp"
 	"strings"
 	"testing"
 	"time"
@@ -22,14 +18,15 @@ import (
 	"github.com/emersion/go-smtp"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ruleflow/ruleflow/notify/smtptest"
 	"github.com/ruleflow/ruleflow/rules"
 )
 
 const testPassword = "s3cret-Pa55!"
 
 // smtpConfig returns an smtp block for ts.
-func smtpConfig(ts *testServer, mode string) *rules.SMTP {
-	return &rules.SMTP{Host: ts.host, Port: ts.port, TLS: mode, From: "ruleflow@example.com"}
+func smtpConfig(ts *smtptest.Server, mode string) *rules.SMTP {
+	return &rules.SMTP{Host: ts.Host, Port: ts.Port, TLS: mode, From: "ruleflow@example.com"}
 }
 
 // quietMailer returns a Mailer for cfg whose logs go to buf (or nowhere).
@@ -43,86 +40,6 @@ func quietMailer(cfg *rules.SMTP, password string, buf *bytes.Buffer) *Mailer {
 	return m
 }
 
-// parsed is a received message taken apart with net/mail and mime/multipart.
-type parsed struct {
-	Header  mail.Header
-	Subject string
-	Text    string
-	HTML    string
-}
-
-func parseReceived(t *testing.T, data []byte) parsed {
-	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("received message does not parse: %v\n%s", err, data)
-	}
-	var dec mime.WordDecoder
-	subject, err := dec.DecodeHeader(m.Header.Get("Subject"))
-	if err != nil {
-		t.Fatalf("Subject: %v", err)
-	}
-	p := parsed{Header: m.Header, Subject: subject}
-	mediaType, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	if err != nil {
-		t.Fatalf("Content-Type: %v", err)
-	}
-	if mediaType != "multipart/alternative" {
-		body, _ := io.ReadAll(m.Body)
-		if mediaType != "text/plain" {
-			t.Fatalf("Content-Type = %q, want multipart/alternative or text/plain", mediaType)
-		}
-		p.Text = decodeQP(t, m.Header.Get("Content-Transfer-Encoding"), body)
-		return p
-	}
-	mr := multipart.NewReader(m.Body, params["boundary"])
-	for {
-		part, err := mr.NextPart() // decodes quoted-printable itself
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("multipart: %v", err)
-		}
-		body, err := io.ReadAll(part)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ct, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
-		switch ct {
-		case "text/plain":
-			p.Text = crlf(string(body))
-		case "text/html":
-			p.HTML = crlf(string(body))
-		default:
-			t.Fatalf("unexpected part %q", ct)
-		}
-	}
-	return p
-}
-
-func decodeQP(t *testing.T, enc string, body []byte) string {
-	t.Helper()
-	if !strings.EqualFold(enc, "quoted-printable") {
-		return crlf(string(body))
-	}
-	// Reuse multipart's decoder through a one-part message.
-	var b bytes.Buffer
-	w := multipart.NewWriter(&b)
-	pw, _ := w.CreatePart(map[string][]string{"Content-Transfer-Encoding": {"quoted-printable"}})
-	pw.Write(body)
-	w.Close()
-	r := multipart.NewReader(&b, w.Boundary())
-	part, err := r.NextPart()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, _ := io.ReadAll(part)
-	return crlf(string(out))
-}
-
-func crlf(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
-
 func mustTemplates(t testing.TB, n *rules.Notify) *Templates {
 	t.Helper()
 	tmpl, err := NewTemplates(n, t.TempDir())
@@ -133,7 +50,7 @@ func mustTemplates(t testing.TB, n *rules.Notify) *Templates {
 }
 
 func TestSendDeliveredAndFailed(t *testing.T) {
-	ts := startServer(t, nil)
+	ts := smtptest.Start(t)
 	tmpl := mustTemplates(t, &rules.Notify{To: []string{"ops@example.com", `"On Call" <oncall@example.com>`}})
 	m := quietMailer(smtpConfig(ts, TLSNone), "", nil)
 	date := time.Date(2022, 3, 25, 16, 0, 0, 0, time.UTC)
@@ -168,7 +85,7 @@ func TestSendDeliveredAndFailed(t *testing.T) {
 			if err := m.Send(context.Background(), loaded); err != nil {
 				t.Fatal(err)
 			}
-			got := ts.messages()
+			got := ts.Messages()
 			if len(got) != i+1 {
 				t.Fatalf("server has %d messages, want %d", len(got), i+1)
 			}
@@ -179,7 +96,7 @@ func TestSendDeliveredAndFailed(t *testing.T) {
 			if diff := cmp.Diff([]string{"ops@example.com", "oncall@example.com"}, r.To); diff != "" {
 				t.Errorf("RCPT TO (-want +got):\n%s", diff)
 			}
-			p := parseReceived(t, r.Data)
+			p := smtptest.Parse(t, r.Data)
 			if p.Subject != tt.wantSubject {
 				t.Errorf("Subject = %q, want %q", p.Subject, tt.wantSubject)
 			}
@@ -207,21 +124,21 @@ func TestSendDeliveredAndFailed(t *testing.T) {
 }
 
 func TestSendTextOnly(t *testing.T) {
-	ts := startServer(t, nil)
+	ts := smtptest.Start(t)
 	m := quietMailer(smtpConfig(ts, TLSNone), "", nil)
 	msg := Message{From: "Ruleflow <alerts@example.com>", To: []string{"a@example.com, b@example.com", "A@example.com"},
 		Subject: "plain\r\nBcc: evil@example.com", Text: "line 1\nline 2 ü\n"}
 	if err := m.Send(context.Background(), msg); err != nil {
 		t.Fatal(err)
 	}
-	r := ts.messages()[0]
+	r := ts.Messages()[0]
 	if r.From != "alerts@example.com" {
 		t.Errorf("MAIL FROM = %q", r.From)
 	}
 	if diff := cmp.Diff([]string{"a@example.com", "b@example.com"}, r.To); diff != "" {
 		t.Errorf("RCPT TO (-want +got):\n%s", diff)
 	}
-	p := parseReceived(t, r.Data)
+	p := smtptest.Parse(t, r.Data)
 	if p.Subject != "plain Bcc: evil@example.com" {
 		t.Errorf("Subject = %q (a header injection must stay in the subject)", p.Subject)
 	}
@@ -237,8 +154,8 @@ func TestSendTextOnly(t *testing.T) {
 }
 
 func TestSendStartTLSWithAuthPlain(t *testing.T) {
-	cert, pool := selfSigned(t)
-	ts := startServer(t, nil, withStartTLS(cert), withAuth("svc", testPassword))
+	cert, pool := smtptest.SelfSigned(t)
+	ts := smtptest.Start(t, smtptest.WithStartTLS(cert), smtptest.WithAuth("svc", testPassword))
 	cfg := smtpConfig(ts, TLSStartTLS)
 	cfg.Username = "svc"
 	var logs bytes.Buffer
@@ -247,7 +164,7 @@ func TestSendStartTLSWithAuthPlain(t *testing.T) {
 	if err := m.Send(context.Background(), Message{To: []string{"ops@example.com"}, Subject: "s", Text: "t\n"}); err != nil {
 		t.Fatal(err)
 	}
-	r := ts.messages()[0]
+	r := ts.Messages()[0]
 	if r.User != "svc" || !r.TLS {
 		t.Errorf("session user=%q tls=%v, want svc over TLS", r.User, r.TLS)
 	}
@@ -257,8 +174,8 @@ func TestSendStartTLSWithAuthPlain(t *testing.T) {
 }
 
 func TestSendAuthLogin(t *testing.T) {
-	cert, pool := selfSigned(t)
-	ts := startServer(t, nil, withStartTLS(cert), withAuth("svc", testPassword, sasl.Login))
+	cert, pool := smtptest.SelfSigned(t)
+	ts := smtptest.Start(t, smtptest.WithStartTLS(cert), smtptest.WithAuth("svc", testPassword, sasl.Login))
 	cfg := smtpConfig(ts, "") // default: starttls
 	cfg.Username = "svc"
 	m := quietMailer(cfg, testPassword, nil)
@@ -266,14 +183,14 @@ func TestSendAuthLogin(t *testing.T) {
 	if err := m.Send(context.Background(), Message{To: []string{"ops@example.com"}, Subject: "s", Text: "t\n"}); err != nil {
 		t.Fatal(err)
 	}
-	if r := ts.messages()[0]; r.User != "svc" || !r.TLS {
+	if r := ts.Messages()[0]; r.User != "svc" || !r.TLS {
 		t.Errorf("session user=%q tls=%v, want svc over TLS", r.User, r.TLS)
 	}
 }
 
 func TestSendImplicitTLS(t *testing.T) {
-	cert, pool := selfSigned(t)
-	ts := startServer(t, &cert, withAuth("svc", testPassword))
+	cert, pool := smtptest.SelfSigned(t)
+	ts := smtptest.Start(t, smtptest.WithImplicitTLS(cert), smtptest.WithAuth("svc", testPassword))
 	cfg := smtpConfig(ts, TLSImplicit)
 	cfg.Username = "svc"
 	m := quietMailer(cfg, testPassword, nil)
@@ -281,18 +198,18 @@ func TestSendImplicitTLS(t *testing.T) {
 	if err := m.Send(context.Background(), Message{To: []string{"ops@example.com"}, Subject: "s", Text: "t\n"}); err != nil {
 		t.Fatal(err)
 	}
-	if r := ts.messages()[0]; r.User != "svc" || !r.TLS {
+	if r := ts.Messages()[0]; r.User != "svc" || !r.TLS {
 		t.Errorf("session user=%q tls=%v, want svc over TLS", r.User, r.TLS)
 	}
 }
 
 func TestSendTemporaryThenSuccess(t *testing.T) {
-	ts := startServer(t, nil, withDataErrors(&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}))
+	ts := smtptest.Start(t, smtptest.WithDataErrors(&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}))
 	m := quietMailer(smtpConfig(ts, TLSNone), "", nil)
 	msg := Message{To: []string{"ops@example.com"}, Subject: "s", Text: "t\n", MessageID: "<abc.d1@example.com>"}
 
 	err := m.Send(context.Background(), msg)
-	want := "smtp " + ts.addr() + ": data: 451 4.3.0 Try again later"
+	want := "smtp " + ts.Addr() + ": data: 451 4.3.0 Try again later"
 	if err == nil || err.Error() != want {
 		t.Fatalf("first Send error = %v, want %q", err, want)
 	}
@@ -306,11 +223,11 @@ func TestSendTemporaryThenSuccess(t *testing.T) {
 	if err := m.Send(context.Background(), msg); err != nil {
 		t.Fatalf("second Send: %v", err)
 	}
-	got := ts.messages()
+	got := ts.Messages()
 	if len(got) != 1 {
 		t.Fatalf("server accepted %d messages, want 1", len(got))
 	}
-	if id := parseReceived(t, got[0].Data).Header.Get("Message-Id"); id != msg.MessageID {
+	if id := smtptest.Parse(t, got[0].Data).Header.Get("Message-Id"); id != msg.MessageID {
 		t.Errorf("Message-ID = %q, want the stored %q", id, msg.MessageID)
 	}
 }
@@ -318,12 +235,12 @@ func TestSendTemporaryThenSuccess(t *testing.T) {
 func TestSendErrors(t *testing.T) {
 	refused := closedPort(t)
 	silent := silentListener(t)
-	cert, _ := selfSigned(t)
-	plain := startServer(t, nil)
-	rejecting := startServer(t, nil, withRcptError(&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}))
-	authServer := startServer(t, nil, withAuth("svc", "the-right-one"))
-	tlsServer := startServer(t, nil, withStartTLS(cert))
-	echoing := startServer(t, nil, withEchoingAuth("svc", "the-right-one"))
+	cert, _ := smtptest.SelfSigned(t)
+	plain := smtptest.Start(t)
+	rejecting := smtptest.Start(t, smtptest.WithRcptError(&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}))
+	authServer := smtptest.Start(t, smtptest.WithAuth("svc", "the-right-one"))
+	tlsServer := smtptest.Start(t, smtptest.WithStartTLS(cert))
+	echoing := smtptest.Start(t, smtptest.WithEchoingAuth("svc", "the-right-one"))
 
 	okMsg := Message{To: []string{"ops@example.com"}, Subject: "s", Text: "t\n"}
 	tests := []struct {
@@ -349,40 +266,40 @@ func TestSendErrors(t *testing.T) {
 			name:          "recipient rejected",
 			cfg:           smtpConfig(rejecting, TLSNone),
 			msg:           okMsg,
-			wantErr:       "smtp " + rejecting.addr() + ": rcpt <ops@example.com>: 550 5.1.1 No such user here",
+			wantErr:       "smtp " + rejecting.Addr() + ": rcpt <ops@example.com>: 550 5.1.1 No such user here",
 			wantPermanent: true,
 		},
 		{
 			name:          "wrong password",
-			cfg:           &rules.SMTP{Host: authServer.host, Port: authServer.port, TLS: TLSNone, From: "r@example.com", Username: "svc"},
+			cfg:           &rules.SMTP{Host: authServer.Host, Port: authServer.Port, TLS: TLSNone, From: "r@example.com", Username: "svc"},
 			msg:           okMsg,
-			wantErr:       "smtp " + authServer.addr() + ": auth: 535 5.7.8 Authentication credentials invalid",
+			wantErr:       "smtp " + authServer.Addr() + ": auth: 535 5.7.8 Authentication credentials invalid",
 			wantPermanent: true,
 		},
 		{
 			name:          "server repeating the password",
-			cfg:           &rules.SMTP{Host: echoing.host, Port: echoing.port, TLS: TLSNone, From: "r@example.com", Username: "svc"},
+			cfg:           &rules.SMTP{Host: echoing.Host, Port: echoing.Port, TLS: TLSNone, From: "r@example.com", Username: "svc"},
 			msg:           okMsg,
-			wantErr:       "smtp " + echoing.addr() + ": auth: 535 5.7.8 Authentication credentials invalid for svc/********",
+			wantErr:       "smtp " + echoing.Addr() + ": auth: 535 5.7.8 Authentication credentials invalid for svc/********",
 			wantPermanent: true,
 		},
 		{
 			name:    "server without AUTH",
-			cfg:     &rules.SMTP{Host: plain.host, Port: plain.port, TLS: TLSNone, From: "r@example.com", Username: "svc"},
+			cfg:     &rules.SMTP{Host: plain.Host, Port: plain.Port, TLS: TLSNone, From: "r@example.com", Username: "svc"},
 			msg:     okMsg,
-			wantErr: "smtp " + plain.addr() + ": auth: server does not offer AUTH, but a username is configured",
+			wantErr: "smtp " + plain.Addr() + ": auth: server does not offer AUTH, but a username is configured",
 		},
 		{
 			name:    "STARTTLS required but not offered",
 			cfg:     smtpConfig(plain, TLSStartTLS),
 			msg:     okMsg,
-			wantErr: "smtp " + plain.addr() + ": starttls: gomail: MandatoryStartTLS required, but SMTP server does not support STARTTLS",
+			wantErr: "smtp " + plain.Addr() + ": starttls: STARTTLS is required (tls: starttls), but the server does not offer it",
 		},
 		{
 			name:    "untrusted certificate",
 			cfg:     smtpConfig(tlsServer, TLSStartTLS),
 			msg:     okMsg,
-			wantErr: "smtp " + tlsServer.addr() + ": starttls: tls: failed to verify certificate: x509: certificate signed by unknown authority",
+			wantErr: "smtp " + tlsServer.Addr() + ": starttls: tls: failed to verify certificate: x509: certificate signed by unknown authority",
 		},
 		{
 			name:          "no smtp block",
@@ -428,14 +345,14 @@ func TestSendErrors(t *testing.T) {
 		},
 		{
 			name:          "no sender",
-			cfg:           &rules.SMTP{Host: plain.host, Port: plain.port, TLS: TLSNone},
+			cfg:           &rules.SMTP{Host: plain.Host, Port: plain.Port, TLS: TLSNone},
 			msg:           okMsg,
 			wantErr:       "smtp: message: no sender: set smtp.from",
 			wantPermanent: true,
 		},
 		{
 			name:          "invalid sender",
-			cfg:           &rules.SMTP{Host: plain.host, Port: plain.port, TLS: TLSNone, From: "ruleflow"},
+			cfg:           &rules.SMTP{Host: plain.Host, Port: plain.Port, TLS: TLSNone, From: "ruleflow"},
 			msg:           okMsg,
 			wantErr:       `smtp: message: invalid sender "ruleflow": mail: missing '@' or angle-addr`,
 			wantPermanent: true,
@@ -470,14 +387,14 @@ func TestSendErrors(t *testing.T) {
 			}
 		})
 	}
-	if n := len(plain.messages()) + len(rejecting.messages()) + len(authServer.messages()) + len(tlsServer.messages()); n != 0 {
+	if n := len(plain.Messages()) + len(rejecting.Messages()) + len(authServer.Messages()) + len(tlsServer.Messages()); n != 0 {
 		t.Errorf("%d messages were delivered by failing sends", n)
 	}
 }
 
 func TestSendContext(t *testing.T) {
 	silent := silentListener(t)
-	stalling := startServer(t, nil, withStallingData())
+	stalling := smtptest.Start(t, smtptest.WithStallingData())
 	msg := Message{To: []string{"ops@example.com"}, Subject: "s", Text: "t\n"}
 
 	t.Run("deadline while waiting for the greeting", func(t *testing.T) {
@@ -502,11 +419,11 @@ func TestSendContext(t *testing.T) {
 		m := quietMailer(smtpConfig(stalling, TLSNone), "", nil)
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
-			<-stalling.stalled
+			<-stalling.Stalled()
 			cancel()
 		}()
 		err := m.Send(ctx, msg)
-		want := "smtp " + stalling.addr() + ": data: context canceled"
+		want := "smtp " + stalling.Addr() + ": data: context canceled"
 		if err == nil || err.Error() != want {
 			t.Fatalf("error = %v, want %q", err, want)
 		}
@@ -515,12 +432,27 @@ func TestSendContext(t *testing.T) {
 		}
 	})
 
+	t.Run("send timeout while the server sits on DATA", func(t *testing.T) {
+		cfg := smtpConfig(stalling, TLSNone)
+		cfg.SendTimeout = rules.Duration(100 * time.Millisecond)
+		m := quietMailer(cfg, "", nil)
+		start := time.Now()
+		err := m.Send(context.Background(), msg)
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("Send took %v with a 100ms send timeout", took)
+		}
+		se, ok := errors.AsType[*Error](err)
+		if !ok || se.Op != "data" || !strings.HasSuffix(err.Error(), "i/o timeout") || IsPermanent(err) {
+			t.Fatalf("error = %v, want a temporary data: ... i/o timeout", err)
+		}
+	})
+
 	t.Run("already cancelled", func(t *testing.T) {
 		m := quietMailer(smtpConfig(stalling, TLSNone), "", nil)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		err := m.Send(ctx, msg)
-		want := "smtp " + stalling.addr() + ": dial: context canceled"
+		want := "smtp " + stalling.Addr() + ": dial: context canceled"
 		if err == nil || err.Error() != want {
 			t.Fatalf("error = %v, want %q", err, want)
 		}
@@ -528,8 +460,8 @@ func TestSendContext(t *testing.T) {
 }
 
 func TestSendConcurrent(t *testing.T) {
-	cert, pool := selfSigned(t)
-	ts := startServer(t, nil, withStartTLS(cert), withAuth("svc", testPassword))
+	cert, pool := smtptest.SelfSigned(t)
+	ts := smtptest.Start(t, smtptest.WithStartTLS(cert), smtptest.WithAuth("svc", testPassword))
 	cfg := smtpConfig(ts, TLSStartTLS)
 	cfg.Username = "svc"
 	m := quietMailer(cfg, testPassword, nil)
@@ -546,7 +478,7 @@ func TestSendConcurrent(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if got := len(ts.messages()); got != n {
+	if got := len(ts.Messages()); got != n {
 		t.Errorf("server has %d messages, want %d", got, n)
 	}
 }
@@ -589,28 +521,34 @@ func TestNewMailerDefaults(t *testing.T) {
 	}
 }
 
-func TestLoginAuthRefusesPlaintext(t *testing.T) {
-	a := &loginAuth{username: "u", password: "p", host: "mail.example.com"}
-	tests := []struct {
-		info    netsmtp.ServerInfo
-		wantErr string
-	}{
-		{netsmtp.ServerInfo{Name: "mail.example.com", TLS: false}, "unencrypted connection"},
-		{netsmtp.ServerInfo{Name: "other.example.com", TLS: true}, "wrong host name"},
-		{netsmtp.ServerInfo{Name: "mail.example.com", TLS: true}, ""},
-	}
-	for _, tt := range tests {
-		_, _, err := a.Start(&tt.info)
-		got := ""
-		if err != nil {
-			got = err.Error()
+// TestAuthRefusesPlaintext checks that PLAIN and LOGIN never send the password over
+// a connection that is neither TLS nor to localhost (127.0.0.2 is loopback, but not
+// a name the check trusts), while CRAM-MD5, which sends no password, still works.
+func TestAuthRefusesPlaintext(t *testing.T) {
+	for _, mech := range []string{sasl.Plain, sasl.Login} {
+		ts := smtptest.Start(t, smtptest.WithHost("127.0.0.2"), smtptest.WithAuth("svc", testPassword, mech))
+		cfg := smtpConfig(ts, TLSNone)
+		cfg.Username = "svc"
+		err := quietMailer(cfg, testPassword, nil).Send(context.Background(), Message{To: []string{"ops@example.com"}, Subject: "s", Text: "t\n"})
+		want := "smtp " + ts.Addr() + ": auth: unencrypted connection: PLAIN and LOGIN send the password in clear; use tls: starttls or tls"
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: error %v, want %q", mech, err, want)
 		}
-		if got != tt.wantErr {
-			t.Errorf("Start(%+v) error = %q, want %q", tt.info, got, tt.wantErr)
+		if n := len(ts.Messages()); n != 0 {
+			t.Errorf("%s: %d messages delivered", mech, n)
 		}
 	}
-	if _, err := a.Next([]byte("Who are you?"), true); err == nil || err.Error() != `unexpected LOGIN challenge "Who are you?"` {
-		t.Errorf("Next(unexpected) error = %v", err)
+}
+
+func TestCRAMMD5(t *testing.T) {
+	// RFC 2195's example.
+	a := &cramMD5{username: "tim", secret: "tanstaaftanstaaf"}
+	if mech, ir, err := a.Start(); mech != "CRAM-MD5" || ir != nil || err != nil {
+		t.Errorf("Start() = %q, %q, %v", mech, ir, err)
+	}
+	got, err := a.Next([]byte("<1896.697170952@postoffice.reston.mci.net>"))
+	if want := "tim b913a602c7eda7a495b4e6e7334d3890"; err != nil || string(got) != want {
+		t.Errorf("Next = %q, %v; want %q", got, err, want)
 	}
 }
 
@@ -657,8 +595,8 @@ func silentListener(t *testing.T) int {
 // BenchmarkSend measures one whole SMTP session (dial, EHLO, MAIL, RCPT, DATA, QUIT)
 // against the in-process server on loopback.
 func BenchmarkSend(b *testing.B) {
-	ts := startServer(b, nil)
-	m := NewMailer(&rules.SMTP{Host: ts.host, Port: ts.port, TLS: TLSNone, From: "ruleflow@example.com"}, "")
+	ts := smtptest.Start(b)
+	m := NewMailer(&rules.SMTP{Host: ts.Host, Port: ts.Port, TLS: TLSNone, From: "ruleflow@example.com"}, "")
 	m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	tmpl, err := NewTemplates(&rules.Notify{To: []string{"ops@example.com"}}, "")
 	if err != nil {

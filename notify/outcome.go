@@ -2,7 +2,6 @@ package notify
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -129,99 +128,12 @@ func newData(o Outcome, loc *time.Location) Data {
 	return d
 }
 
-// SafeURL returns raw fit to show in an e-mail or a ticket note: without userinfo
-// ("user:password@"), and with the value of every query parameter whose name suggests
-// a credential (password, secret, token, key, auth, signature, …) replaced by
-// rules.Masked. A URL that does not parse keeps only what precedes its userinfo
-// and follows its authority.
-func SafeURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return stripUserinfo(raw)
-	}
-	u.User = nil
-	if u.RawQuery != "" {
-		u.RawQuery = maskQuery(u.RawQuery)
-	}
-	if u.Fragment != "" || u.RawFragment != "" {
-		// Fragments never reach the server; some carry tokens (OAuth implicit flow).
-		u.Fragment, u.RawFragment = "", ""
-	}
-	return u.String()
-}
+// SafeURL returns raw fit to show in an e-mail or a ticket note: rules.MaskURL, the
+// one masking function of every surface. The result never holds userinfo; the value
+// of every query parameter whose name suggests a credential (password, secret, token,
+// key, auth, signature, …) is replaced by rules.Masked; the fragment is dropped.
+func SafeURL(raw string) string { return rules.MaskURL(raw) }
 
-// scrubURLs removes the userinfo of every URL inside free text such as an error
-// message ("Post \"https://user:pw@host/x\": EOF").
-func scrubURLs(s string) string {
-	if !strings.Contains(s, "://") {
-		return s
-	}
-	var b strings.Builder
-	for {
-		i := strings.Index(s, "://")
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i+3])
-		s = s[i+3:]
-		end := strings.IndexAny(s, "/?#\" \t\r\n")
-		if end < 0 {
-			end = len(s)
-		}
-		if at := strings.LastIndex(s[:end], "@"); at >= 0 {
-			s = s[at+1:]
-		}
-	}
-}
-
-// stripUserinfo removes "userinfo@" from a URL that url.Parse rejected.
-func stripUserinfo(raw string) string {
-	rest := raw
-	prefix := ""
-	if i := strings.Index(raw, "://"); i >= 0 {
-		prefix, rest = raw[:i+3], raw[i+3:]
-	}
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
-	if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
-		rest = rest[at+1:]
-	}
-	if q := strings.IndexAny(rest, "?#"); q >= 0 {
-		// An unparseable query cannot be masked reliably: drop it.
-		rest = rest[:q]
-	}
-	return prefix + rest
-}
-
-// maskQuery masks credential-like values in a raw query, keeping order and encoding.
-func maskQuery(raw string) string {
-	parts := strings.Split(raw, "&")
-	for i, p := range parts {
-		name, _, hasValue := strings.Cut(p, "=")
-		if !hasValue {
-			continue
-		}
-		decoded, err := url.QueryUnescape(name)
-		if err != nil {
-			decoded = name
-		}
-		if isCredentialName(decoded) {
-			parts[i] = name + "=" + rules.Masked
-		}
-	}
-	return strings.Join(parts, "&")
-}
-
-// isCredentialName reports whether a query parameter name marks its value as a secret.
-func isCredentialName(name string) bool {
-	lower := strings.ToLower(name)
-	for _, w := range [...]string{"pass", "pwd", "secret", "token", "key", "auth", "sig", "credential", "session"} {
-		if strings.Contains(lower, w) {
-			return true
-		}
-	}
-	return false
-}
+// scrubURLs masks every URL inside free text such as an error message
+// ("Post \"https://user:pw@host/x\": EOF").
+func scrubURLs(s string) string { return rules.MaskURLsIn(s) }

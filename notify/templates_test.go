@@ -3,6 +3,7 @@ package notify
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -315,6 +316,18 @@ func TestErrorList(t *testing.T) {
 			t.Errorf("Error() = %q, want %q", got, tt.want)
 		}
 	}
+	// Err returns the list whatever its length (go/scanner's contract), and
+	// errors.As finds the list, or its first error, through wrapping.
+	one := ErrorList{l[0]}
+	if _, ok := one.Err().(ErrorList); !ok || one.Err().Error() != l[0].Error() {
+		t.Errorf("one-element Err() = %T %q, want the ErrorList", one.Err(), one.Err())
+	}
+	wrapped := fmt.Errorf("callout %q: %w", "x", l.Err())
+	var list ErrorList
+	var first *ConfigError
+	if !errors.As(wrapped, &list) || len(list) != 2 || !errors.As(wrapped, &first) || first.Msg != "bad" {
+		t.Errorf("errors.As through wrapping: list %v, first %v", list, first)
+	}
 }
 
 func TestRecipients(t *testing.T) {
@@ -362,6 +375,10 @@ func TestSafeURL(t *testing.T) {
 		{"http://u:p@[::1]:8080/p", "http://[::1]:8080/p"},
 		{"https://u:p%zz@h.example.com/p?token=x", "https://h.example.com/p"},
 		{"", ""},
+		// Unparseable inputs found by FuzzSafeURL (issue 9).
+		{"@//@#%", "@//"},
+		{"@//user:hunter2@host/x#%", "@//host/x"},
+		{"http:user:hunter2@host/x", "http:host/x"},
 	}
 	for _, tt := range tests {
 		if got := SafeURL(tt.in); got != tt.want {

@@ -44,6 +44,13 @@ type ArithExpr struct {
 	Y     Node
 }
 
+// ExternalExpr is EXTERNAL('Field') or EXTERNAL($Field$): the field's value is a
+// qualification, compiled and evaluated when the condition is.
+type ExternalExpr struct {
+	ExtPos, Rparen int
+	X              Node // *FieldRef or *ValueRef
+}
+
 // NegExpr is unary minus: -X.
 type NegExpr struct {
 	MinusPos int
@@ -108,6 +115,15 @@ func (n *CompareExpr) Pos() int { return n.X.Pos() }
 
 // Pos returns the offset of the first character of the ArithExpr.
 func (n *ArithExpr) Pos() int { return n.X.Pos() }
+
+// Pos returns the offset of the first character of the ExternalExpr.
+func (n *ExternalExpr) Pos() int { return n.ExtPos }
+
+// End returns the offset just after the ExternalExpr.
+func (n *ExternalExpr) End() int { return n.Rparen + 1 }
+
+// String returns the ExternalExpr in canonical qualification syntax.
+func (n *ExternalExpr) String() string { return "EXTERNAL(" + n.X.String() + ")" }
 
 // Pos returns the offset of the first character of the NegExpr.
 func (n *NegExpr) Pos() int { return n.MinusPos }
@@ -209,23 +225,24 @@ func binString(x Node, op Token, y Node) string {
 	return "(" + x.String() + " " + op.String() + " " + y.String() + ")"
 }
 
-func (*LogicalExpr) node() {}
-func (*NotExpr) node()     {}
-func (*CompareExpr) node() {}
-func (*ArithExpr) node()   {}
-func (*NegExpr) node()     {}
-func (*ParenExpr) node()   {}
-func (*FieldRef) node()    {}
-func (*ValueRef) node()    {}
-func (*Keyword) node()     {}
-func (*NullLit) node()     {}
-func (*StringLit) node()   {}
-func (*NumberLit) node()   {}
+func (*LogicalExpr) node()  {}
+func (*NotExpr) node()      {}
+func (*CompareExpr) node()  {}
+func (*ArithExpr) node()    {}
+func (*NegExpr) node()      {}
+func (*ExternalExpr) node() {}
+func (*ParenExpr) node()    {}
+func (*FieldRef) node()     {}
+func (*ValueRef) node()     {}
+func (*Keyword) node()      {}
+func (*NullLit) node()      {}
+func (*StringLit) node()    {}
+func (*NumberLit) node()    {}
 
 // isCondition reports whether n yields true or false (as opposed to a value).
 func isCondition(n Node) bool {
 	switch n := n.(type) {
-	case *LogicalExpr, *NotExpr, *CompareExpr:
+	case *LogicalExpr, *NotExpr, *CompareExpr, *ExternalExpr:
 		return true
 	case *ParenExpr:
 		return isCondition(n.X)

@@ -38,6 +38,7 @@ type binder struct {
 	loc   *time.Location
 	errs  ErrorList
 	names map[string]bool // field names read, for Program.Fields
+	ext   *externalState  // EXTERNAL nesting and cache
 }
 
 func (b *binder) errorf(pos int, msg string) {
@@ -92,6 +93,9 @@ func (v *bval) describe() string {
 	case *FieldRef, *ValueRef:
 		if v.field != nil {
 			return v.field.Type.String() + " field " + n.String()
+		}
+		if v.t != tAny { // a currency part or a status-history entry
+			return v.t.String() + " field " + n.String()
 		}
 		return "field " + n.String()
 	case *Keyword:
@@ -180,6 +184,9 @@ func allDigits(s string) bool {
 
 // fieldRef binds 'Name' (or $Name$ when dollar is set).
 func (b *binder) fieldRef(n Node, name string, dollar bool) *bval {
+	if v, done := b.statusHistory(n, name, dollar); done {
+		return v
+	}
 	pos := n.Pos()
 	ref := n.String()
 	var f *Field
@@ -202,6 +209,9 @@ func (b *binder) fieldRef(n Node, name string, dollar bool) *bval {
 		var ok bool
 		f, v, ok = b.resolve(name, !dollar)
 		if !ok {
+			if cv, done := b.currencyPartRef(n, name, dollar); done {
+				return cv
+			}
 			msg := "unknown field " + ref
 			if dollar {
 				if k := suggestKeyword(name); k != "" {
@@ -218,6 +228,16 @@ func (b *binder) fieldRef(n Node, name string, dollar bool) *bval {
 	if b.names != nil {
 		b.names[fieldName] = true
 	}
+	load := b.fieldLoad(f, v, fieldName)
+	if f == nil && !dollar {
+		load = dynamicCurrencyPart(load, fieldName, v, b.fieldLoad)
+	}
+	return b.loadValue(t, f, n, load)
+}
+
+// fieldLoad returns the loader of field f (nil without a schema: the field named
+// fieldName) as seen through view v.
+func (b *binder) fieldLoad(f *Field, v view, fieldName string) func(*Env) any {
 	var load func(*Env) any
 	if s := b.opts.Schema; f != nil && len(s.Fields) <= maxSlotFields {
 		i := s.byName[f.Name]
@@ -229,7 +249,7 @@ func (b *binder) fieldRef(n Node, name string, dollar bool) *bval {
 		default:
 			load = func(e *Env) any { return e.table(s).cur[i] }
 		}
-		return b.loadValue(t, f, n, load)
+		return load
 	}
 	switch v {
 	case viewTR:
@@ -244,7 +264,7 @@ func (b *binder) fieldRef(n Node, name string, dollar bool) *bval {
 	default:
 		load = func(e *Env) any { return e.cur[fieldName] }
 	}
-	return b.loadValue(t, f, n, load)
+	return load
 }
 
 // suggestField returns a schema field whose name matches name ignoring case.

@@ -108,6 +108,8 @@ func (s *cmpSpec) str(v any) string {
 		return x
 	case nil:
 		return ""
+	case DiaryValue:
+		return x.Text()
 	}
 	panic(s.fail("cannot compare " + goTypeName(v) + " value as character"))
 }
@@ -116,10 +118,10 @@ func (s *cmpSpec) str(v any) string {
 func (s *cmpSpec) likeText(v any, f *Field) string {
 	if f != nil {
 		if i, _, isInt, ok := asNumber(v); ok && isInt {
-			if i >= 0 && i < int64(len(f.Options)) {
-				return f.Options[i]
+			if pos := f.OptionByValue(i); pos >= 0 {
+				return f.Options[pos]
 			}
-			panic(s.fail("selection index " + strconv.FormatInt(i, 10) + " out of range for field " + quoteField(f.Name)))
+			panic(s.fail(selectionValueError(f, i)))
 		}
 	}
 	switch x := v.(type) {
@@ -127,6 +129,8 @@ func (s *cmpSpec) likeText(v any, f *Field) string {
 		return x
 	case nil:
 		return ""
+	case DiaryValue:
+		return x.Text()
 	}
 	panic(s.fail("LIKE needs a character value, found " + goTypeName(v)))
 }
@@ -192,12 +196,24 @@ func (s *cmpSpec) tod(v any) int64 {
 func (s *cmpSpec) selIndex(v any, f *Field) (int64, bool) {
 	if str, ok := v.(string); ok && f != nil {
 		i := optionIndex(f, str, s.fold)
-		return int64(i), i >= 0
+		if i < 0 {
+			return -1, false
+		}
+		return f.OptionValue(i), true
 	}
 	return s.index(v, f), true
 }
 
-// index reads a selection value as its option index; NULL is -1.
+// selectionValueError is the message for a number that is no option's value.
+func selectionValueError(f *Field, v int64) string {
+	if f.Values == nil {
+		return "selection index " + strconv.FormatInt(v, 10) + " out of range for field " + quoteField(f.Name)
+	}
+	return "selection value " + strconv.FormatInt(v, 10) + " is not an option of field " + quoteField(f.Name)
+}
+
+// index reads a selection value as its option's value (an option name is mapped
+// to its value; a number is taken as the value); NULL is -1.
 func (s *cmpSpec) index(v any, f *Field) int64 {
 	switch x := v.(type) {
 	case nil:
@@ -207,7 +223,7 @@ func (s *cmpSpec) index(v any, f *Field) int64 {
 			panic(s.fail("cannot compare character value " + strconv.Quote(x) + " with a selection index"))
 		}
 		if i := optionIndex(f, x, s.fold); i >= 0 {
-			return int64(i)
+			return f.OptionValue(i)
 		}
 		panic(s.fail(strconv.Quote(x) + " is not an option of selection field " + quoteField(f.Name)))
 	}

@@ -26,9 +26,14 @@ type Options struct {
 type exprNode = ast.Node
 
 // Compile parses src, binds it to opts.Schema and compiles it to an expr-lang
-// program. The error is an *Error, or an ErrorList when binding found several
+// program. The error is a syntax *Error from Parse, or an ErrorList of the binding
 // problems (every unknown field is reported, in source order).
 func Compile(src string, opts Options) (*Program, error) {
+	return compile(src, opts, &externalState{cache: new(externalCache)})
+}
+
+// compile is Compile of a qualification nested ext.depth levels in EXTERNAL().
+func compile(src string, opts Options, ext *externalState) (*Program, error) {
 	root, err := Parse(src)
 	if err != nil {
 		return nil, err
@@ -36,17 +41,17 @@ func Compile(src string, opts Options) (*Program, error) {
 	if opts.Location == nil {
 		opts.Location = time.UTC
 	}
-	b := &binder{src: src, opts: opts, loc: opts.Location, names: make(map[string]bool)}
+	b := &binder{src: src, opts: opts, loc: opts.Location, names: make(map[string]bool), ext: ext}
 	cond := b.bindCond(root)
 	if len(b.errs) > 0 {
 		b.errs.Sort()
 		return nil, b.errs.Err()
 	}
-	prog, cerr := compileExpr(src, cond)
+	prog, cerr := compileExpr(src, cond, boolKind)
 	if cerr != nil {
 		return nil, newError(src, 0, "internal error compiling qualification: "+cerr.Error())
 	}
-	p := &Program{src: src, prog: prog, opts: opts}
+	p := &Program{src: src, prog: prog, opts: opts, ext: ext}
 	for name := range b.names {
 		p.fields = append(p.fields, name)
 	}
@@ -56,8 +61,9 @@ func Compile(src string, opts Options) (*Program, error) {
 }
 
 // compileExpr runs the expr-lang checker and compiler over a hand-built tree
-// (route (b) of libraries.md §1): there is no expr source text to parse.
-func compileExpr(src string, root ast.Node) (prog *programT, err error) {
+// (route (b) of libraries.md §1): there is no expr source text to parse. expect
+// is the kind of the result (reflect.Invalid: any).
+func compileExpr(src string, root ast.Node, expect reflect.Kind) (prog *programT, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &Error{Msg: "expr-lang: " + toString(r), Source: src, Line: 1, Column: 1}
@@ -66,7 +72,7 @@ func compileExpr(src string, root ast.Node) (prog *programT, err error) {
 	// A minimal configuration: conf.CreateNew would copy every expr-lang
 	// builtin into a map, and the tree calls none of them.
 	cfg := &conf.Config{
-		Expect:       boolKind,
+		Expect:       expect,
 		ShortCircuit: true,
 		MaxNodes:     MaxNodes,
 		ConstFns:     map[string]reflect.Value{},
@@ -137,6 +143,8 @@ func (b *binder) bindCond(n Node) ast.Node {
 		out = &ast.UnaryNode{Operator: "not", Node: b.bindCond(n.X)}
 	case *CompareExpr:
 		out = b.bindCompare(n)
+	case *ExternalExpr:
+		out = b.bindExternal(n)
 	default:
 		b.errorf(n.Pos(), "expected a condition, found "+describe(n))
 		out = constNode(false)
@@ -234,10 +242,14 @@ func (b *binder) convertConst(c, to *bval, spec *cmpSpec) (*bval, bool) {
 				b.errorf(c.pos, "unknown option "+strconv.Quote(v)+" for selection field "+quoteField(f.Name)+" (options: "+joinOptions(f.Options)+")")
 				return nil, false
 			}
-			out.c = int64(i)
+			out.c = f.OptionValue(i)
 		case int64:
-			if v < 0 || v >= int64(len(f.Options)) {
-				b.errorf(c.pos, "selection index "+strconv.FormatInt(v, 10)+" out of range for field "+quoteField(f.Name)+" (0 to "+strconv.Itoa(len(f.Options)-1)+")")
+			if f.OptionByValue(v) < 0 {
+				if f.Values == nil {
+					b.errorf(c.pos, "selection index "+strconv.FormatInt(v, 10)+" out of range for field "+quoteField(f.Name)+" (0 to "+strconv.Itoa(len(f.Options)-1)+")")
+				} else {
+					b.errorf(c.pos, "selection value "+strconv.FormatInt(v, 10)+" is not an option of field "+quoteField(f.Name)+" (options: "+f.OptionValuesText()+")")
+				}
 				return nil, false
 			}
 		default:
@@ -310,9 +322,20 @@ func (b *binder) convertConst(c, to *bval, spec *cmpSpec) (*bval, bool) {
 		}
 		out.t = tBool
 	case tString:
-		if _, ok := c.c.(string); !ok {
+		// The literal takes the type of the field (reference §3): '1' > 0 on a
+		// character field compares with the text "0".
+		switch v := c.c.(type) {
+		case string:
+		case int64:
+			out.c, out.t = strconv.FormatInt(v, 10), tString
+		case float64:
+			out.c, out.t = strconv.FormatFloat(v, 'f', -1, 64), tString
+		default:
 			return mismatch()
 		}
+	case tCurrency:
+		b.errorf(to.pos, currencyWholeError(to))
+		return nil, false
 	case tAttach:
 		b.errorf(to.pos, to.describe()+" can only be compared with $NULL$")
 		return nil, false
@@ -323,6 +346,16 @@ func (b *binder) convertConst(c, to *bval, spec *cmpSpec) (*bval, bool) {
 	}
 	out.node = constNode(out.c)
 	return &out, true
+}
+
+// currencyWholeError is the message for a whole currency field used as a value.
+func currencyWholeError(v *bval) string {
+	name := "Cost"
+	if v.field != nil {
+		name = v.field.Name
+	}
+	return v.describe() + " can only be compared with $NULL$; compare its parts " +
+		quoteField(name+".VALUE") + ", " + quoteField(name+".TYPE") + ", " + quoteField(name+".DATE") + " or a functional amount such as " + quoteField(name+".USD")
 }
 
 func joinOptions(opts []string) string {
@@ -357,6 +390,13 @@ func (b *binder) classify(spec *cmpSpec, x, y *bval) bool {
 		return xt
 	}
 	switch {
+	case has(tCurrency):
+		v := x
+		if yt == tCurrency {
+			v = y
+		}
+		b.errorf(v.pos, currencyWholeError(v))
+		return false
 	case has(tAttach):
 		v := x
 		if yt == tAttach {
@@ -498,10 +538,14 @@ func fastPred(spec *cmpSpec, load func(*Env) any, c any) func(any) bool {
 		}
 	case cmpSel:
 		ci, ok := c.(int64)
-		if !ok || spec.fy == nil || ci < 0 || ci >= int64(len(spec.fy.Options)) || (op != EQL && op != NEQ) {
+		if !ok || spec.fy == nil || (op != EQL && op != NEQ) {
 			return nil
 		}
-		name, eq, fold := spec.fy.Options[ci], op == EQL, spec.fold
+		pos := spec.fy.OptionByValue(ci)
+		if pos < 0 {
+			return nil
+		}
+		name, eq, fold := spec.fy.Options[pos], op == EQL, spec.fold
 		return func(e any) bool {
 			v := load(e.(*Env))
 			switch x := v.(type) {

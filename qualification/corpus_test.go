@@ -28,8 +28,9 @@ func corpusSchema(tb testing.TB) *Schema {
 		fld("Assigned To", 0, Character),
 		fld("Category", 0, Character),
 		sel("Priority", 0, "Critical", "High", "Medium", "Low"),
-		sel("Urgency", 0, "1-Critical", "2-High", "3-Medium", "4-Low"),
-		sel("Impact", 0, "1-Extensive/Widespread", "2-Significant/Large", "3-Moderate/Limited", "4-Minor/Localized"),
+		// HPD:Help Desk's enumerations with AR's own values.
+		Field{Name: "Urgency", Type: Selection, Options: []string{"1-Critical", "2-High", "3-Medium", "4-Low"}, Values: []int64{1000, 2000, 3000, 4000}},
+		Field{Name: "Impact", Type: Selection, Options: []string{"1-Extensive/Widespread", "2-Significant/Large", "3-Moderate/Limited", "4-Minor/Localized"}, Values: []int64{1000, 2000, 3000, 4000}},
 		fld("Company", 0, Character),
 		fld("Organization", 0, Character),
 		fld("Department", 0, Character),
@@ -147,5 +148,41 @@ func TestCorpus(t *testing.T) {
 	}
 	if trues == 0 || trues == len(corpus) {
 		t.Errorf("expectations are one-sided: %d of %d true", trues, len(corpus))
+	}
+}
+
+// TestCorpusAR evaluates testdata/corpus_ar.tsv, qualifications over AR's
+// enumerations with values, currency, diary, date and time-of-day fields, status
+// history and EXTERNAL(), against helpDeskSchema and the record of arRecord.
+func TestCorpusAR(t *testing.T) {
+	rows := readTSV(t, "testdata/corpus_ar.tsv")
+	if len(rows) < 30 {
+		t.Fatalf("corpus_ar.tsv has %d rows, want at least 30", len(rows))
+	}
+	rec, hist := arRecord()
+	trues := 0
+	for i, row := range rows {
+		src, want := row[0], row[1] == "true"
+		if want {
+			trues++
+		}
+		t.Run(strconv.Itoa(i+1), func(t *testing.T) {
+			for _, mode := range []NullMode{Workflow, Search} {
+				p, err := Compile(src, Options{Schema: helpDeskSchema(t), Nulls: mode})
+				if err != nil {
+					t.Fatalf("Compile(%q, %v): %v", src, mode, err)
+				}
+				got, err := p.Eval(NewEnv(&Input{Operation: "update", Form: "HPD:Help Desk", Before: rec, After: rec, Now: testNow, StatusHistory: hist}))
+				if err != nil {
+					t.Fatalf("Eval(%q, %v): %v", src, mode, err)
+				}
+				if got != want {
+					t.Errorf("Eval(%q, %v) = %v, want %v (%s)", src, mode, got, want, row[2])
+				}
+			}
+		})
+	}
+	if trues == 0 || trues == len(rows) {
+		t.Errorf("expectations are one-sided: %d of %d true", trues, len(rows))
 	}
 }

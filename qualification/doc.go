@@ -17,9 +17,10 @@
 //
 // Field references resolve when compiling (by name, numeric ID, TR./DB.
 // prefix or $Field$) to field names, so an Env holds records keyed by field
-// name and does not depend on the schema. Errors are *Error values (or an
-// ErrorList) that print as "qualification:LINE:COL: message" followed by the
-// source line and a caret.
+// name and does not depend on the schema. Errors are *Error values (Parse) or an
+// ErrorList of them (Compile) that print as "qualification:LINE:COL: message"
+// followed by the source line and a caret. ErrorList follows go/scanner: Err
+// returns the list or nil, Error shows the first error and the count.
 //
 // Evaluation follows design §3: plain references read the values after the
 // transaction (before it on delete), TR. references only values set in the

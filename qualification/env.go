@@ -20,6 +20,10 @@ type Input struct {
 	Groups    []string       // $GROUPS$
 	Server    string         // $SERVER$
 	Now       time.Time      // $TIMESTAMP$, $DATE$, $TIME$, $WEEKDAY$... (from the event time: deterministic replay)
+
+	// StatusHistory is the record's status history, keyed by option name of the
+	// 'Status' field: what 'Status-History.Resolved.USER' and '.TIME' read.
+	StatusHistory map[string]StatusEntry
 }
 
 // Env is an Input prepared once per event and evaluated against many Programs

@@ -1,6 +1,7 @@
 package qualification
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,7 +90,9 @@ func (l ErrorList) Sort() {
 	sort.SliceStable(l, func(i, j int) bool { return l[i].Offset < l[j].Offset })
 }
 
-// Error returns the errors' texts, one after the other, separated by newlines.
+// Error returns the text of the first error and, when there are more, how many:
+// "first (and N more errors)", as go/scanner does. To show every error, range
+// over the list (or over Unwrap).
 func (l ErrorList) Error() string {
 	switch len(l) {
 	case 0:
@@ -97,24 +100,24 @@ func (l ErrorList) Error() string {
 	case 1:
 		return l[0].Error()
 	}
-	var b strings.Builder
-	for i, e := range l {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(e.Error())
-	}
-	return b.String()
+	return fmt.Sprintf("%s (and %d more errors)", l[0], len(l)-1)
 }
 
-// Err returns nil when the list is empty, the only error when it holds one,
-// and the list itself otherwise.
+// Unwrap returns the errors of the list, so errors.Is and errors.As look at each
+// (errors.As(err, &e) with e an *Error finds the first).
+func (l ErrorList) Unwrap() []error {
+	errs := make([]error, len(l))
+	for i, e := range l {
+		errs[i] = e
+	}
+	return errs
+}
+
+// Err returns nil for an empty list and the list itself otherwise, so a caller
+// can write errors.As(err, &list) whatever the count.
 func (l ErrorList) Err() error {
-	switch len(l) {
-	case 0:
+	if len(l) == 0 {
 		return nil
-	case 1:
-		return l[0]
 	}
 	return l
 }

@@ -1,6 +1,7 @@
 package qualification_test
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -37,7 +38,14 @@ func ExampleCompile_error() {
 			return s
 		}(),
 	})
-	fmt.Println(err)
+	// err is an ErrorList; its Error shows the first error and the count, so
+	// print each one.
+	var list qualification.ErrorList
+	if errors.As(err, &list) {
+		for _, e := range list {
+			fmt.Println(e)
+		}
+	}
 	// Output:
 	// qualification:1:1: unknown field 'Assignee Login ID'
 	// 'Assignee Login ID' = "jsmith" AND 'Status' < 4

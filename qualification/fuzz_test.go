@@ -16,6 +16,7 @@ func FuzzParse(f *testing.F) {
 	for _, src := range errorCases {
 		f.Add(src)
 	}
+	addARSeeds(f)
 	f.Fuzz(func(t *testing.T, src string) {
 		n, err := Parse(src)
 		if err != nil {
@@ -53,7 +54,10 @@ func FuzzCompile(f *testing.F) {
 	f.Add(`'Priority' / ('Priority' - 3) > 1`)
 	f.Add(`'Create-date' - $TIMESTAMP$ < 'Priority' * 60 AND 'Start Time' < $TIME$`)
 	f.Add(`'Status' LIKE "[^a-c]%" OR 'Urgency' < 'Status' OR 'Escalated' = "yes"`)
+	addARSeeds(f)
 	schema := ticketSchema(f)
+	helpDesk := helpDeskSchema(f)
+	arAfter, arHist := arRecord()
 	after := map[string]any{
 		"Status": "Pending", "Priority": int64(3), "Cost": 2.5, "Short Description": "router",
 		"Create-date": time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), "Start Time": int64(3600),
@@ -61,7 +65,11 @@ func FuzzCompile(f *testing.F) {
 	}
 	before := map[string]any{"Status": "New", "Priority": int64(0)}
 	f.Fuzz(func(t *testing.T, src string) {
-		for _, s := range []*Schema{nil, schema} {
+		for _, s := range []*Schema{nil, schema, helpDesk} {
+			after, hist := after, map[string]StatusEntry(nil)
+			if s == helpDesk || s == nil && strings.Contains(src, "EXTERNAL") {
+				after, hist = arAfter, arHist
+			}
 			for _, mode := range []NullMode{Workflow, Search} {
 				p, err := Compile(src, Options{Schema: s, Nulls: mode, CaseInsensitive: mode == Search})
 				if err != nil {
@@ -76,7 +84,7 @@ func FuzzCompile(f *testing.F) {
 					continue
 				}
 				for _, op := range []string{"create", "update", "delete"} {
-					env := NewEnv(&Input{Operation: op, Before: before, After: after, User: "jsmith", Now: testNow})
+					env := NewEnv(&Input{Operation: op, Before: before, After: after, User: "jsmith", Now: testNow, StatusHistory: hist})
 					if _, err := p.Eval(env); err != nil {
 						if _, ok := err.(*Error); !ok {
 							t.Fatalf("Eval(%q) error is %T: %v", src, err, err)
@@ -89,4 +97,14 @@ func FuzzCompile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// addARSeeds adds the AR type corpus and error cases as seeds.
+func addARSeeds(f *testing.F) {
+	for _, row := range readTSV(f, "testdata/corpus_ar.tsv") {
+		f.Add(row[0])
+	}
+	for _, src := range arErrorCases {
+		f.Add(src)
+	}
 }

@@ -45,9 +45,13 @@ var errorCases = []string{
 }
 
 func TestErrorsGolden(t *testing.T) {
-	s := ticketSchema(t)
+	compareGolden(t, "testdata/errors.golden", errorsReport(t, ticketSchema(t), errorCases))
+}
+
+// errorsReport compiles each case against s and lists the error texts.
+func errorsReport(t *testing.T, s *Schema, cases []string) string {
 	var b strings.Builder
-	for _, src := range errorCases {
+	for _, src := range cases {
 		_, err := Compile(src, Options{Schema: s})
 		b.WriteString("== " + strings.ReplaceAll(src, "\n", `\n`) + "\n")
 		if err == nil {
@@ -55,9 +59,16 @@ func TestErrorsGolden(t *testing.T) {
 			b.WriteString("(no error)\n")
 			continue
 		}
+		// Every error of a list, not only the first that ErrorList.Error shows.
+		if list, ok := err.(ErrorList); ok {
+			for _, e := range list {
+				b.WriteString(e.Error() + "\n")
+			}
+			continue
+		}
 		b.WriteString(err.Error() + "\n")
 	}
-	compareGolden(t, "testdata/errors.golden", b.String())
+	return b.String()
 }
 
 func compareGolden(t *testing.T, path, got string) {

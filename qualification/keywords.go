@@ -59,21 +59,23 @@ func stripSeparators(name string) string {
 // edits away, ignoring case, '-' and '_'), or "".
 func suggestKeyword(name string) string {
 	c := stripSeparators(strings.ToUpper(name))
+	if len(c) > 64 { // no keyword is near; bounds the work
+		return ""
+	}
 	best, bestD := "", 3
 	for _, k := range []string{"NULL", "USER", "TIMESTAMP", "DATE", "TIME", "WEEKDAY", "SCHEMA", "SERVER",
 		"OPERATION", "GROUPS", "SERVERTIMESTAMP", "CURRENTTIMESTAMP"} {
-		if d := editDistance(c, k); d < bestD {
+		if d := EditDistance(c, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
 	return best
 }
 
-// editDistance returns the Levenshtein distance between a and b (bytes).
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 99
-	}
+// EditDistance returns the Levenshtein distance between a and b, counted in bytes:
+// the fewest single-byte insertions, deletions and substitutions that turn a into
+// b. It takes time proportional to len(a)*len(b); callers bound their inputs.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

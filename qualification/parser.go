@@ -40,15 +40,7 @@ func Parse(src string) (Node, error) {
 }
 
 func (p *parser) parse() (n Node, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			b, ok := r.(bail)
-			if !ok {
-				panic(r)
-			}
-			n, err = nil, b.err
-		}
-	}()
+	defer recoverBail(&n, &err)
 	n = p.parseOr()
 	switch t := p.peek(); t.Tok {
 	case EOF:
@@ -268,7 +260,7 @@ func (p *parser) parsePrimary() Node {
 		case "NULL":
 			p.failAt(t.Pos, "bare NULL: write $NULL$")
 		case "EXTERNAL":
-			p.failAt(t.Pos, "EXTERNAL() is not supported")
+			return p.external(t)
 		}
 		p.failAt(t.Pos, "unquoted field name "+t.Val+" (write '"+t.Val+"'; strings are written in double quotes)")
 	case EOF:
@@ -313,4 +305,31 @@ func (p *parser) dollar(t Item) Node {
 		p.failAt(t.Pos, "$"+t.Val+"$ is not allowed in a qualification")
 	}
 	return &Keyword{NamePos: t.Pos, NameEnd: t.End, Name: c, Text: t.Val}
+}
+
+// external parses EXTERNAL('Field') or EXTERNAL($Field$) after the word EXTERNAL.
+func (p *parser) external(t Item) Node {
+	l := p.next()
+	if l.Tok != LPAREN {
+		p.failAt(l.Pos, "EXTERNAL needs a field in parentheses: EXTERNAL('Field') or EXTERNAL($Field$), found "+p.tokenText(l))
+	}
+	f := p.next()
+	var x Node
+	switch f.Tok {
+	case FIELD:
+		x = &FieldRef{NamePos: f.Pos, NameEnd: f.End, Name: f.Val}
+	case DOLLAR:
+		x = p.dollar(f)
+		if _, ok := x.(*ValueRef); !ok {
+			p.failAt(f.Pos, "EXTERNAL needs a field, found "+describe(x))
+		}
+	default:
+		p.failAt(f.Pos, "EXTERNAL needs a field: EXTERNAL('Field') or EXTERNAL($Field$), found "+p.tokenText(f))
+	}
+	r := p.next()
+	if r.Tok != RPAREN {
+		p.failAt(r.Pos, "missing ')' after the field of EXTERNAL, found "+p.tokenText(r))
+	}
+	p.count(t.Pos)
+	return &ExternalExpr{ExtPos: t.Pos, Rparen: r.Pos, X: x}
 }

@@ -25,7 +25,8 @@ type Program struct {
 	prog   *vm.Program
 	opts   Options
 	fields []string
-	pool   sync.Pool // of *vm.VM
+	ext    *externalState // EXTERNAL() nesting depth and the cache of qualifications read from fields
+	pool   sync.Pool      // of *vm.VM
 }
 
 // Source returns the qualification the program was compiled from.
@@ -44,15 +45,9 @@ func (p *Program) Eval(env *Env) (bool, error) {
 	if env == nil {
 		return false, errors.New("qualification: Eval with nil Env")
 	}
-	m := p.pool.Get().(*vm.VM)
-	out, err := m.Run(p.prog, env)
-	p.pool.Put(m)
+	out, err := runVM(&p.pool, p.prog, env, p.src)
 	if err != nil {
-		var qe *Error
-		if errors.As(err, &qe) {
-			return false, qe
-		}
-		return false, &Error{Line: 1, Column: 1, Msg: "evaluation failed: " + err.Error(), Source: p.src}
+		return false, err
 	}
 	res, _ := out.(bool)
 	return res, nil

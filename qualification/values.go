@@ -14,21 +14,23 @@ import (
 type vtype uint8
 
 const (
-	tAny    vtype = iota // dynamically typed (no schema): decided per value at run time
-	tString              // character, diary, and string keywords
-	tInt                 // integer
-	tReal                // real and decimal
-	tTime                // datetime and date
-	tTOD                 // time of day, seconds since midnight
-	tSel                 // selection: compared by option index
-	tBool                // boolean
-	tAttach              // attachment: only presence tests
-	tNull                // the $NULL$ literal
+	tAny      vtype = iota // dynamically typed (no schema): decided per value at run time
+	tString                // character, diary, and string keywords
+	tInt                   // integer
+	tReal                  // real and decimal
+	tTime                  // datetime and date
+	tTOD                   // time of day, seconds since midnight
+	tSel                   // selection: compared by option index
+	tBool                  // boolean
+	tAttach                // attachment: only presence tests
+	tNull                  // the $NULL$ literal
+	tCurrency              // a whole currency field: only presence tests (compare its parts)
 )
 
 var vtypeNames = [...]string{
 	tAny: "value", tString: "character", tInt: "integer", tReal: "real", tTime: "date-time",
 	tTOD: "time", tSel: "selection", tBool: "bool", tAttach: "attachment", tNull: "$NULL$",
+	tCurrency: "currency",
 }
 
 func (t vtype) String() string { return vtypeNames[t] }
@@ -38,8 +40,10 @@ func (t vtype) numeric() bool { return t == tInt || t == tReal }
 // fieldVType maps a schema field type to its static type.
 func fieldVType(t FieldType) vtype {
 	switch t {
-	case Character:
+	case Character, Diary:
 		return tString
+	case Currency:
+		return tCurrency
 	case Integer:
 		return tInt
 	case Real, Decimal:
@@ -78,6 +82,10 @@ func goTypeName(v any) string {
 		return "bool"
 	case time.Time:
 		return "date-time"
+	case *CurrencyValue:
+		return "currency"
+	case DiaryValue:
+		return "diary"
 	}
 	return reflect.TypeOf(v).String()
 }
@@ -230,8 +238,13 @@ func isNull(v any) bool {
 	if v == nil {
 		return true
 	}
-	if s, ok := v.(string); ok {
-		return s == ""
+	switch x := v.(type) {
+	case string:
+		return x == ""
+	case DiaryValue:
+		return len(x) == 0
+	case *CurrencyValue:
+		return x == nil
 	}
 	return false
 }

@@ -16,6 +16,7 @@ type Config struct {
 	CaseInsensitive bool                   `yaml:"case_insensitive,omitempty" json:"case_insensitive,omitempty"`
 	SMTP            *SMTP                  `yaml:"smtp,omitempty" json:"smtp,omitempty"`
 	Notes           *NotesEndpoint         `yaml:"notes,omitempty" json:"notes,omitempty"`
+	Egress          *Egress                `yaml:"egress,omitempty" json:"egress,omitempty"`
 	Forms           []*Form                `yaml:"-" json:"-"` // decoded from the forms: mapping, in file order
 	Callouts        []*Callout             `yaml:"callouts,omitempty" json:"callouts,omitempty"`
 	Rules           []*Rule                `yaml:"rules,omitempty" json:"rules,omitempty"`
@@ -81,21 +82,26 @@ const (
 // Callout is an outbound HTTP call definition (an Autotask extension callout, or the
 // callback of an AR webhook).
 type Callout struct {
-	Name          string            `yaml:"name" json:"name"`
-	Active        *bool             `yaml:"active,omitempty" json:"active,omitempty"` // default true
-	URL           string            `yaml:"url" json:"url"`
-	Method        string            `yaml:"method,omitempty" json:"method,omitempty"` // GET | POST (default)
-	Format        Format            `yaml:"format" json:"format"`
-	MethodName    string            `yaml:"method_name,omitempty" json:"method_name,omitempty"`
-	SOAPAction    string            `yaml:"soap_action,omitempty" json:"soap_action,omitempty"`
-	Username      string            `yaml:"username,omitempty" json:"username,omitempty"`
-	Password      Secret            `yaml:"password,omitempty" json:"password,omitempty"`
-	UDF           string            `yaml:"udf,omitempty" json:"udf,omitempty"`
-	Timeout       Duration          `yaml:"timeout,omitempty" json:"timeout,omitempty"` // default 20s
-	Retry         Retry             `yaml:"retry,omitempty" json:"retry,omitempty"`
-	Headers       map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
-	SigningSecret Secret            `yaml:"signing_secret,omitempty" json:"signing_secret,omitempty"`
-	Notify        *Notify           `yaml:"notify,omitempty" json:"notify,omitempty"`
+	Name          string     `yaml:"name" json:"name"`
+	Active        *bool      `yaml:"active,omitempty" json:"active,omitempty"` // default true
+	URL           string     `yaml:"url" json:"url"`
+	Method        string     `yaml:"method,omitempty" json:"method,omitempty"` // GET | POST (default)
+	Format        Format     `yaml:"format" json:"format"`
+	MethodName    string     `yaml:"method_name,omitempty" json:"method_name,omitempty"`
+	SOAPAction    string     `yaml:"soap_action,omitempty" json:"soap_action,omitempty"`
+	Username      string     `yaml:"username,omitempty" json:"username,omitempty"`
+	Password      Secret     `yaml:"password,omitempty" json:"password,omitempty"`
+	UDF           string     `yaml:"udf,omitempty" json:"udf,omitempty"`
+	Timeout       Duration   `yaml:"timeout,omitempty" json:"timeout,omitempty"` // default 20s
+	Retry         Retry      `yaml:"retry,omitempty" json:"retry,omitempty"`
+	Headers       Headers    `yaml:"headers,omitempty" json:"headers,omitempty"`
+	SecretHeaders []string   `yaml:"-" json:"secret_headers,omitempty"` // names of the headers written {value, secret: true}
+	SigningSecret Secret     `yaml:"signing_secret,omitempty" json:"signing_secret,omitempty"`
+	Notify        *Notify    `yaml:"notify,omitempty" json:"notify,omitempty"`
+	EnumFormat    EnumFormat `yaml:"enum_format,omitempty" json:"enum_format,omitempty"` // json: selections as name (default) or value
+	// RenamedFrom lists the callout's former names: deliveries still pending under
+	// them are attempted, and notified, as this callout's.
+	RenamedFrom []string `yaml:"renamed_from,omitempty" json:"renamed_from,omitempty"`
 
 	// PayloadFields and WebhookID are set for the JSON callouts of AR webhooks.
 	PayloadFields []string `yaml:"payload_fields,omitempty" json:"payload_fields,omitempty"`
@@ -109,7 +115,7 @@ func (c *Callout) IsActive() bool { return c.Active == nil || *c.Active }
 type Retry struct {
 	Interval    Duration `yaml:"interval,omitempty" json:"interval,omitempty"`         // default 60s, at least 1s
 	Max         *int     `yaml:"max,omitempty" json:"max,omitempty"`                   // more attempts after the first; default 10
-	Backoff     string   `yaml:"backoff,omitempty" json:"backoff,omitempty"`           // "" / "fixed" or "exponential"
+	Backoff     Backoff  `yaml:"backoff,omitempty" json:"backoff,omitempty"`           // "" / "fixed" or "exponential"
 	MaxInterval Duration `yaml:"max_interval,omitempty" json:"max_interval,omitempty"` // upper bound for exponential backoff
 }
 
@@ -132,7 +138,13 @@ type Rule struct {
 	Events    []Kind   `yaml:"events" json:"events"`
 	Condition string   `yaml:"condition,omitempty" json:"condition,omitempty"` // empty: always
 	Nulls     string   `yaml:"nulls,omitempty" json:"nulls,omitempty"`         // overrides Config.Nulls
-	Callouts  []string `yaml:"callouts" json:"callouts"`
+	Callouts  []string `yaml:"callouts,omitempty" json:"callouts"`
+	// Set, Reject, Notify and Order are the rule's actions besides callouts and its
+	// execution order (see actions.go).
+	Set    map[string]string `yaml:"set,omitempty" json:"set,omitempty"`       // field → AR value expression
+	Reject string            `yaml:"reject,omitempty" json:"reject,omitempty"` // refuse the save with this message
+	Notify *Notify           `yaml:"notify,omitempty" json:"notify,omitempty"` // e-mail on every firing
+	Order  *int              `yaml:"order,omitempty" json:"order,omitempty"`   // 0 to 1000, default 500
 
 	// Program is Condition compiled against the form's schema; nil when Condition is empty.
 	Program *qualification.Program `yaml:"-" json:"-"`
@@ -140,6 +152,8 @@ type Rule struct {
 	Targets []*Callout `yaml:"-" json:"-"`
 	// Webhook is set when the rule was made from an AR webhook.
 	Webhook *Webhook `yaml:"-" json:"-"`
+	// SetFields are the Set expressions compiled against the form, in file order.
+	SetFields []SetField `yaml:"-" json:"-"`
 }
 
 // IsActive reports whether the rule may fire (Active unset means true).
@@ -156,6 +170,7 @@ type Webhook struct {
 	PayloadFields []string        `yaml:"payload_fields,omitempty" json:"payload_fields,omitempty"`
 	Enabled       *bool           `yaml:"enabled,omitempty" json:"enabled,omitempty"` // default true
 	Callback      WebhookCallback `yaml:"callback" json:"callback"`
+	EnumFormat    EnumFormat      `yaml:"enum_format,omitempty" json:"enum_format,omitempty"` // selections as value (default, as AR sends) or name
 }
 
 // IsEnabled reports whether the webhook may fire (Enabled unset means true).
@@ -165,7 +180,8 @@ func (w *Webhook) IsEnabled() bool { return w.Enabled == nil || *w.Enabled }
 type WebhookCallback struct {
 	URL            string                `yaml:"url" json:"url"`
 	Authentication WebhookAuthentication `yaml:"authentication,omitempty" json:"authentication,omitempty"`
-	Headers        map[string]string     `yaml:"headers,omitempty" json:"headers,omitempty"`
+	Headers        Headers               `yaml:"headers,omitempty" json:"headers,omitempty"`
+	SecretHeaders  []string              `yaml:"-" json:"secret_headers,omitempty"` // names of the headers written {value, secret: true}
 }
 
 // WebhookAuthentication is the callback's authentication: type none or basic.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -29,6 +30,8 @@ type eventJSON struct {
 	Before  map[string]any  `json:"before"`
 	After   map[string]any  `json:"after"`
 	Set     []string        `json:"set"`
+
+	StatusHistory map[string]any `json:"status_history"`
 }
 
 // MaxEventLine is the longest JSONL line ReadEvents accepts.
@@ -52,9 +55,10 @@ const MaxEventLine = 16 << 20
 // external events (the form is a target URL name; values are dynamically typed:
 // strings, int64 or float64 numbers, bools, and objects or arrays as JSON text).
 //
-// "event" and "form" are required. When "time" is absent the event gets the current
-// time; "entry_id" may be a string or a number. Unknown top-level keys are errors.
-func (c *Config) DecodeEvent(data []byte) (*Event, error) {
+// "event" and "form" are required. When "time" is absent the event gets the time
+// now returns (time.Now when now is nil); "entry_id" may be a string or a number.
+// Unknown top-level keys are errors.
+func (c *Config) DecodeEvent(data []byte, now func() time.Time) (*Event, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	dec.DisallowUnknownFields()
@@ -86,7 +90,10 @@ func (c *Config) DecodeEvent(data []byte) (*Event, error) {
 		}
 	}
 	if raw.Time == "" {
-		ev.Time = time.Now()
+		if now == nil {
+			now = time.Now
+		}
+		ev.Time = now()
 	} else {
 		t, err := time.Parse(time.RFC3339Nano, raw.Time)
 		if err != nil {
@@ -108,16 +115,14 @@ func (c *Config) DecodeEvent(data []byte) (*Event, error) {
 		if sec.in == nil {
 			continue
 		}
-		rec := make(Record, len(sec.in))
-		for _, k := range slices.Sorted(mapKeysOf(sec.in)) {
-			name, v, err := conv(k, sec.in[k])
-			if err != nil {
-				errs = append(errs, sec.name+": "+err.Error())
-				continue
-			}
-			rec[name] = v
+		rec, recErrs := convertRecord(conv, sec.in)
+		for _, e := range recErrs {
+			errs = append(errs, sec.name+": "+e)
 		}
 		*sec.out = rec
+	}
+	if ev.StatusHistory, err = c.decodeStatusHistory(ev.Form, raw.StatusHistory); err != nil {
+		errs = append(errs, "status_history: "+err.Error())
 	}
 	if raw.Set != nil {
 		ev.Set = make([]string, 0, len(raw.Set))
@@ -171,25 +176,7 @@ type valueConverter func(key string, v any) (string, any, error)
 // converter returns the value converter of events of kind on form.
 func (c *Config) converter(kind Kind, form string) (valueConverter, error) {
 	if f, ok := c.Form(form); ok {
-		return func(key string, v any) (string, any, error) {
-			fld, ok := f.Schema.Field(key)
-			if !ok && key != "" && strings.Trim(key, "0123456789") == "" {
-				if id, err := strconv.ParseInt(key, 10, 64); err == nil {
-					fld, ok = f.Schema.FieldByID(id)
-				}
-			}
-			if !ok {
-				return "", nil, fmt.Errorf("unknown field %q of form %q%s", key, f.Name, didYouMean(key, fieldNames(f.Schema)))
-			}
-			if v == nil {
-				return fld.Name, nil, nil
-			}
-			out, err := convertTyped(fld, v, c.location())
-			if err != nil {
-				return "", nil, fmt.Errorf("field %q: %v", fld.Name, err)
-			}
-			return fld.Name, out, nil
-		}, nil
+		return schemaConverter(f.Name, f.Schema, c.location()), nil
 	}
 	switch kind {
 	case KindCallback:
@@ -205,7 +192,7 @@ func (c *Config) converter(kind Kind, form string) (valueConverter, error) {
 			if v == nil {
 				return key, nil, nil
 			}
-			out, err := convertParam(t, v)
+			out, err := convertArgument(t, v)
 			if err != nil {
 				return "", nil, fmt.Errorf("parameter %q: %v", key, err)
 			}
@@ -215,7 +202,7 @@ func (c *Config) converter(kind Kind, form string) (valueConverter, error) {
 		if _, ok := c.Target(form); !ok {
 			return nil, fmt.Errorf("unknown target URL %q (not a declared form or target URL name)", form)
 		}
-		return func(key string, v any) (string, any, error) { return key, dynamicValue(v), nil }, nil
+		return dynamicConverter, nil
 	}
 	var names []string
 	for _, f := range c.Forms {
@@ -224,10 +211,94 @@ func (c *Config) converter(kind Kind, form string) (valueConverter, error) {
 	return nil, fmt.Errorf("unknown form %q%s", form, didYouMean(form, names))
 }
 
-// jsonType names the JSON type of a decoded value for messages.
+// schemaConverter converts the fields of a record of form by its schema: a field
+// may be named or given by its numeric ID; values are converted by DecodeValue.
+func schemaConverter(form string, schema *qualification.Schema, loc *time.Location) valueConverter {
+	return func(key string, v any) (string, any, error) {
+		fld, ok := schema.Field(key)
+		if !ok && key != "" && strings.Trim(key, "0123456789") == "" {
+			if id, err := strconv.ParseInt(key, 10, 64); err == nil {
+				fld, ok = schema.FieldByID(id)
+			}
+		}
+		if !ok {
+			return "", nil, fmt.Errorf("unknown field %q of form %q%s", key, form, didYouMean(key, fieldNames(schema)))
+		}
+		if v == nil {
+			return fld.Name, nil, nil
+		}
+		out, err := DecodeValue(fld, v, loc)
+		if err != nil {
+			return "", nil, fmt.Errorf("field %q: %v", fld.Name, err)
+		}
+		return fld.Name, out, nil
+	}
+}
+
+// dynamicConverter keeps every key and converts its value by DynamicValue.
+func dynamicConverter(key string, v any) (string, any, error) { return key, DynamicValue(v), nil }
+
+// convertRecord converts the JSON values of a record with conv, in key order,
+// returning the record and one message per bad field.
+func convertRecord(conv valueConverter, in map[string]any) (Record, []string) {
+	rec := make(Record, len(in))
+	var errs []string
+	for _, k := range slices.Sorted(maps.Keys(in)) {
+		name, v, err := conv(k, in[k])
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		rec[name] = v
+	}
+	return rec, errs
+}
+
+// DecodeRecord decodes a record — a JSON object of field values such as
+// {"Status":"Complete","TicketID":8176} — the way DecodeEvent decodes an event's
+// "before" and "after": by schema's field types (see DecodeEvent), or, with a nil
+// schema, dynamically typed (see DynamicValue). JSON null is NULL; an empty or
+// null document is an empty record. Every bad field is reported, in key order.
+func DecodeRecord(data []byte, schema *qualification.Schema, loc *time.Location) (Record, error) {
+	var in map[string]any
+	if len(bytes.TrimSpace(data)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		if err := dec.Decode(&in); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				return nil, fmt.Errorf("invalid JSON object: want an object, got %s", te.Value)
+			}
+			return nil, fmt.Errorf("invalid JSON object: %w", err)
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return nil, errors.New("invalid JSON object: trailing data after the object")
+		}
+	}
+	conv := valueConverter(dynamicConverter)
+	if schema != nil {
+		if loc == nil {
+			loc = time.UTC
+		}
+		conv = schemaConverter(schema.Name, schema, loc)
+	}
+	rec, errs := convertRecord(conv, in)
+	if len(errs) > 0 {
+		return nil, errors.New(strings.Join(errs, "; "))
+	}
+	return rec, nil
+}
+
+// jsonType names the JSON type of a decoded value for messages; long strings are
+// cut so a message never echoes a whole body.
 func jsonType(v any) string {
 	switch x := v.(type) {
+	case nil:
+		return "null"
 	case string:
+		if len(x) > 40 {
+			x = x[:40] + "…"
+		}
 		return fmt.Sprintf("string %q", x)
 	case json.Number:
 		return "number " + x.String()
@@ -236,13 +307,15 @@ func jsonType(v any) string {
 	case map[string]any:
 		return "an object"
 	case []any:
-		return "a list"
+		return "an array"
 	}
 	return fmt.Sprintf("%T", v)
 }
 
-// convertTyped converts a JSON value to the record value of field f.
-func convertTyped(f *qualification.Field, v any, loc *time.Location) (any, error) {
+// DecodeValue converts one JSON value of field f, as decoded by encoding/json with
+// UseNumber, to its record value (the types are listed at DecodeEvent); loc is the
+// zone of dates and of date-times given as epoch seconds. v must not be nil (NULL).
+func DecodeValue(f *qualification.Field, v any, loc *time.Location) (any, error) {
 	switch f.Type {
 	case qualification.Character:
 		if s, ok := v.(string); ok {
@@ -310,19 +383,11 @@ func convertTyped(f *qualification.Field, v any, loc *time.Location) (any, error
 		}
 		return nil, fmt.Errorf("want a time of day (15:04:05) or seconds since midnight, got %s", jsonType(v))
 	case qualification.Selection:
-		switch x := v.(type) {
-		case string:
-			if f.OptionIndex(x) >= 0 {
-				return x, nil
-			}
-			return nil, fmt.Errorf("unknown option %q (want %s, or an index 0 to %d)", x, quoteList(f.Options), len(f.Options)-1)
-		case json.Number:
-			if i, err := strconv.ParseInt(x.String(), 10, 64); err == nil && i >= 0 && i < int64(len(f.Options)) {
-				return f.Options[i], nil
-			}
-			return nil, fmt.Errorf("option index %s is out of range (want 0 to %d)", x, len(f.Options)-1)
-		}
-		return nil, fmt.Errorf("want an option name or index, got %s", jsonType(v))
+		return decodeSelection(f, v)
+	case qualification.Currency:
+		return decodeCurrency(v, loc)
+	case qualification.Diary:
+		return decodeDiary(v, loc)
 	case qualification.Attachment:
 		return decodeAttachment(v)
 	}
@@ -336,7 +401,7 @@ func decodeAttachment(v any) (*Attachment, error) {
 		return nil, fmt.Errorf(`want an attachment object {"name","content_type","data_base64"}, got %s`, jsonType(v))
 	}
 	a := &Attachment{}
-	for _, k := range slices.Sorted(mapKeysOf(m)) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		s, ok := m[k].(string)
 		if !ok && m[k] != nil {
 			return nil, fmt.Errorf("attachment %s must be a string, got %s", k, jsonType(m[k]))
@@ -362,61 +427,50 @@ func decodeAttachment(v any) (*Attachment, error) {
 	return a, nil
 }
 
-// convertParam converts a callback argument to its declared parameter type.
-func convertParam(t string, v any) (any, error) {
-	switch t {
-	case "string":
-		if s, ok := v.(string); ok {
-			return s, nil
-		}
-		return nil, fmt.Errorf("want a string, got %s", jsonType(v))
-	case "int":
-		if n, ok := v.(json.Number); ok {
-			if i, err := strconv.ParseInt(n.String(), 10, 64); err == nil {
-				return i, nil
-			}
-		}
-		return nil, fmt.Errorf("want an integer, got %s", jsonType(v))
-	case "float":
-		if n, ok := v.(json.Number); ok {
-			if x, err := strconv.ParseFloat(n.String(), 64); err == nil && !math.IsInf(x, 0) {
-				return x, nil
-			}
-		}
-		return nil, fmt.Errorf("want a number, got %s", jsonType(v))
-	case "bool":
-		if b, ok := v.(bool); ok {
-			return b, nil
-		}
-		return nil, fmt.Errorf("want true or false, got %s", jsonType(v))
-	case "date":
-		if s, ok := v.(string); ok {
-			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-				return t, nil
-			}
-		}
-		return nil, fmt.Errorf("want an RFC 3339 date-time, got %s", jsonType(v))
-	case "map":
-		if m, ok := v.(map[string]any); ok {
-			return dynamicValue(m), nil
-		}
-		return nil, fmt.Errorf("want an object, got %s", jsonType(v))
-	}
-	return dynamicValue(v), nil
-}
-
-// dynamicValue converts a JSON value without a schema: numbers to int64 or float64,
-// objects and arrays to their JSON text.
-func dynamicValue(v any) any {
+// DynamicValue is a JSON value as the rules see it without a schema (external
+// events, a record without a form): numbers become int64 when integral and float64
+// otherwise (a number too large for float64 keeps its text); objects and arrays
+// become their JSON text; strings, bools and nil stay. Go numbers (from a payload
+// built in code) are converted the same way.
+func DynamicValue(v any) any {
 	switch x := v.(type) {
 	case json.Number:
 		if i, err := strconv.ParseInt(x.String(), 10, 64); err == nil {
 			return i
 		}
-		f, _ := strconv.ParseFloat(x.String(), 64)
+		f, err := strconv.ParseFloat(x.String(), 64)
+		if err != nil {
+			return x.String()
+		}
 		return f
+	case int:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case uint:
+		if uint64(x) <= math.MaxInt64 {
+			return int64(x)
+		}
+		return float64(x)
+	case uint32:
+		return int64(x)
+	case uint64:
+		if x <= math.MaxInt64 {
+			return int64(x)
+		}
+		return float64(x)
+	case float32:
+		return DynamicValue(float64(x))
+	case float64:
+		if x == float64(int64(x)) && x < 1<<53 && x > -(1<<53) {
+			return int64(x)
+		}
+		return x
 	case map[string]any, []any:
-		b, _ := json.Marshal(x)
+		b, err := json.Marshal(x)
+		if err != nil {
+			return nil
+		}
 		return string(b)
 	}
 	return v
@@ -450,7 +504,7 @@ func (c *Config) ReadEvents(r io.Reader, name string, fn func(line int, ev *Even
 		if len(text) == 0 {
 			continue
 		}
-		ev, err := c.DecodeEvent(text)
+		ev, err := c.DecodeEvent(text, time.Now)
 		if err != nil {
 			err = fmt.Errorf("%s:%d: %s", name, line, err.Error())
 		}

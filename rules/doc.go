@@ -12,7 +12,9 @@
 // All problems of a file are reported together as an ErrorList of *Error values, each
 // positioned at the offending YAML node — for a condition, at the offending token
 // inside the YAML string — and printed as "file:line:col: message" with the source
-// line and a caret. A YAML syntax error is fatal and reported alone.
+// line and a caret (ErrorList.Error shows the first and the count, as go/scanner's
+// does; range over the list for the whole report). A YAML syntax error is fatal and
+// reported alone.
 //
 // # Lifecycle
 //

@@ -89,7 +89,9 @@ func (l ErrorList) Sort() {
 	})
 }
 
-// Error returns every error of the list, one after another, each with its excerpt.
+// Error returns the text of the first error and, when there are more, how many:
+// "first (and N more errors)", as go/scanner does. To show every error, range
+// over the list (or over Unwrap).
 func (l ErrorList) Error() string {
 	switch len(l) {
 	case 0:
@@ -97,17 +99,21 @@ func (l ErrorList) Error() string {
 	case 1:
 		return l[0].Error()
 	}
-	var b strings.Builder
-	for i, e := range l {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(e.Error())
-	}
-	return b.String()
+	return fmt.Sprintf("%s (and %d more errors)", l[0], len(l)-1)
 }
 
-// Err returns nil for an empty list and the list itself otherwise.
+// Unwrap returns the errors of the list, so errors.Is and errors.As look at each
+// (errors.As(err, &e) with e an *Error finds the first).
+func (l ErrorList) Unwrap() []error {
+	errs := make([]error, len(l))
+	for i, e := range l {
+		errs[i] = e
+	}
+	return errs
+}
+
+// Err returns nil for an empty list and the list itself otherwise, so a caller
+// can write errors.As(err, &list) whatever the count.
 func (l ErrorList) Err() error {
 	if len(l) == 0 {
 		return nil
@@ -206,6 +212,14 @@ func excerpt(text string, line, col int) string {
 	return fmt.Sprintf(" %s | %s\n %s | %s^", num, text, strings.Repeat(" ", len(num)), caret.String())
 }
 
+// secretKeyRE matches a key that holds a secret and the separator after it;
+// urlUserinfoRE matches the user information of a URL. Compiled once: regexps
+// are safe for concurrent use.
+var (
+	secretKeyRE   = regexp.MustCompile(`(?i)(password|passwd|secret|token|api[_-]?key|authorization)["']?\s*:\s*`)
+	urlUserinfoRE = regexp.MustCompile(`://([^/@\s]+)@`)
+)
+
 // maskSecrets hides what looks like a secret in a source line shown in an excerpt: the
 // value of a password, secret or token key, and the user information of a URL. Each
 // hidden character becomes '*', so the caret still lines up.
@@ -219,8 +233,7 @@ func maskSecrets(line string) string {
 			b[i] = '*'
 		}
 	}
-	keyRE := regexp.MustCompile(`(?i)(password|passwd|secret|token|api[_-]?key|authorization)["']?\s*:\s*`)
-	for _, m := range keyRE.FindAllStringIndex(line, -1) {
+	for _, m := range secretKeyRE.FindAllStringIndex(line, -1) {
 		end := m[1]
 		quote := byte(0)
 		if end < len(b) && (b[end] == '"' || b[end] == '\'') {
@@ -241,8 +254,7 @@ func maskSecrets(line string) string {
 		}
 		mask(end, i)
 	}
-	urlRE := regexp.MustCompile(`://([^/@\s]+)@`)
-	for _, m := range urlRE.FindAllStringSubmatchIndex(line, -1) {
+	for _, m := range urlUserinfoRE.FindAllStringSubmatchIndex(line, -1) {
 		mask(m[2], m[3])
 	}
 	return string(b)

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,9 +40,24 @@ func TestErrorList(t *testing.T) {
 	l.Add(Position{File: "a.yaml", Line: 2, Column: 5}, "first")
 	l.Add(Position{}, "no position")
 	l.Sort()
-	want := "no position\na.yaml:2:5: first\na.yaml:9:2: second\nb.yaml:1:1: third"
+	want := "no position (and 3 more errors)"
 	if got := l.Err().Error(); got != want {
 		t.Errorf("Error() =\n%s\nwant\n%s", got, want)
+	}
+	if got, want := listText(l), "no position\na.yaml:2:5: first\na.yaml:9:2: second\nb.yaml:1:1: third"; got != want {
+		t.Errorf("sorted list =\n%s\nwant\n%s", got, want)
+	}
+	// Err returns the list whatever its length (go/scanner's contract), and
+	// errors.As finds the list, or its first error, through wrapping.
+	one := ErrorList{{Msg: "only"}}
+	if _, ok := one.Err().(ErrorList); !ok || one.Err().Error() != "only" {
+		t.Errorf("one-element Err() = %T %q, want the ErrorList", one.Err(), one.Err())
+	}
+	wrapped := fmt.Errorf("reload: %w", l.Err())
+	var list ErrorList
+	var first *Error
+	if !errors.As(wrapped, &list) || len(list) != 4 || !errors.As(wrapped, &first) || first.Msg != "no position" {
+		t.Errorf("errors.As through wrapping: list %v, first %v", list, first)
 	}
 	if l.Len() != 4 {
 		t.Errorf("Len() = %d", l.Len())
@@ -129,7 +146,7 @@ func TestInvalidGolden(t *testing.T) {
 	if err == nil {
 		t.Fatal("invalid.yaml loaded without errors")
 	}
-	got := err.Error() + "\n"
+	got := listText(err) + "\n"
 	if strings.Contains(got, "hunter2") || strings.Contains(got, "user:secret") {
 		t.Errorf("report leaks a secret:\n%s", got)
 	}
@@ -146,4 +163,18 @@ func TestInvalidGolden(t *testing.T) {
 	if diff := cmp.Diff(string(want), got); diff != "" {
 		t.Errorf("report differs from %s (-want +got):\n%s", golden, diff)
 	}
+}
+
+// listText is every error of an ErrorList, one after another (the whole report a
+// user sees from `ruleflow check`), or err's text for any other error.
+func listText(err error) string {
+	list, ok := err.(ErrorList)
+	if !ok {
+		return err.Error()
+	}
+	texts := make([]string, len(list))
+	for i, e := range list {
+		texts[i] = e.Error()
+	}
+	return strings.Join(texts, "\n")
 }

@@ -2,6 +2,8 @@ package rules
 
 import (
 	"time"
+
+	"github.com/ruleflow/ruleflow/qualification"
 )
 
 // Kind is what happened to a record: the event type a rule listens for.
@@ -30,8 +32,10 @@ func (k Kind) Valid() bool {
 }
 
 // Record holds the values of one record, keyed by field name. A value is one of:
-// nil (NULL), string (character and selection option name), int64, float64, bool,
-// time.Time (datetime and date), or *Attachment. A missing key is NULL.
+// nil (NULL), string (character and selection option name), int64 (integer; time of
+// day in seconds), float64 (real, decimal), bool, time.Time (datetime and date),
+// *qualification.CurrencyValue, qualification.DiaryValue, or *Attachment. A missing
+// key is NULL.
 type Record map[string]any
 
 // Attachment is the value of an attachment field.
@@ -56,6 +60,11 @@ type Event struct {
 	Before  Record    `json:"before,omitempty"`
 	After   Record    `json:"after,omitempty"`
 	Set     []string  `json:"set,omitempty"`
+
+	// StatusHistory is the record's status history, keyed by the option name of its
+	// 'Status' field, in the shape of AR's Status-History field
+	// ({"Resolved": {"user": ..., "timestamp": ...}}).
+	StatusHistory map[string]qualification.StatusEntry `json:"status_history,omitempty"`
 }
 
 // Current returns the record a plain field reference reads: the values after the

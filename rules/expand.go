@@ -57,7 +57,7 @@ func expandEnv(s string, lookup func(string) (string, bool)) (out string, idx []
 		}
 		ref := s[i+2 : i+2+end]
 		name, def, hasDef := strings.Cut(ref, ":-")
-		if !validEnvName(name) {
+		if !validIdent(name) {
 			problems = append(problems, expandProblem{i, fmt.Sprintf("invalid environment variable name %q in \"${%s}\"", name, ref)})
 		} else if val, ok := lookup(name); ok && (val != "" || !hasDef) {
 			emit(val, i)
@@ -69,19 +69,4 @@ func expandEnv(s string, lookup func(string) (string, bool)) (out string, idx []
 		i += 2 + end + 1
 	}
 	return b.String(), idx, problems
-}
-
-func validEnvName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		switch {
-		case c == '_', 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z':
-		case '0' <= c && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -57,7 +57,7 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ev, err := c.DecodeEvent(data)
+		ev, err := c.DecodeEvent(data, nil)
 		if err != nil {
 			if ev != nil {
 				t.Fatal("event and error both returned")

@@ -24,7 +24,8 @@ type formSpec struct {
 type fieldSpec struct {
 	ID      int64    `yaml:"id,omitempty"`
 	Type    string   `yaml:"type"`
-	Options []string `yaml:"options,omitempty"`
+	Options []string `yaml:"options,omitempty"` // a list of names, or a mapping of names to values (decodeOptions)
+	Values  []int64  `yaml:"-"`                 // the options' values when written as a mapping
 }
 
 // Load reads, decodes and validates the configuration file at path. A file that
@@ -122,7 +123,9 @@ func (d *decoder) decodeForms(cfg *Config, orig ast.Node) {
 						continue
 					}
 					fs := &fieldSpec{}
-					d.decodeStruct(fmv.Value, fs, nil)
+					d.decodeStruct(fmv.Value, fs, map[string]func(key, value ast.Node){
+						"options": func(_, value ast.Node) { d.decodeOptions(fs, fname, value) },
+					})
 					fields = append(fields, field{fname, fmv.Key, fs})
 				}
 			},
@@ -131,15 +134,15 @@ func (d *decoder) decodeForms(cfg *Config, orig ast.Node) {
 		d.nodes[nodeKey{form, ""}] = mv.Key
 		d.nodes[nodeKey{form, "callout_fields"}] = d.nodes[nodeKey{spec, "callout_fields"}]
 		d.nodes[nodeKey{&form.CalloutFields, ""}] = d.nodes[nodeKey{&spec.CalloutFields, ""}]
-		for _, k := range []string{"id", "number", "status", "created_datetime", "last_activity_datetime"} {
-			if nd, ok := d.nodes[nodeKey{&spec.CalloutFields, k}]; ok {
-				d.nodes[nodeKey{&form.CalloutFields, k}] = nd
+		for _, e := range spec.CalloutFields.Entries() {
+			if nd, ok := d.nodes[nodeKey{&spec.CalloutFields, e.Key}]; ok {
+				d.nodes[nodeKey{&form.CalloutFields, e.Key}] = nd
 			}
 		}
 		var qfields []qualification.Field
 		byID := map[int64]string{}
 		for _, f := range fields {
-			qf := qualification.Field{Name: f.name, ID: f.spec.ID, Options: f.spec.Options}
+			qf := qualification.Field{Name: f.name, ID: f.spec.ID, Options: f.spec.Options, Values: f.spec.Values}
 			if d.has(f.spec, "id") && f.spec.ID <= 0 {
 				d.errAt(f.spec, "id", "field %q: id must be a positive integer", f.name)
 			}

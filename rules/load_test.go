@@ -190,7 +190,7 @@ rules:
 	if a.URL != "http://127.0.0.1:9101/x" || a.Password.Reveal() != "s3cret" {
 		t.Errorf("URL, password = %q, %q", a.URL, a.Password.Reveal())
 	}
-	want := map[string]string{"X-Literal": "${NOT_EXPANDED}", "X-Default": "fallback", "X-Empty": "[]"}
+	want := Headers{"X-Literal": "${NOT_EXPANDED}", "X-Default": "fallback", "X-Empty": "[]"}
 	if diff := cmp.Diff(want, a.Headers); diff != "" {
 		t.Errorf("headers (-want +got):\n%s", diff)
 	}

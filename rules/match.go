@@ -42,8 +42,6 @@ func (c *Config) Match(ev *Event) ([]Match, error) {
 		env  *qualification.Env
 		out  []Match
 		errs []error
-		// fire backs the Fire lists of all matches: one allocation, not one per match.
-		fire []*Callout
 	)
 	cur := ev.Current()
 	for _, r := range rules {
@@ -63,30 +61,26 @@ func (c *Config) Match(ev *Event) ([]Match, error) {
 				continue
 			}
 		}
-		m := Match{Rule: r}
-		start := len(fire)
-		for _, co := range r.Targets {
-			switch {
-			case !co.IsActive():
-				m.Skipped = append(m.Skipped, Skip{Callout: co, Reason: "inactive"})
-			case co.UDF != "" && isEmptyValue(cur[co.UDF]):
-				m.Skipped = append(m.Skipped, Skip{Callout: co, Reason: "udf " + co.UDF + " empty"})
-			default:
-				if fire == nil {
-					fire = make([]*Callout, 0, 8)
-				}
-				fire = append(fire, co)
-			}
-		}
-		if n := len(fire); n > start {
-			m.Fire = fire[start:n:n] // capped: appending to one list never writes into the next
-		}
-		if out == nil {
-			out = make([]Match, 0, 8)
-		}
-		out = append(out, m)
+		out = append(out, splitCallouts(r, cur))
 	}
 	return out, errors.Join(errs...)
+}
+
+// splitCallouts is the Match of rule r on record cur: its callouts split into
+// those that fire and those skipped because they are inactive or their UDF is empty.
+func splitCallouts(r *Rule, cur Record) Match {
+	m := Match{Rule: r}
+	for _, co := range r.Targets {
+		switch {
+		case !co.IsActive():
+			m.Skipped = append(m.Skipped, Skip{Callout: co, Reason: "inactive"})
+		case co.UDF != "" && isEmptyValue(cur[co.UDF]):
+			m.Skipped = append(m.Skipped, Skip{Callout: co, Reason: "udf " + co.UDF + " empty"})
+		default:
+			m.Fire = append(m.Fire, co)
+		}
+	}
+	return m
 }
 
 // input is the qualification view of an event.
@@ -100,6 +94,8 @@ func (c *Config) input(ev *Event) *qualification.Input {
 		User:      ev.User,
 		Groups:    ev.Groups,
 		Now:       ev.Time,
+
+		StatusHistory: ev.StatusHistory,
 	}
 }
 

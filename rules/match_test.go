@@ -186,7 +186,7 @@ webhooks:
 	want := Callout{Name: "webhook WBH1", URL: "http://127.0.0.1:9000/webhook", Method: "POST", Format: FormatJSON,
 		Username: "Demo", Password: "Demo123", Timeout: Duration(20 * time.Second),
 		Retry: Retry{Interval: Duration(time.Minute), Max: intPtr(10)}, Headers: map[string]string{"X-A": "b"},
-		PayloadFields: []string{"Description"}, WebhookID: "WBH1"}
+		PayloadFields: []string{"Description"}, WebhookID: "WBH1", EnumFormat: EnumValue}
 	if diff := cmp.Diff(want, *co); diff != "" {
 		t.Errorf("webhook callout (-want +got):\n%s", diff)
 	}
@@ -245,7 +245,7 @@ webhook "W9": event "create" is listed twice
 webhook "W9": payload field "Nope" is not a field of form "HPD"
 webhook "W9": callback: the URL must not contain credentials; use username and password instead
 webhook "W9": callback: invalid header name "A B"
-webhook "W9": callback: header "A B": value must not contain line breaks
+webhook "W9": callback: header "A B": value must not contain line breaks or NUL
 webhook "W9": callback: unknown authentication type "digest" (want none or basic)`},
 		{"no events, no url", []*Webhook{{WebhookID: "W9", FormName: "HPD", Callback: WebhookCallback{Authentication: WebhookAuthentication{Username: "u"}}}},
 			`webhook "W9": entry_events must name at least one event
@@ -262,7 +262,7 @@ webhook "W9": callback: username and password need authentication type basic`},
 			if nc != nil || err == nil {
 				t.Fatalf("WithWebhooks = %v, %v; want an error", nc, err)
 			}
-			if diff := cmp.Diff(tt.want, err.Error()); diff != "" {
+			if diff := cmp.Diff(tt.want, listText(err)); diff != "" {
 				t.Errorf("error (-want +got):\n%s", diff)
 			}
 		})

@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/mail"
 	"net/url"
 	"runtime"
@@ -19,15 +20,11 @@ import (
 
 // Defaults applied by Parse.
 const (
-	DefaultMethod        = "POST"
-	DefaultTimeout       = 20 * time.Second
-	DefaultRetryInterval = 60 * time.Second
-	DefaultRetryMax      = 10
-	DefaultSMTPTLS       = "starttls" // the port then defaults to 587 (465 for tls, 25 for none)
+	DefaultMethod  = "POST"
+	DefaultTimeout = 20 * time.Second
+	DefaultSMTPTLS = "starttls" // the port then defaults to 587 (465 for tls, 25 for none)
 	// MaxCallbackParameters is how many parameters a callback function may declare.
 	MaxCallbackParameters = 10
-	// MinRetryInterval is the shortest retry interval a callout may configure.
-	MinRetryInterval = time.Second
 )
 
 // formKind is the key of the rule index.
@@ -48,168 +45,26 @@ type index struct {
 }
 
 // build validates the decoded configuration, applies defaults, compiles conditions
-// and indexes the rules, recording every problem in d.errs.
+// and indexes the rules, recording every problem in d.errs. Like go/types' checker
+// it takes one kind of declaration at a time (declare.go), in dependency order:
+// forms and callouts before the rules that name them.
 func (d *decoder) build(cfg *Config) {
-	idx := &index{
+	cfg.idx = &index{
 		forms:     map[string]*Form{},
 		callouts:  map[string]*Callout{},
 		callbacks: map[string]*CallbackFunction{},
 		targets:   map[string]*TargetURL{},
 		schemas:   map[string]*qualification.Schema{},
 	}
-	cfg.idx = idx
-
-	if d.has(cfg, "version") && cfg.Version != 1 {
-		d.errAt(cfg, "version", "unsupported version %d (want 1)", cfg.Version)
-	}
-	cfg.Location = time.UTC
-	if cfg.Timezone != "" {
-		loc, err := time.LoadLocation(cfg.Timezone)
-		if err != nil || strings.EqualFold(cfg.Timezone, "local") {
-			d.errAt(cfg, "timezone", "unknown timezone %q (want an IANA name such as America/New_York or UTC)", cfg.Timezone)
-		} else {
-			cfg.Location = loc
-		}
-	}
-	mode, err := qualification.ParseNullMode(cfg.Nulls)
-	if err != nil {
-		d.errAt(cfg, "nulls", "%v", err)
-	}
-	cfg.NullMode = mode
-
-	if cfg.SMTP != nil {
-		d.checkSMTP(cfg.SMTP)
-	}
-	if cfg.Notes != nil {
-		d.checkURL(cfg.Notes, "url", cfg.Notes.URL)
-		d.checkHeaders(cfg.Notes, cfg.Notes.Headers)
-		d.checkSecret(cfg.Notes, "password", cfg.Notes.Password)
-	}
-
-	for _, f := range cfg.Forms {
-		idx.forms[f.Name] = f // names are unique: duplicate keys are syntax errors
-		d.checkCalloutFields(f)
-	}
-
-	for _, c := range cfg.Callouts {
-		if c.Name == "" {
-			d.errAt(c, "name", "callout name must not be empty")
-		} else if first, dup := idx.callouts[c.Name]; dup {
-			d.errAt(c, "name", "duplicate callout name %q (first defined on line %d)", c.Name, d.pos(d.node(first, "name")).Line)
-		} else {
-			idx.callouts[c.Name] = c
-		}
-		d.checkCallout(c)
-	}
-
-	for _, f := range cfg.Callbacks {
-		if !validIdent(f.APIName) {
-			d.errAt(f, "api_name", "invalid api_name %q (want letters, digits and underscores, not starting with a digit)", f.APIName)
-		} else if first, dup := idx.callbacks[f.APIName]; dup {
-			d.errAt(f, "api_name", "duplicate callback function api_name %q (first defined on line %d)", f.APIName, d.pos(d.node(first, "api_name")).Line)
-		} else {
-			idx.callbacks[f.APIName] = f
-		}
-		if s := d.checkCallback(f); s != nil {
-			idx.schemas[f.APIName] = s
-		}
-	}
-
-	for _, t := range cfg.Targets {
-		if strings.TrimSpace(t.Name) == "" {
-			d.errAt(t, "name", "target URL name must not be empty")
-		} else if first, dup := idx.targets[t.Name]; dup {
-			d.errAt(t, "name", "duplicate target URL name %q (first defined on line %d)", t.Name, d.pos(d.node(first, "name")).Line)
-		} else {
-			idx.targets[t.Name] = t
-		}
-	}
-
-	ruleNames := map[string]*Rule{}
-	udfChecked := map[[2]string]bool{}
-	for _, r := range cfg.Rules {
-		if strings.TrimSpace(r.Name) == "" {
-			d.errAt(r, "name", "rule name must not be empty")
-		} else if first, dup := ruleNames[r.Name]; dup {
-			d.errAt(r, "name", "duplicate rule name %q (first defined on line %d)", r.Name, d.pos(d.node(first, "name")).Line)
-		} else {
-			ruleNames[r.Name] = r
-		}
-		schema, formOK := d.checkRuleForm(cfg, r)
-		rmode := cfg.NullMode
-		if r.Nulls != "" {
-			m, err := qualification.ParseNullMode(r.Nulls)
-			if err != nil {
-				d.errAt(r, "nulls", "%v", err)
-			}
-			rmode = m
-		}
-		if d.has(r, "callouts") && len(r.Callouts) == 0 {
-			d.errAt(r, "callouts", "rule %q has no callouts", r.Name)
-		}
-		seen := map[string]bool{}
-		for i, name := range r.Callouts {
-			path := "callouts[" + strconv.Itoa(i) + "]"
-			c, ok := idx.callouts[name]
-			switch {
-			case !ok:
-				d.errAt(r, path, "unknown callout %q%s", name, didYouMean(name, mapKeys(idx.callouts)))
-				continue
-			case seen[name]:
-				d.errAt(r, path, "callout %q is listed twice", name)
-				continue
-			}
-			seen[name] = true
-			r.Targets = append(r.Targets, c)
-			if c.UDF != "" && formOK && schema != nil && !udfChecked[[2]string{c.Name, schema.Name}] {
-				udfChecked[[2]string{c.Name, schema.Name}] = true
-				d.checkUDF(c, r, schema)
-			}
-		}
-		if formOK {
-			d.compileLater(cfg, r, r.Condition, schema, rmode, func(p *qualification.Program) { r.Program = p })
-		}
-	}
-
-	webhookIDs := map[string]*Webhook{}
-	uniq := map[string]*Webhook{}
-	for _, w := range cfg.Webhooks {
-		if strings.TrimSpace(w.WebhookID) == "" {
-			d.errAt(w, "webhook_id", "webhook_id must not be empty")
-		} else if first, dup := webhookIDs[w.WebhookID]; dup {
-			d.errAt(w, "webhook_id", "duplicate webhook_id %q (first defined on line %d)", w.WebhookID, d.pos(d.node(first, "webhook_id")).Line)
-		} else {
-			webhookIDs[w.WebhookID] = w
-		}
-		key := webhookKey(w)
-		if first, dup := uniq[key]; dup {
-			d.errAt(w, "webhook_id", "webhook %q duplicates webhook %q: same form, events and callback URL", w.WebhookID, first.WebhookID)
-		} else {
-			uniq[key] = w
-		}
-		form, ok := idx.forms[w.FormName]
-		if !ok {
-			d.errAt(w, "form_name", "webhook form_name %q is not a declared form%s", w.FormName, didYouMean(w.FormName, mapKeys(idx.forms)))
-		}
-		d.checkKinds(w, "entry_events", w.EntryEvents, false)
-		if form != nil {
-			for i, p := range w.PayloadFields {
-				if _, ok := form.Schema.Field(p); !ok {
-					d.errAt(w, "payload_fields["+strconv.Itoa(i)+"]", "payload field %q is not a field of form %q", p, form.Name)
-				}
-			}
-		}
-		d.checkURL(&w.Callback, "url", w.Callback.URL)
-		d.checkHeaders(&w.Callback, w.Callback.Headers)
-		d.checkWebhookAuth(&w.Callback.Authentication)
-		wr := webhookRule(w, nil)
-		if form != nil {
-			d.compileLater(cfg, w, w.Condition, form.Schema, cfg.NullMode, func(p *qualification.Program) { wr.Program = p })
-		}
-		idx.webhookRules = append(idx.webhookRules, wr)
-	}
+	d.checkSettings(cfg)
+	d.declareForms(cfg)
+	d.declareCallouts(cfg)
+	d.declareCallbacks(cfg)
+	d.declareTargets(cfg)
+	d.declareRules(cfg)
+	d.declareWebhooks(cfg)
 	d.compileAll()
-	idx.rules = indexRules(cfg.Rules, idx.webhookRules)
+	cfg.idx.rules = indexRules(cfg.Rules, cfg.idx.webhookRules)
 }
 
 // indexRules groups rules by (form, kind), keeping their order.
@@ -228,6 +83,7 @@ func indexRules(rules ...[]*Rule) map[formKind][]*Rule {
 			}
 		}
 	}
+	orderRules(m)
 	return m
 }
 
@@ -254,8 +110,10 @@ func webhookRule(w *Webhook, prog *qualification.Program) *Rule {
 		Timeout:       Duration(DefaultTimeout),
 		Retry:         Retry{Interval: Duration(DefaultRetryInterval), Max: intPtr(DefaultRetryMax)},
 		Headers:       w.Callback.Headers,
+		SecretHeaders: w.Callback.SecretHeaders,
 		PayloadFields: w.PayloadFields,
 		WebhookID:     w.WebhookID,
+		EnumFormat:    w.enumFormat(),
 	}
 	if strings.EqualFold(w.Callback.Authentication.Type, "basic") {
 		c.Username = w.Callback.Authentication.Username
@@ -312,7 +170,7 @@ func (d *decoder) checkRuleForm(cfg *Config, r *Rule) (*qualification.Schema, bo
 		d.errAt(r, "form", "unknown form %q: not a declared form, callback function api_name or target URL name", r.Form)
 		return nil, false
 	}
-	d.errAt(r, "form", "unknown form %q%s", r.Form, didYouMean(r.Form, mapKeys(idx.forms)))
+	d.errAt(r, "form", "unknown form %q%s", r.Form, didYouMean(r.Form, slices.Sorted(maps.Keys(idx.forms))))
 	return nil, false
 }
 
@@ -419,22 +277,7 @@ func (d *decoder) compileAll() {
 // conditionErrors reports a compile error of owner's condition at the offending
 // token inside the YAML scalar.
 func (d *decoder) conditionErrors(owner any, err error) {
-	n := d.resolve(d.node(owner, "condition"))
-	var idx []int
-	if text, isString, ok := scalarText(n); ok && isString && d.lookupEnv != nil {
-		_, idx, _ = expandEnv(text, d.lookupEnv)
-	}
-	for _, qe := range qualErrors(err) {
-		off := qe.Offset
-		if idx != nil {
-			if off < len(idx) {
-				off = idx[off]
-			} else if len(idx) > 0 {
-				off = idx[len(idx)-1] + 1
-			}
-		}
-		d.errorAtPos(d.valuePos(n, off), "invalid condition: %s", qe.Msg)
-	}
+	d.qualErrorsAt(d.node(owner, "condition"), "invalid condition", err)
 }
 
 // qualErrors returns the positioned errors of a qualification compile error.
@@ -450,39 +293,17 @@ func qualErrors(err error) []*qualification.Error {
 	return []*qualification.Error{{Msg: err.Error(), Source: ""}}
 }
 
-// checkCallout validates one callout and applies its defaults.
-func (d *decoder) checkCallout(c *Callout) {
-	d.checkURL(c, "url", c.URL)
-	if c.Method == "" {
-		c.Method = DefaultMethod
-	} else if m := strings.ToUpper(c.Method); m == "GET" || m == "POST" {
+// checkCallout applies a callout's defaults, checks what only the file can say
+// (timeout, retry, notify, secrets' form) and reports what the judge finds.
+func (d *decoder) checkCallout(cfg *Config, c *Callout) {
+	if m := strings.ToUpper(c.Method); m == "GET" || m == "POST" {
 		c.Method = m
-	} else {
-		d.errAt(c, "method", "unsupported method %q (want GET or POST)", c.Method)
+	} else if c.Method == "" {
+		c.Method = DefaultMethod
 	}
-	switch c.Format {
-	case FormatNameValue, FormatSOAP, FormatXMLRPC, FormatJSON:
-	case "":
-		if d.has(c, "format") {
-			d.errAt(c, "format", "format must not be empty (want name-value, soap, xmlrpc or json)")
-		}
-	default:
-		d.errAt(c, "format", "unknown format %q (want name-value, soap, xmlrpc or json)", c.Format)
-	}
-	if (c.Format == FormatSOAP || c.Format == FormatXMLRPC) && c.MethodName == "" {
-		d.errAt(c, "format", "format %s needs method_name", c.Format)
-	}
-	if c.Format == FormatSOAP && c.SOAPAction == "" {
-		d.errAt(c, "format", "format soap needs soap_action")
-	}
-	if c.SOAPAction != "" && c.Format != FormatSOAP && c.Format != "" {
-		d.errAt(c, "soap_action", "soap_action is only used with format soap (this callout is %s)", c.Format)
-	}
-	if c.Method == "GET" && c.Format != FormatNameValue && c.Format != "" {
-		d.errAt(c, "method", "method GET sends only format name-value; format %s needs POST", c.Format)
-	}
-	if c.Password != "" && c.Username == "" {
-		d.errAt(c, "password", "password is set but username is empty")
+	d.reportJudged(c, cfg.judge(c), c.URL)
+	if msg := enumFormatProblem(c.EnumFormat, c.Format); msg != "" {
+		d.errAt(c, "enum_format", "%s", msg)
 	}
 	d.checkSecret(c, "password", c.Password)
 	d.checkSecret(c, "signing_secret", c.SigningSecret)
@@ -493,12 +314,8 @@ func (d *decoder) checkCallout(c *Callout) {
 		c.Timeout = Duration(DefaultTimeout)
 	}
 	d.checkRetry(c)
-	d.checkHeaders(c, c.Headers)
 	if c.Notify != nil {
 		d.checkNotify(c.Notify)
-	}
-	if len(c.PayloadFields) > 0 && c.Format != FormatJSON {
-		d.errAt(c, "payload_fields", "payload_fields are only used with format json")
 	}
 }
 
@@ -622,37 +439,12 @@ func urlProblem(raw string) string {
 	return ""
 }
 
-// checkHeaders validates extra HTTP header names and values.
+// checkHeaders validates the extra HTTP header names and values of the notes
+// endpoint (a callout's are judged by judgeCallout).
 func (d *decoder) checkHeaders(owner any, h map[string]string) {
-	for _, p := range headerProblems(h) {
+	for _, p := range headerProblems(h, false) {
 		d.errAt(owner, p.path, "%s", p.msg)
 	}
-}
-
-// headerProblems reports invalid header names and values, in name order.
-func headerProblems(h map[string]string) []problem {
-	var out []problem
-	for _, name := range slices.Sorted(mapKeysOf(h)) {
-		if !validHeaderName(name) {
-			out = append(out, problem{"headers." + name + "#key", fmt.Sprintf("invalid header name %q", name)})
-		}
-		if strings.ContainsAny(h[name], "\r\n") {
-			out = append(out, problem{"headers." + name, fmt.Sprintf("header %q: value must not contain line breaks", name)})
-		}
-	}
-	return out
-}
-
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c > 0x7e || c <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, c) {
-			return false
-		}
-	}
-	return true
 }
 
 // checkWebhookAuth validates a webhook callback's authentication.
@@ -683,15 +475,12 @@ func authProblems(a *WebhookAuthentication) []problem {
 // checkCalloutFields checks that a form's callout_fields name fields of the form.
 func (d *decoder) checkCalloutFields(f *Form) {
 	cf := &f.CalloutFields
-	for _, e := range []struct{ key, name string }{
-		{"id", cf.ID}, {"number", cf.Number}, {"status", cf.Status},
-		{"created_datetime", cf.CreatedDatetime}, {"last_activity_datetime", cf.LastActivityDatetime},
-	} {
-		if e.name == "" {
+	for _, e := range cf.Entries() {
+		if e.Field == "" {
 			continue
 		}
-		if _, ok := f.Schema.Field(e.name); !ok {
-			d.errAt(cf, e.key, "callout_fields %s: %q is not a field of form %q%s", e.key, e.name, f.Name, didYouMean(e.name, fieldNames(f.Schema)))
+		if _, ok := f.Schema.Field(e.Field); !ok {
+			d.errAt(cf, e.Key, "callout_fields %s: %q is not a field of form %q%s", e.Key, e.Field, f.Name, didYouMean(e.Field, fieldNames(f.Schema)))
 		}
 	}
 }
@@ -720,7 +509,7 @@ func (d *decoder) checkCallback(f *CallbackFunction) *qualification.Schema {
 		d.errAt(f, "parameters", "callback function %q has %d parameters; at most %d are allowed", f.APIName, len(f.Parameters), MaxCallbackParameters)
 	}
 	var fields []qualification.Field
-	for _, name := range slices.Sorted(mapKeysOf(f.Parameters)) {
+	for _, name := range slices.Sorted(maps.Keys(f.Parameters)) {
 		if !validIdent(name) {
 			d.errAt(f, "parameters."+name+"#key", "invalid parameter name %q (want letters, digits and underscores)", name)
 		}
@@ -738,6 +527,8 @@ func (d *decoder) checkCallback(f *CallbackFunction) *qualification.Schema {
 	return s
 }
 
+// validIdent reports whether s is an identifier: a letter or underscore, then
+// letters, digits and underscores (an api_name, a parameter, an environment variable).
 func validIdent(s string) bool {
 	if s == "" {
 		return false
@@ -753,18 +544,6 @@ func validIdent(s string) bool {
 	return true
 }
 
-func mapKeysOf[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
-func mapKeys[V any](m map[string]V) []string { return slices.Sorted(mapKeysOf(m)) }
-
 func fieldNames(s *qualification.Schema) []string {
 	out := make([]string, len(s.Fields))
 	for i, f := range s.Fields {
@@ -777,7 +556,7 @@ func fieldNames(s *qualification.Schema) []string {
 func didYouMean(name string, candidates []string) string {
 	best, bestDist := "", 2+len(name)/4 // accept up to 1 + len/4 edits
 	for _, c := range candidates {
-		if dist := editDistance(strings.ToLower(name), strings.ToLower(c)); dist < bestDist && dist < len(name) {
+		if dist := qualification.EditDistance(strings.ToLower(name), strings.ToLower(c)); dist < bestDist && dist < len(name) {
 			best, bestDist = c, dist
 		}
 	}

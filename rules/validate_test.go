@@ -78,7 +78,7 @@ func TestParseErrors(t *testing.T) {
       G: [character]
 `, []string{
 			`5:15: field "A": id must be a positive integer`,
-			`6:24: field "B": unknown field type "text" (want character, integer, real, decimal, datetime, date, time, selection, attachment or bool)`,
+			`6:24: field "B": unknown field type "text" (want character, diary, integer, real, decimal, currency, datetime, date, time, selection, attachment or bool)`,
 			`7:15: field "C": id 3 is already used by field "B"`,
 			`7:24: selection field "C" needs options`,
 			`8:35: field "D": options are only allowed for selection fields`,
@@ -87,6 +87,20 @@ func TestParseErrors(t *testing.T) {
 			`10:10: a field is missing the required key "type"`,
 			`10:11: unknown key "typ" in a field; did you mean "type"?`,
 			`11:10: a field must be a mapping, got a list`,
+		}},
+		{"option values", base[:len("version: 1\nforms:\n  Ticket:\n    fields:\n")] + `      A: {type: selection, options: {New: 0, Assigned: 1, Closed: 1}}
+      B: {type: selection, options: {New: x, Old: -2, Gone: 1.5}}
+      C: {type: integer, options: {New: 0}}
+      D: {type: selection, options: {"": 0, E: 1}}
+      E: {type: selection, options: {}}
+`, []string{
+			`5:67: field "A": options "Assigned" and "Closed" have the same value 1`,
+			`6:43: field "B": the value of option "New" must be an integer (options map names to AR values, such as {New: 0, Assigned: 1}), got the string "x"`,
+			`6:51: field "B": the value of option "Old" must not be negative, got -2`,
+			`6:61: field "B": the value of option "Gone" must be an integer (options map names to AR values, such as {New: 0, Assigned: 1}), got the number 1.5`,
+			`7:35: field "C": options are only allowed for selection fields`,
+			`8:38: field "D": option 0 is empty`,
+			`9:17: selection field "E" needs options`,
 		}},
 		{"unknown callout key", base + "  - {name: C2, url: \"http://h/\", format: json, methd: GET}\n", []string{`11:48: unknown key "methd" in a callout; did you mean "method"?`}},
 		{"callout_fields unknown field", strings.Replace(base, "callouts:", "    callout_fields: {id: TicketId, number: Nope}\ncallouts:", 1), []string{
@@ -142,7 +156,7 @@ func TestParseErrors(t *testing.T) {
 			`30:36: invalid e-mail address "bad": missing '@' or angle-addr`,
 			`30:68: set subject or subject_file, not both`,
 			`31:15: invalid header name "Bad Header"`,
-			`31:40: header "X-Ok": value must not contain line breaks`,
+			`31:40: header "X-Ok": value must not contain line breaks or NUL`,
 			`32:27: max_interval is only used with backoff exponential`,
 			`33:11: duplicate callout name "C1" (first defined on line 10)`,
 			`36:21: payload_fields are only used with format json`,
@@ -188,7 +202,7 @@ func TestParseErrors(t *testing.T) {
 			`26:38: expected a list, got the string "create"`,
 			`27:5: a rule is missing the required key "form"`,
 			`27:5: a rule is missing the required key "events"`,
-			`27:5: a rule is missing the required key "callouts"`,
+			`27:5: rule "R6" has no action: give it callouts, set, reject or notify`,
 		}},
 		{"udf", `version: 1
 forms:

@@ -17,40 +17,13 @@ import (
 // not checked here; WithWebhooks checks it.
 func (c *Config) CompileWebhook(w *Webhook) (*Rule, error) {
 	var errs ErrorList
-	add := func(format string, args ...any) { errs.Add(Position{}, fmt.Sprintf(format, args...)) }
-
-	form, ok := c.Form(w.FormName)
-	switch {
-	case strings.TrimSpace(w.FormName) == "":
-		add("form_name must not be empty")
-	case !ok:
-		var names []string
-		for _, f := range c.Forms {
-			names = append(names, f.Name)
+	form, problems := c.webhookProblems(w, true)
+	for _, p := range problems {
+		msg := p.msg
+		if p.owner != w {
+			msg = "callback: " + msg
 		}
-		add("form_name %q is not a declared form%s", w.FormName, didYouMean(w.FormName, names))
-	}
-	if len(w.EntryEvents) == 0 {
-		add("entry_events must name at least one event")
-	}
-	for _, p := range kindProblems("entry_events", w.EntryEvents, false) {
-		add("%s", p.msg)
-	}
-	if form != nil {
-		for _, p := range w.PayloadFields {
-			if _, ok := form.Schema.Field(p); !ok {
-				add("payload field %q is not a field of form %q", p, form.Name)
-			}
-		}
-	}
-	if msg := urlProblem(w.Callback.URL); msg != "" {
-		add("callback: %s", msg)
-	}
-	for _, p := range headerProblems(w.Callback.Headers) {
-		add("callback: %s", p.msg)
-	}
-	for _, p := range authProblems(&w.Callback.Authentication) {
-		add("callback: %s", p.msg)
+		errs.Add(Position{}, msg)
 	}
 
 	var prog *qualification.Program
@@ -69,6 +42,56 @@ func (c *Config) CompileWebhook(w *Webhook) (*Rule, error) {
 		return nil, errs
 	}
 	return webhookRule(w, prog), nil
+}
+
+// ownedProblem is a problem of a value below owner (a *Webhook, its
+// *WebhookCallback or its *WebhookAuthentication).
+type ownedProblem struct {
+	owner any
+	problem
+}
+
+// webhookProblems judges a webhook, for the loader and for CompileWebhook alike:
+// its form, events and payload fields, the callout it becomes (URL and headers, by
+// the callout judge) and its authentication. api is true for a registration
+// through the HTTP API. It returns the webhook's form when it is declared.
+func (c *Config) webhookProblems(w *Webhook, api bool) (*Form, []ownedProblem) {
+	var out []ownedProblem
+	add := func(owner any, path, msg string) { out = append(out, ownedProblem{owner, problem{path, msg}}) }
+	form, ok := c.Form(w.FormName)
+	switch {
+	case strings.TrimSpace(w.FormName) == "":
+		add(w, "form_name", "form_name must not be empty")
+	case !ok:
+		var names []string
+		for _, f := range c.Forms {
+			names = append(names, f.Name)
+		}
+		add(w, "form_name", fmt.Sprintf("form_name %q is not a declared form%s", w.FormName, didYouMean(w.FormName, names)))
+	}
+	if len(w.EntryEvents) == 0 {
+		add(w, "entry_events", "entry_events must name at least one event")
+	}
+	for _, p := range kindProblems("entry_events", w.EntryEvents, false) {
+		add(w, p.path, p.msg)
+	}
+	if form != nil {
+		for i, p := range w.PayloadFields {
+			if _, ok := form.Schema.Field(p); !ok {
+				add(w, "payload_fields["+strconv.Itoa(i)+"]", fmt.Sprintf("payload field %q is not a field of form %q", p, form.Name))
+			}
+		}
+	}
+	for _, p := range c.judge(webhookRule(w, nil).Targets[0]) {
+		add(&w.Callback, p.path, p.msg)
+	}
+	for _, p := range authProblems(&w.Callback.Authentication) {
+		add(&w.Callback.Authentication, p.path, p.msg)
+	}
+	if msg := enumFormatProblem(w.EnumFormat, FormatJSON); msg != "" {
+		add(w, "enum_format", msg)
+	}
+	return form, out
 }
 
 // conditionError positions a qualification error in a condition string.

@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -431,28 +432,6 @@ func (d *decoder) decodeStruct(orig ast.Node, ptr any, hooks map[string]func(key
 	}
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			c = min(c, prev[j]+1, cur[j-1]+1)
-			cur[j] = c
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
 // decodeValue decodes node orig into v, recording orig as the node of (owner, path).
 func (d *decoder) decodeValue(orig ast.Node, v reflect.Value, owner any, path string) {
 	d.nodes[nodeKey{owner, path}] = orig
@@ -476,52 +455,32 @@ func (d *decoder) decodeValue(orig ast.Node, v reflect.Value, owner any, path st
 	_, isNull := n.(*ast.NullNode)
 	t := v.Type()
 	switch {
+	case t == headersType:
+		d.decodeHeaders(orig, n, v, owner, path)
+		return
 	case t == durationType:
-		text, _, ok := scalarText(n)
-		if !ok {
-			d.errorf(orig, "expected a duration such as 20s or 1m30s, got %s", describe(n))
-			return
-		}
-		if isNull {
-			return
-		}
-		text = d.expandScalar(n, text)
-		dur, err := time.ParseDuration(text)
-		if err != nil {
-			d.errorf(orig, "invalid duration %q (want a number with a unit, such as 20s or 1m30s)", text)
-			return
-		}
-		if dur < 0 {
-			d.errorf(orig, "duration %s must not be negative", text)
-			return
-		}
-		v.SetInt(int64(dur))
+		d.decodeDuration(orig, n, v, isNull)
 		return
 	case t.Kind() == reflect.Pointer:
-		if isNull {
-			return
+		if !isNull {
+			nv := reflect.New(t.Elem())
+			if t.Elem().Kind() == reflect.Struct {
+				d.decodeStruct(orig, nv.Interface(), nil)
+			} else {
+				d.decodeValue(orig, nv.Elem(), owner, path)
+			}
+			v.Set(nv)
 		}
-		nv := reflect.New(t.Elem())
-		if t.Elem().Kind() == reflect.Struct {
-			d.decodeStruct(orig, nv.Interface(), nil)
-		} else {
-			d.decodeValue(orig, nv.Elem(), owner, path)
-		}
-		v.Set(nv)
 		return
 	case t.Kind() == reflect.Struct:
 		d.decodeStruct(orig, v.Addr().Interface(), nil)
 		return
 	case reflect.PointerTo(t).Implements(textUnmarshalerType) && t.Kind() != reflect.String:
-		text, _, ok := scalarText(n)
-		if !ok {
-			d.errorf(orig, "expected a string, got %s", describe(n))
-			return
-		}
-		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(d.expandScalar(n, text))); err != nil {
-			d.errorf(orig, "%v", err)
-		}
+		d.decodeText(orig, n, v)
 		return
+	}
+	if isNull && t.Kind() != reflect.String && t.Kind() != reflect.Interface {
+		return // null leaves the zero value
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -532,98 +491,13 @@ func (d *decoder) decodeValue(orig ast.Node, v reflect.Value, owner any, path st
 		}
 		v.SetString(d.expandScalar(n, text))
 	case reflect.Int, reflect.Int64, reflect.Int32:
-		if isNull {
-			return
-		}
-		var i int64
-		switch sv := n.(type) {
-		case *ast.IntegerNode:
-			switch x := sv.Value.(type) {
-			case int64:
-				i = x
-			case uint64:
-				if x > 1<<62 {
-					d.errorf(orig, "integer %d is too large", x)
-					return
-				}
-				i = int64(x)
-			}
-		case *ast.StringNode:
-			text := d.expandScalar(n, sv.Value)
-			p, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
-			if err != nil || !strings.Contains(sv.Value, "${") {
-				d.errorf(orig, "expected an integer, got %s", describe(n))
-				return
-			}
-			i = p
-		default:
-			d.errorf(orig, "expected an integer, got %s", describe(n))
-			return
-		}
-		if v.OverflowInt(i) {
-			d.errorf(orig, "integer %d is out of range", i)
-			return
-		}
-		v.SetInt(i)
+		d.decodeInt(orig, n, v)
 	case reflect.Bool:
-		if isNull {
-			return
-		}
-		switch sv := n.(type) {
-		case *ast.BoolNode:
-			v.SetBool(sv.Value)
-		case *ast.StringNode:
-			b, err := strconv.ParseBool(d.expandScalar(n, sv.Value))
-			if err != nil || !strings.Contains(sv.Value, "${") {
-				d.errorf(orig, "expected true or false, got %s", describe(n))
-				return
-			}
-			v.SetBool(b)
-		default:
-			d.errorf(orig, "expected true or false, got %s", describe(n))
-		}
+		d.decodeBool(orig, n, v)
 	case reflect.Slice:
-		if isNull {
-			return
-		}
-		seq, ok := n.(*ast.SequenceNode)
-		if !ok {
-			d.errorf(orig, "expected a list, got %s", describe(n))
-			return
-		}
-		s := reflect.MakeSlice(t, 0, len(seq.Values))
-		for i, it := range seq.Values {
-			ev := reflect.New(t.Elem()).Elem()
-			d.decodeValue(it, ev, owner, path+"["+strconv.Itoa(i)+"]")
-			if ev.Kind() == reflect.Pointer && ev.IsNil() {
-				d.errorf(it, "empty list entry (want %s)", typeLabel(t.Elem().Elem()))
-				continue
-			}
-			s = reflect.Append(s, ev)
-		}
-		v.Set(s)
+		d.decodeList(orig, n, v, owner, path)
 	case reflect.Map:
-		if isNull {
-			return
-		}
-		entries, ok := d.mappingEntries(n)
-		if !ok {
-			d.errorf(orig, "expected a mapping, got %s", describe(n))
-			return
-		}
-		m := reflect.MakeMapWithSize(t, len(entries))
-		for _, mv := range entries {
-			key, ok := d.keyString(mv.Key)
-			if !ok {
-				d.errorf(mv.Key, "mapping keys must be strings")
-				continue
-			}
-			d.nodes[nodeKey{owner, path + "." + key + "#key"}] = mv.Key
-			ev := reflect.New(t.Elem()).Elem()
-			d.decodeValue(mv.Value, ev, owner, path+"."+key)
-			m.SetMapIndex(reflect.ValueOf(key).Convert(t.Key()), ev)
-		}
-		v.Set(m)
+		d.decodeMapping(orig, n, v, owner, path)
 	case reflect.Interface:
 		if a := d.toAny(n); a != nil {
 			v.Set(reflect.ValueOf(a))
@@ -631,6 +505,144 @@ func (d *decoder) decodeValue(orig ast.Node, v reflect.Value, owner any, path st
 	default:
 		d.errorf(orig, "cannot decode into %s", t)
 	}
+}
+
+// decodeDuration decodes a Duration ("20s", "1m30s"; not negative).
+func (d *decoder) decodeDuration(orig, n ast.Node, v reflect.Value, isNull bool) {
+	text, _, ok := scalarText(n)
+	if !ok {
+		d.errorf(orig, "expected a duration such as 20s or 1m30s, got %s", describe(n))
+		return
+	}
+	if isNull {
+		return
+	}
+	text = d.expandScalar(n, text)
+	dur, err := time.ParseDuration(text)
+	if err != nil {
+		d.errorf(orig, "invalid duration %q (want a number with a unit, such as 20s or 1m30s)", text)
+		return
+	}
+	if dur < 0 {
+		d.errorf(orig, "duration %s must not be negative", text)
+		return
+	}
+	v.SetInt(int64(dur))
+}
+
+// decodeText decodes a scalar into a type with its own UnmarshalText.
+func (d *decoder) decodeText(orig, n ast.Node, v reflect.Value) {
+	text, _, ok := scalarText(n)
+	if !ok {
+		d.errorf(orig, "expected a string, got %s", describe(n))
+		return
+	}
+	if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(d.expandScalar(n, text))); err != nil {
+		d.errorf(orig, "%v", err)
+	}
+}
+
+// fromEnv reports whether a quoted scalar takes its value from the environment.
+// Typing is strict: port: "25" is a string, not a number. But a ${VAR} must be
+// quoted in YAML, so a quoted scalar holding ${ is decoded as the integer or
+// boolean its expansion spells (port: "${SMTP_PORT}").
+func fromEnv(s *ast.StringNode) bool { return strings.Contains(s.Value, "${") }
+
+// decodeInt decodes an integer: an integer scalar, or a quoted ${VAR} that expands
+// to one. The YAML parser gives integers above math.MaxInt64 as uint64; they are
+// too large for every integer setting.
+func (d *decoder) decodeInt(orig, n ast.Node, v reflect.Value) {
+	var i int64
+	switch sv := n.(type) {
+	case *ast.IntegerNode:
+		switch x := sv.Value.(type) {
+		case int64:
+			i = x
+		case uint64:
+			if x > math.MaxInt64 {
+				d.errorf(orig, "integer %d is too large", x)
+				return
+			}
+			i = int64(x)
+		}
+	case *ast.StringNode:
+		p, err := strconv.ParseInt(strings.TrimSpace(d.expandScalar(n, sv.Value)), 10, 64)
+		if err != nil || !fromEnv(sv) {
+			d.errorf(orig, "expected an integer, got %s", describe(n))
+			return
+		}
+		i = p
+	default:
+		d.errorf(orig, "expected an integer, got %s", describe(n))
+		return
+	}
+	if v.OverflowInt(i) {
+		d.errorf(orig, "integer %d is out of range", i)
+		return
+	}
+	v.SetInt(i)
+}
+
+// decodeBool decodes true or false, or a quoted ${VAR} that expands to one.
+func (d *decoder) decodeBool(orig, n ast.Node, v reflect.Value) {
+	switch sv := n.(type) {
+	case *ast.BoolNode:
+		v.SetBool(sv.Value)
+	case *ast.StringNode:
+		b, err := strconv.ParseBool(d.expandScalar(n, sv.Value))
+		if err != nil || !fromEnv(sv) {
+			d.errorf(orig, "expected true or false, got %s", describe(n))
+			return
+		}
+		v.SetBool(b)
+	default:
+		d.errorf(orig, "expected true or false, got %s", describe(n))
+	}
+}
+
+// decodeList decodes a sequence into a slice; entry i is recorded at path[i].
+func (d *decoder) decodeList(orig, n ast.Node, v reflect.Value, owner any, path string) {
+	seq, ok := n.(*ast.SequenceNode)
+	if !ok {
+		d.errorf(orig, "expected a list, got %s", describe(n))
+		return
+	}
+	t := v.Type()
+	s := reflect.MakeSlice(t, 0, len(seq.Values))
+	for i, it := range seq.Values {
+		ev := reflect.New(t.Elem()).Elem()
+		d.decodeValue(it, ev, owner, path+"["+strconv.Itoa(i)+"]")
+		if ev.Kind() == reflect.Pointer && ev.IsNil() {
+			d.errorf(it, "empty list entry (want %s)", typeLabel(t.Elem().Elem()))
+			continue
+		}
+		s = reflect.Append(s, ev)
+	}
+	v.Set(s)
+}
+
+// decodeMapping decodes a mapping into a map with string keys; the value of key k
+// is recorded at path.k and the key itself at path.k#key.
+func (d *decoder) decodeMapping(orig, n ast.Node, v reflect.Value, owner any, path string) {
+	entries, ok := d.mappingEntries(n)
+	if !ok {
+		d.errorf(orig, "expected a mapping, got %s", describe(n))
+		return
+	}
+	t := v.Type()
+	m := reflect.MakeMapWithSize(t, len(entries))
+	for _, mv := range entries {
+		key, ok := d.keyString(mv.Key)
+		if !ok {
+			d.errorf(mv.Key, "mapping keys must be strings")
+			continue
+		}
+		d.nodes[nodeKey{owner, path + "." + key + "#key"}] = mv.Key
+		ev := reflect.New(t.Elem()).Elem()
+		d.decodeValue(mv.Value, ev, owner, path+"."+key)
+		m.SetMapIndex(reflect.ValueOf(key).Convert(t.Key()), ev)
+	}
+	v.Set(m)
 }
 
 // toAny converts a node to plain Go values: string, int64, float64, bool, nil,

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ruleflow/ruleflow/rules"
@@ -68,5 +69,25 @@ rules:
 					tt.args, code, stdout.String(), stderr.String(), tt.wantCode, tt.wantOut, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestCheckRefusesWhatCannotRender: check said ok for a callout with an
+// Authorization header, and replay then failed every event that fired it. The
+// single judge now refuses it in check, with its position.
+func TestCheckRefusesWhatCannotRender(t *testing.T) {
+	cfg := writeFile(t, "auth.yaml", `version: 1
+forms:
+  Ticket: {fields: {Status: {type: character}}}
+callouts:
+  - {name: C, url: "http://127.0.0.1/", format: json, headers: {Authorization: "Bearer abc"}}
+rules:
+  - {name: R, form: Ticket, events: [update], callouts: [C]}
+`)
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"check", cfg}, &stdout, &stderr)
+	want := cfg + `:5:65: header "Authorization" may not be set: credentials are never stored with a request; set username and password`
+	if code != 1 || !strings.HasPrefix(stderr.String(), want+"\n") || strings.Contains(stderr.String(), "Bearer abc") {
+		t.Fatalf("check = %d\nstdout: %s\nstderr: %s\nwant 1 and %s", code, stdout.String(), stderr.String(), want)
 	}
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ruleflow/ruleflow/callouts"
 	"github.com/ruleflow/ruleflow/engine/store"
+	"github.com/ruleflow/ruleflow/rules"
 )
 
 func newDeliveriesCommand() *cobra.Command {
@@ -19,7 +23,8 @@ func newDeliveriesCommand() *cobra.Command {
 		Use:   "deliveries list|show ID|retry ID",
 		Short: "Inspect and re-drive the outbox",
 		Long: `Deliveries lists the callout deliveries and notification e-mails in the outbox,
-shows one with every attempt (time, duration, status, error, start of the response),
+shows one with its rendered request and every attempt (time, duration, status,
+error, start of the response),
 and re-drives a failed one: it becomes pending again, due now, with a fresh budget
 of retries, and is delivered by any running engine (ruleflow serve, or an embedding
 host) on the same store.`,
@@ -110,7 +115,7 @@ func printJobs(w io.Writer, jobs []store.Job) {
 	fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tATTEMPTS\tCALLOUT\tRULE\tFORM\tENTRY\tCREATED\tLAST ERROR")
 	for _, j := range jobs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Kind, j.Status, j.Attempts, j.MaxAttempts,
-			j.Callout, j.Rule, j.Form, j.EntryID, j.CreatedAt.UTC().Format(time.RFC3339), clip(j.LastError, 60))
+			j.Callout, j.Rule, j.Form, j.EntryID, j.CreatedAt.UTC().Format(time.RFC3339), clip(rules.MaskURLsIn(j.LastError), 60))
 	}
 	tw.Flush()
 }
@@ -136,21 +141,42 @@ func printJob(w io.Writer, j store.Job, attempts []store.Attempt) {
 	if j.Status == store.StatusPending {
 		row("next attempt", stamp(j.NextAt))
 	}
-	row("last error", j.LastError)
+	row("last error", rules.MaskURLsIn(j.LastError))
 	tw.Flush()
+	if req := storedRequest(j); req != nil {
+		bw := bufio.NewWriter(w)
+		fmt.Fprintln(bw, "\nrequest:")
+		writeRequest(bw, "", req, "  ")
+		bw.Flush()
+	}
 	for _, a := range attempts {
 		fmt.Fprintf(w, "\nattempt %d at %s, %s", a.N, stamp(a.StartedAt), a.Duration.Round(time.Microsecond))
 		if a.StatusCode != 0 {
 			fmt.Fprintf(w, ", status %d", a.StatusCode)
 		}
 		if a.Error != "" {
-			fmt.Fprintf(w, ", error: %s", a.Error)
+			fmt.Fprintf(w, ", error: %s", rules.MaskURLsIn(a.Error))
 		}
 		fmt.Fprintln(w)
 		if len(a.Response) > 0 {
 			fmt.Fprintf(w, "  response: %s\n", clip(string(a.Response), 200))
 		}
 	}
+}
+
+// storedRequest returns the rendered request of a callout delivery, nil for other
+// jobs or an unreadable payload.
+func storedRequest(j store.Job) *callouts.Request {
+	if j.Kind != store.KindCallout {
+		return nil
+	}
+	var p struct {
+		Request *callouts.Request `json:"request"`
+	}
+	if json.Unmarshal(j.Payload, &p) != nil {
+		return nil
+	}
+	return p.Request
 }
 
 func stamp(t time.Time) string {

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +27,7 @@ type evalOptions struct {
 	now, timezone   string
 	nulls           string
 	caseInsensitive bool
+	sets            []string // --set FIELD=EXPR, see actions.go
 
 	// Which of timezone, nulls and case-insensitive were given on the command
 	// line; the others default to the configuration file's settings.
@@ -38,7 +37,7 @@ type evalOptions struct {
 func newEvalCommand() *cobra.Command {
 	var o evalOptions
 	cmd := &cobra.Command{
-		Use:   "eval [flags] QUALIFICATION",
+		Use:   "eval [flags] [QUALIFICATION]",
 		Short: "Evaluate a qualification against a record and print true or false",
 		Long: `Evaluate an AR System-style qualification against one record and print true or false.
 
@@ -48,19 +47,29 @@ With --config and --form the qualification is checked against the form's
 fields and JSON values are converted by field type (date-times from RFC 3339
 strings, selections by option name or index).
 
-Exit status: 0 after printing the result, 2 for an invalid qualification
+With --set FIELD=EXPRESSION (repeatable) the value a rule's set would give
+FIELD is printed as "FIELD = VALUE"; the qualification is then optional.
+
+Exit status: 0 after printing the result, 2 for an invalid qualification or expression
 (the positioned error is printed on stderr), 1 for bad flags, unreadable
 files or a failed evaluation.`,
 		Example: `  ruleflow eval --record '{"Status":"New","Priority":3}' "'Status' = \"New\" AND 'Priority' >= 2"
   ruleflow eval --config ruleflow.yaml --form Ticket --event update \
       --before '{"Status":"New"}' --record '{"Status":"Complete"}' "'TR.Status' = \"Complete\""
   ruleflow eval --user jsmith --record @ticket.json "'Assignee' = \$USER\$"`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.tzSet = cmd.Flags().Changed("timezone")
 			o.nullsSet = cmd.Flags().Changed("nulls")
 			o.foldSet = cmd.Flags().Changed("case-insensitive")
-			return runEval(cmd.OutOrStdout(), &o, args[0])
+			if len(args) == 0 && len(o.sets) == 0 {
+				return errors.New("eval needs a QUALIFICATION or --set FIELD=EXPRESSION")
+			}
+			src := ""
+			if len(args) == 1 {
+				src = args[0]
+			}
+			return runEval(cmd.OutOrStdout(), &o, src)
 		},
 	}
 	f := cmd.Flags()
@@ -76,6 +85,7 @@ files or a failed evaluation.`,
 	f.StringVar(&o.timezone, "timezone", "UTC", "`zone` for date-time literals and $DATE$, $TIME$, $WEEKDAY$ (default: the config's timezone, else UTC)")
 	f.StringVar(&o.nulls, "nulls", "workflow", "NULL semantics: workflow or search (default: the config's nulls, else workflow)")
 	f.BoolVar(&o.caseInsensitive, "case-insensitive", false, "compare strings and LIKE ignoring case (default: the config's case_insensitive)")
+	f.StringArrayVar(&o.sets, "set", nil, "`FIELD=EXPRESSION`: print the value a rule's set would give FIELD (repeatable; the QUALIFICATION is then optional)")
 	return cmd
 }
 
@@ -124,11 +134,16 @@ func runEval(stdout io.Writer, o *evalOptions, src string) error {
 	if err != nil {
 		return err
 	}
-	prog, err := qualification.Compile(src, qualification.Options{
-		Schema: schema, Nulls: nulls, CaseInsensitive: o.caseInsensitive, Location: loc,
-	})
+	qopts := qualification.Options{Schema: schema, Nulls: nulls, CaseInsensitive: o.caseInsensitive, Location: loc}
+	var prog *qualification.Program
+	if src != "" {
+		if prog, err = qualification.Compile(src, qopts); err != nil {
+			return &exitError{code: exitInvalid, err: err}
+		}
+	}
+	sets, err := compileSets(o.sets, schema, qopts)
 	if err != nil {
-		return &exitError{code: exitInvalid, err: err}
+		return err
 	}
 	in := &qualification.Input{
 		Operation: string(kind), Before: before, After: after,
@@ -146,12 +161,17 @@ func runEval(stdout io.Writer, o *evalOptions, src string) error {
 	if schema != nil {
 		in.Form = schema.Name
 	}
-	ok, err := prog.Eval(qualification.NewEnv(in))
-	if err != nil {
-		return err
+	env := qualification.NewEnv(in)
+	if prog != nil {
+		ok, err := prog.Eval(env)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintln(stdout, ok); err != nil {
+			return err
+		}
 	}
-	_, err = fmt.Fprintln(stdout, ok)
-	return err
+	return printSets(stdout, sets, env, loc)
 }
 
 // configDefaults takes timezone, nulls and case_insensitive from the
@@ -193,11 +213,7 @@ func evalSchema(config, form string) (*qualification.Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--config: %w", err)
 	}
-	names := make([]string, 0, len(forms))
-	for n := range forms {
-		names = append(names, n)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(forms))
 	if form == "" {
 		if len(forms) == 1 {
 			return forms[names[0]], nil
@@ -211,8 +227,9 @@ func evalSchema(config, form string) (*qualification.Schema, error) {
 	return s, nil
 }
 
-// readRecord reads a JSON object given inline or as @file and converts its
-// values for the qualification evaluator (by the schema's field types when there is one).
+// readRecord reads a JSON object given inline or as @file and decodes it with
+// rules.DecodeRecord, the decoder of replay and the HTTP API (by the schema's
+// field types when there is one).
 func readRecord(flag, arg string, schema *qualification.Schema, loc *time.Location) (map[string]any, error) {
 	if arg == "" {
 		return nil, nil
@@ -224,141 +241,9 @@ func readRecord(flag, arg string, schema *qualification.Schema, loc *time.Locati
 			return nil, fmt.Errorf("%s: %w", flag, err)
 		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var raw map[string]any
-	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("%s: invalid JSON object: %w", flag, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%s: invalid JSON object: trailing data after the object", flag)
-	}
-	rec := make(map[string]any, len(raw))
-	for k, v := range raw {
-		if schema == nil {
-			rec[k] = dynamicJSON(v)
-			continue
-		}
-		f, ok := schema.Field(k)
-		if !ok {
-			return nil, fmt.Errorf("%s: form %q has no field %q", flag, schema.Name, k)
-		}
-		cv, err := convertJSON(f, v, loc)
-		if err != nil {
-			return nil, fmt.Errorf("%s: field %q: %w", flag, k, err)
-		}
-		rec[k] = cv
+	rec, err := rules.DecodeRecord(data, schema, loc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
 	return rec, nil
-}
-
-// dynamicJSON converts a JSON value without a schema: integers to int64,
-// other numbers to float64, the rest unchanged.
-func dynamicJSON(v any) any {
-	n, ok := v.(json.Number)
-	if !ok {
-		return v
-	}
-	if i, err := n.Int64(); err == nil {
-		return i
-	}
-	f, _ := n.Float64()
-	return f
-}
-
-// convertJSON converts a JSON value to the record value type of field f.
-func convertJSON(f *qualification.Field, v any, loc *time.Location) (any, error) {
-	if v == nil {
-		return nil, nil
-	}
-	want := func() (any, error) {
-		return nil, fmt.Errorf("%s field cannot hold JSON %s", f.Type, jsonKind(v))
-	}
-	switch f.Type {
-	case qualification.Character:
-		if s, ok := v.(string); ok {
-			return s, nil
-		}
-	case qualification.Integer:
-		if n, ok := v.(json.Number); ok {
-			if i, err := n.Int64(); err == nil {
-				return i, nil
-			}
-		}
-	case qualification.Real, qualification.Decimal:
-		if n, ok := v.(json.Number); ok {
-			if x, err := n.Float64(); err == nil {
-				return x, nil
-			}
-		}
-	case qualification.DateTime, qualification.Date:
-		switch x := v.(type) {
-		case string:
-			t, ok := qualification.ParseDateTime(x, loc)
-			if !ok {
-				return nil, fmt.Errorf("cannot read %q as a date-time (want RFC 3339)", x)
-			}
-			return t, nil
-		case json.Number:
-			if i, err := x.Int64(); err == nil {
-				return time.Unix(i, 0), nil
-			}
-		}
-	case qualification.Time:
-		switch x := v.(type) {
-		case string:
-			for _, layout := range []string{"15:04:05", "15:04"} {
-				if t, err := time.Parse(layout, x); err == nil {
-					return int64(t.Hour()*3600 + t.Minute()*60 + t.Second()), nil
-				}
-			}
-			return nil, fmt.Errorf("cannot read %q as a time of day (want 15:04:05)", x)
-		case json.Number:
-			if i, err := x.Int64(); err == nil {
-				return i, nil
-			}
-		}
-	case qualification.Selection:
-		switch x := v.(type) {
-		case string:
-			if f.OptionIndex(x) < 0 {
-				return nil, fmt.Errorf("%q is not an option (options: %s)", x, strings.Join(f.Options, ", "))
-			}
-			return x, nil
-		case json.Number:
-			i, err := x.Int64()
-			if err != nil || i < 0 || i >= int64(len(f.Options)) {
-				return nil, fmt.Errorf("selection index %s out of range (0 to %d)", x, len(f.Options)-1)
-			}
-			return i, nil
-		}
-	case qualification.Boolean:
-		if b, ok := v.(bool); ok {
-			return b, nil
-		}
-	case qualification.Attachment:
-		if m, ok := v.(map[string]any); ok {
-			a := &rules.Attachment{}
-			a.Name, _ = m["name"].(string)
-			a.ContentType, _ = m["content_type"].(string)
-			return a, nil
-		}
-	}
-	return want()
-}
-
-func jsonKind(v any) string {
-	switch x := v.(type) {
-	case string:
-		return "string " + strconv.Quote(x)
-	case json.Number:
-		return "number " + x.String()
-	case bool:
-		return "bool"
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	}
-	return "value"
 }

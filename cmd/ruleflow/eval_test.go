@@ -150,17 +150,17 @@ func TestEvalCommand(t *testing.T) {
 		{
 			name: "record field not in form", wantCode: 1,
 			args:    []string{"eval", "--config", cfg, "--form", "Ticket", "--record", `{"Nope":1}`, `'Status' = "New"`},
-			wantErr: "ruleflow: --record: form \"Ticket\" has no field \"Nope\"\n",
+			wantErr: "ruleflow: --record: unknown field \"Nope\" of form \"Ticket\"\n",
 		},
 		{
 			name: "record value of wrong type", wantCode: 1,
 			args:    []string{"eval", "--config", cfg, "--form", "Ticket", "--record", `{"TicketID":"x"}`, `'Status' = "New"`},
-			wantErr: "ruleflow: --record: field \"TicketID\": integer field cannot hold JSON string \"x\"\n",
+			wantErr: "ruleflow: --record: field \"TicketID\": want an integer, got string \"x\"\n",
 		},
 		{
 			name: "record option unknown", wantCode: 1,
 			args:    []string{"eval", "--config", cfg, "--form", "Ticket", "--record", `{"Status":"Open"}`, `'Status' = "New"`},
-			wantErr: "ruleflow: --record: field \"Status\": \"Open\" is not an option (options: New, In Progress, Waiting Customer, Complete)\n",
+			wantErr: "ruleflow: --record: field \"Status\": unknown option \"Open\" (want \"New\", \"In Progress\", \"Waiting Customer\" or \"Complete\", or an index 0 to 3)\n",
 		},
 		{
 			name: "bad now", wantCode: 1, args: []string{"eval", "--now", "soon", `'A' = 1`},
@@ -172,7 +172,7 @@ func TestEvalCommand(t *testing.T) {
 		},
 		{
 			name: "no qualification", wantCode: 1, args: []string{"eval"},
-			wantErr: "ruleflow: accepts 1 arg(s), received 0\n",
+			wantErr: "ruleflow: eval needs a QUALIFICATION or --set FIELD=EXPRESSION\n",
 		},
 		{
 			name: "unknown flag", wantCode: 1, args: []string{"eval", "--bogus", `'A' = 1`},

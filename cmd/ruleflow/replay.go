@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -62,7 +63,7 @@ replayed, and the exit status is 1.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.config, "config", "", "configuration file (required)")
-	f.StringVar(&o.format, "format", "text", "output format: text or json (one object per fired callout)")
+	f.StringVar(&o.format, "format", "text", "output format: text or json (one object per fired callout, and per event that set values or was rejected)")
 	f.BoolVar(&o.send, "send", false, "enqueue and deliver the callouts for real")
 	f.StringVar(&o.store, "store", defaultStore, "outbox DSN for --send: sqlite:PATH or postgres://...")
 	f.StringVar(&o.keyFile, "key-file", "", "with --send: secrets key file when RULEFLOW_KEY is unset (default: beside the SQLite store)")
@@ -73,8 +74,9 @@ replayed, and the exit status is 1.`,
 
 // replayStats counts what a replay saw.
 type replayStats struct {
-	events, badLines, rulesFired, fired, skipped, ruleErrors int
-	deliveryIDs                                              []string
+	events, badLines, rulesFired, fired, skipped, ruleErrors, renderErrors int
+	valuesSet, rejected                                                    int
+	deliveryIDs                                                            []string
 }
 
 func runReplay(ctx context.Context, stdout, stderr io.Writer, o replayOptions, fixtures []string) error {
@@ -111,8 +113,14 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, o replayOptions, f
 		bar.Finish()
 	}
 	summary := fmt.Sprintf("%d events, %d rules fired, %d callouts fired, %d skipped", st.events, st.rulesFired, st.fired, st.skipped)
+	if st.valuesSet > 0 || st.rejected > 0 {
+		summary += fmt.Sprintf(", %d values set, %d saves rejected", st.valuesSet, st.rejected)
+	}
 	if st.ruleErrors > 0 {
 		summary += fmt.Sprintf(", %d rule errors", st.ruleErrors)
+	}
+	if st.renderErrors > 0 {
+		summary += fmt.Sprintf(", %d events with callouts not rendered", st.renderErrors)
 	}
 	if st.badLines > 0 {
 		summary += fmt.Sprintf(", %d bad lines", st.badLines)
@@ -161,6 +169,10 @@ func replayFile(ctx context.Context, eng *engine.Engine, cfg *rules.Config, name
 			return nil
 		}
 		st.rulesFired += len(res.Matches)
+		st.valuesSet += len(res.Set)
+		if res.Rejected != nil {
+			st.rejected++
+		}
 		st.fired += len(res.Fired)
 		for _, m := range res.Matches {
 			st.skipped += len(m.Skipped)
@@ -169,6 +181,11 @@ func replayFile(ctx context.Context, eng *engine.Engine, cfg *rules.Config, name
 			st.ruleErrors++
 			out.Flush()
 			fmt.Fprintf(stderr, "%s:%d: %v\n", name, line, res.RuleErrors)
+		}
+		if res.RenderErrors != nil {
+			st.renderErrors++
+			out.Flush()
+			fmt.Fprintf(stderr, "%s:%d: %v\n", name, line, res.RenderErrors)
 		}
 		for _, fd := range res.Fired {
 			if fd.DeliveryID != "" {
@@ -219,48 +236,49 @@ func writeReplayText(out *bufio.Writer, cfg *rules.Config, name string, line int
 	fired := res.Fired
 	for _, m := range res.Matches {
 		fmt.Fprintf(out, "  rule %q fired\n", m.Rule.Name)
+		writeRuleActionsText(out, m.Rule)
 		for _, c := range m.Fire {
 			fd := fired[0]
 			fired = fired[1:]
-			fmt.Fprintf(out, "    callout %q (%s %s)", c.Name, c.Format, fd.Request.Method)
+			if fd.Request == nil {
+				fmt.Fprintf(out, "    callout %q (%s) not rendered: %s", c.Name, c.Format, fd.RenderError)
+			} else {
+				fmt.Fprintf(out, "    callout %q (%s %s)", c.Name, c.Format, fd.Request.Method)
+			}
 			if fd.DeliveryID != "" {
 				fmt.Fprintf(out, " delivery %s", fd.DeliveryID)
 			}
 			fmt.Fprintln(out)
-			writeRequest(out, c, fd.Request, "      ")
+			if fd.Request != nil {
+				writeRequest(out, c.Username, fd.Request, "      ")
+			}
 		}
 		for _, s := range m.Skipped {
 			fmt.Fprintf(out, "    callout %q not fired: %s\n", s.Callout.Name, s.Reason)
 		}
 	}
+	writeActionsText(out, res, cfg.Location)
 }
 
 // displayHeaders returns the headers a request is sent with, in a stable order,
-// with the credentials masked.
-func displayHeaders(c *rules.Callout, req *callouts.Request) [][2]string {
+// with the credentials masked. req must already be masked (callouts.Request.Masked).
+func displayHeaders(username string, req *callouts.Request) [][2]string {
 	var hs [][2]string
-	for _, k := range slices.Sorted(mapKeys(req.Header)) {
+	for _, k := range slices.Sorted(maps.Keys(req.Header)) {
 		hs = append(hs, [2]string{k, req.Header[k]})
 	}
-	if c.Username != "" {
+	if username != "" {
 		hs = append(hs, [2]string{"Authorization", "Basic " + rules.Masked})
 	}
 	return hs
 }
 
-func mapKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
-func writeRequest(out *bufio.Writer, c *rules.Callout, req *callouts.Request, indent string) {
+// writeRequest prints req as replay and `deliveries show` show it: masked by
+// callouts.Request.Masked, with a masked Authorization line when username is set.
+func writeRequest(out *bufio.Writer, username string, req *callouts.Request, indent string) {
+	req = req.Masked()
 	fmt.Fprintf(out, "%s%s %s\n", indent, req.Method, req.URL)
-	for _, h := range displayHeaders(c, req) {
+	for _, h := range displayHeaders(username, req) {
 		fmt.Fprintf(out, "%s%s: %s\n", indent, h[0], h[1])
 	}
 	if len(req.Body) > 0 {
@@ -304,17 +322,19 @@ func printable(line string) bool {
 
 // replayRecord is one fired callout in --format json.
 type replayRecord struct {
-	File       string        `json:"file"`
-	Line       int           `json:"line"`
-	Event      rules.Kind    `json:"event"`
-	Form       string        `json:"form"`
-	EntryID    string        `json:"entry_id"`
-	Time       time.Time     `json:"time"`
-	Rule       string        `json:"rule"`
-	Callout    string        `json:"callout"`
-	Format     rules.Format  `json:"format"`
-	DeliveryID string        `json:"delivery_id,omitempty"`
-	Request    replayRequest `json:"request"`
+	File       string         `json:"file"`
+	Line       int            `json:"line"`
+	Event      rules.Kind     `json:"event"`
+	Form       string         `json:"form"`
+	EntryID    string         `json:"entry_id"`
+	Time       time.Time      `json:"time"`
+	Rule       string         `json:"rule"`
+	Callout    string         `json:"callout"`
+	Format     rules.Format   `json:"format"`
+	DeliveryID string         `json:"delivery_id,omitempty"`
+	Request    *replayRequest `json:"request,omitempty"`
+	// RenderError is set instead of Request when the callout could not be rendered.
+	RenderError string `json:"render_error,omitempty"`
 }
 
 type replayRequest struct {
@@ -332,21 +352,24 @@ func writeReplayJSON(out *bufio.Writer, cfg *rules.Config, name string, line int
 		for _, c := range m.Fire {
 			fd := res.Fired[i]
 			i++
-			hs := map[string]string{}
-			for _, h := range displayHeaders(c, fd.Request) {
-				hs[h[0]] = h[1]
-			}
 			rec := replayRecord{
 				File: name, Line: line, Event: ev.Kind, Form: ev.Form, EntryID: ev.EntryID, Time: ev.Time.UTC(),
-				Rule: m.Rule.Name, Callout: c.Name, Format: c.Format, DeliveryID: fd.DeliveryID,
-				Request: replayRequest{Method: fd.Request.Method, URL: fd.Request.URL, Headers: hs, Body: string(fd.Request.Body)},
+				Rule: m.Rule.Name, Callout: c.Name, Format: c.Format, DeliveryID: fd.DeliveryID, RenderError: fd.RenderError,
+			}
+			if fd.Request != nil {
+				req := fd.Request.Masked()
+				hs := map[string]string{}
+				for _, h := range displayHeaders(c.Username, req) {
+					hs[h[0]] = h[1]
+				}
+				rec.Request = &replayRequest{Method: req.Method, URL: req.URL, Headers: hs, Body: string(req.Body)}
 			}
 			if err := enc.Encode(rec); err != nil {
 				return err
 			}
 		}
 	}
-	return nil
+	return writeActionsJSON(enc, name, line, ev, res, cfg.Location)
 }
 
 // awaitDelivery waits until the outbox holds nothing pending (notification e-mails

@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ruleflow/ruleflow/notify/smtptest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -265,7 +267,7 @@ func TestReplaySendWaitsForNotifications(t *testing.T) {
 	rcv := &receiver{}
 	srv := httptest.NewServer(rcv)
 	defer srv.Close()
-	mb := startMailbox(t)
+	mb := smtptest.Start(t)
 	cfg := writeFile(t, "ruleflow.yaml", fmt.Sprintf(`version: 1
 smtp: {host: 127.0.0.1, port: %d, tls: none, from: ruleflow@example.com}
 forms:
@@ -282,7 +284,7 @@ callouts:
   - {name: quiet, url: "%s/ok", format: json, notify: {to: [ops@example.com], failures_only: true}}
 rules:
   - {name: completed, form: Ticket, events: [update], condition: "'Status' = \"Complete\"", callouts: [ok, broken, quiet]}
-`, mb.port, srv.URL, srv.URL, srv.URL))
+`, mb.Port, srv.URL, srv.URL, srv.URL))
 	fixture := writeFile(t, "events.jsonl", `{"event":"update","form":"Ticket","entry_id":"7","time":"2026-11-22T10:00:00Z","before":{"TicketID":7,"TicketNumber":"T7","Status":"New"},"after":{"TicketID":7,"TicketNumber":"T7","Status":"Complete"}}
 `)
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "outbox.db")
@@ -298,7 +300,10 @@ rules:
 	}
 	// When replay returns, the e-mails are already in the mailbox: one success
 	// e-mail (ok) and one failure e-mail to two recipients (broken); none for quiet.
-	msgs := mb.messages()
+	var msgs []string // "rcpt1,rcpt2\n" + data
+	for _, m := range mb.Messages() {
+		msgs = append(msgs, strings.Join(m.To, ",")+"\n"+string(m.Data))
+	}
 	if len(msgs) != 2 {
 		t.Fatalf("mailbox holds %d messages, want 2:\n%s", len(msgs), strings.Join(msgs, "\n----\n"))
 	}

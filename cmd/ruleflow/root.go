@@ -67,7 +67,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
-		fmt.Fprintln(stderr, ee.err)
+		fmt.Fprintln(stderr, errorText(ee.err))
 		return ee.code
 	}
 	fmt.Fprintln(stderr, "ruleflow: "+err.Error())

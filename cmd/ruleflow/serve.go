@@ -55,7 +55,8 @@ dispatcher that delivers the outbox.
 
 The admin token is read from RULEFLOW_ADMIN_TOKEN; without it serve refuses to
 start unless --insecure-no-auth is given (admin endpoints then need no token —
-for a loopback development server only).
+for a loopback development server only: with --insecure-no-auth, --listen must be
+localhost, 127.x.x.x or [::1]; ":8080" listens on every interface and is refused).
 
 At start, and after every reload, callback functions marked published: true and
 target_urls that have no token yet get one. Their URL and token are printed to
@@ -116,6 +117,11 @@ func runServe(ctx context.Context, opts serveOptions, stdout, stderr io.Writer, 
 	if adminToken == "" && !opts.insecureNoAuth {
 		return errors.New("RULEFLOW_ADMIN_TOKEN is not set: set it to the admin token, or pass --insecure-no-auth to run the admin API without authentication")
 	}
+	if opts.insecureNoAuth {
+		if err := checkInsecureListen(opts.listen); err != nil {
+			return err
+		}
+	}
 	if adminToken == "" {
 		log.Warn("serve: admin endpoints are open to anyone (--insecure-no-auth)")
 	}
@@ -164,7 +170,7 @@ func startServer(ctx context.Context, opts serveOptions, adminToken string, log 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	s := &server{opts: opts, log: log, stdout: stdout, served: make(chan error, 1)}
-	notes := &configNotes{client: &http.Client{Timeout: 30 * time.Second}}
+	notes := &configNotes{}
 	s.eng, err = engine.Open(ctx, engine.Options{
 		Config:          cfg,
 		Store:           opts.store,
@@ -177,6 +183,7 @@ func startServer(ctx context.Context, opts serveOptions, adminToken string, log 
 	if err != nil {
 		return nil, err
 	}
+	notes.client = notesClient(s.eng)
 	notes.eng.Store(s.eng)
 	s.api, err = httpapi.New(httpapi.Options{
 		Engine:         s.eng,
@@ -256,6 +263,15 @@ func (s *server) shutdown() error {
 	}
 	s.log.Info("serve: stopped")
 	return nil
+}
+
+// notesClient is the client of the notes forwarder: the engine's, so the egress
+// guard vets the notes endpoint as it does the callouts (no redirects followed, no
+// proxy from the environment), with a 30 s bound on each note.
+func notesClient(eng *engine.Engine) *http.Client {
+	c := *eng.HTTPClient()
+	c.Timeout = 30 * time.Second
+	return &c
 }
 
 // configNotes forwards notes to the `notes:` endpoint of the configuration in

@@ -207,6 +207,9 @@ func TestServeErrors(t *testing.T) {
 		{"bad log format", serveToken, []string{"--config", cfg, "--log-format", "xml"}, `--log-format "xml": want text or json`},
 		{"missing config file", serveToken, []string{"--config", filepath.Join(dir, "nope.yaml"), "--store", "sqlite:" + filepath.Join(dir, "a.db")}, "open " + filepath.Join(dir, "nope.yaml") + ": no such file or directory"},
 		{"bad store", serveToken, []string{"--config", cfg, "--store", "mysql://x"}, `engine: store: dsn "mysql://x": unsupported scheme "mysql" (want sqlite:PATH, sqlite:///ABSPATH, file:PATH, postgres://… or postgresql://…)`},
+		{"insecure on every interface", "", []string{"--config", cfg, "--insecure-no-auth", "--listen", ":8080"}, `--insecure-no-auth needs a loopback --listen address (localhost, 127.0.0.1 or [::1]), not ":8080" (every interface): to serve other hosts, set RULEFLOW_ADMIN_TOKEN and drop --insecure-no-auth`},
+		{"insecure on a LAN address", "", []string{"--config", cfg, "--insecure-no-auth", "--listen", "192.168.1.5:8080"}, `--insecure-no-auth needs a loopback --listen address (localhost, 127.0.0.1 or [::1]), not "192.168.1.5:8080" (192.168.1.5): to serve other hosts, set RULEFLOW_ADMIN_TOKEN and drop --insecure-no-auth`},
+		{"insecure with a token still loopback only", serveToken, []string{"--config", cfg, "--insecure-no-auth", "--listen", "0.0.0.0:8080"}, `--insecure-no-auth needs a loopback --listen address (localhost, 127.0.0.1 or [::1]), not "0.0.0.0:8080" (0.0.0.0): to serve other hosts, set RULEFLOW_ADMIN_TOKEN and drop --insecure-no-auth`},
 		{"bad listen address", serveToken, []string{"--config", cfg, "--store", "sqlite:" + filepath.Join(dir, "b.db"), "--listen", "127.0.0.1:99999"}, "listen tcp: address 99999: invalid port"},
 	}
 	for _, tc := range tests {

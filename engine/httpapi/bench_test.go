@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ruleflow/ruleflow/engine"
+	"github.com/ruleflow/ruleflow/rules"
 )
 
 func BenchmarkXMLToJSON(b *testing.B) {
@@ -31,7 +32,7 @@ func BenchmarkDecodeArguments(b *testing.B) {
 	data := []byte(`{"name":"tom","id":123}`)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DecodeArguments(params, data); err != nil {
+		if _, err := rules.DecodeArguments(params, data); err != nil {
 			b.Fatal(err)
 		}
 	}

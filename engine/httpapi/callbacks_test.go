@@ -161,7 +161,7 @@ func TestDecodeArguments(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := DecodeArguments(tc.params, []byte(tc.in))
+			got, err := rules.DecodeArguments(tc.params, []byte(tc.in))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,7 +207,7 @@ func TestDecodeArgumentsErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := DecodeArguments(params, []byte(tc.in))
+			_, err := rules.DecodeArguments(params, []byte(tc.in))
 			if err == nil || err.Error() != tc.wantErr {
 				t.Errorf("error %v\nwant  %s", err, tc.wantErr)
 			}
@@ -222,7 +222,7 @@ func FuzzDecodeArguments(f *testing.F) {
 	f.Add(`{"id":-9223372036854775808}`)
 	params := map[string]string{"name": "string", "id": "int", "s": "string", "i": "int", "f": "float", "b": "bool", "d": "date", "m": "map"}
 	f.Fuzz(func(t *testing.T, in string) {
-		rec, err := DecodeArguments(params, []byte(in))
+		rec, err := rules.DecodeArguments(params, []byte(in))
 		if err != nil {
 			if rec != nil {
 				t.Fatalf("error %v with a record", err)

@@ -8,12 +8,15 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ruleflow/ruleflow/engine"
 	"github.com/ruleflow/ruleflow/engine/store"
+	"github.com/ruleflow/ruleflow/rules"
 )
 
 // deliveryJSON is an outbox job as the API shows it. The rendered request is shown
 // only by GET /v1/deliveries/{id}; it never holds credentials (callouts add the
-// Authorization header when sending).
+// Authorization header when sending), and it is shown through callouts.Request.Masked:
+// credential-like query values and the headers marked secret: true are "********".
 type deliveryJSON struct {
 	ID             string        `json:"id"`
 	Kind           string        `json:"kind"`
@@ -65,7 +68,7 @@ func deliveryOf(j store.Job) deliveryJSON {
 		ID: j.ID, Kind: string(j.Kind), Callout: j.Callout, Rule: j.Rule, Form: j.Form, EntryID: j.EntryID,
 		Event: j.EventKind, ParentID: j.ParentID, Status: string(j.Status), Attempts: j.Attempts,
 		MaxAttempts: j.MaxAttempts, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
-		LastStatusCode: j.LastStatusCode, LastError: j.LastError,
+		LastStatusCode: j.LastStatusCode, LastError: rules.MaskURLsIn(j.LastError),
 		FirstAttemptAt: timePtr(j.FirstAttemptAt), LastAttemptAt: timePtr(j.LastAttemptAt),
 	}
 	if j.Status == store.StatusPending {
@@ -155,23 +158,17 @@ func (h *Handler) getDelivery(w http.ResponseWriter, r *http.Request) {
 	}
 	d := deliveryOf(job)
 	if job.Kind == store.KindCallout {
-		var p struct {
-			Request *struct {
-				Method string            `json:"method"`
-				URL    string            `json:"url"`
-				Header map[string]string `json:"header"`
-				Body   []byte            `json:"body"`
-			} `json:"request"`
-		}
+		var p engine.DeliveryPayload
 		if json.Unmarshal(job.Payload, &p) == nil && p.Request != nil {
-			d.Request = &requestJSON{Method: p.Request.Method, URL: p.Request.URL, Header: p.Request.Header, Body: string(p.Request.Body)}
+			m := p.Request.Masked()
+			d.Request = &requestJSON{Method: m.Method, URL: m.URL, Header: m.Header, Body: string(m.Body)}
 		}
 	}
 	d.AttemptList = make([]attemptJSON, 0, len(atts))
 	for _, a := range atts {
 		d.AttemptList = append(d.AttemptList, attemptJSON{
 			N: a.N, StartedAt: a.StartedAt, DurationMS: float64(a.Duration.Microseconds()) / 1000,
-			StatusCode: a.StatusCode, Error: a.Error, Response: string(a.Response),
+			StatusCode: a.StatusCode, Error: rules.MaskURLsIn(a.Error), Response: string(a.Response),
 		})
 	}
 	writeJSON(w, http.StatusOK, d)
@@ -205,7 +202,9 @@ func (h *Handler) retryDelivery(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	if st := h.eng.Store(); st != nil {
 		if err := st.Ping(r.Context()); err != nil {
-			writeError(w, http.StatusServiceUnavailable, "store unreachable: "+err.Error())
+			id := requestID(r)
+			h.log.Error("httpapi: health check: store unreachable", "request_id", id, "error", err)
+			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "store unreachable", RequestID: id})
 			return
 		}
 	}

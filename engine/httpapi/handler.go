@@ -107,7 +107,7 @@ func New(opts Options) (*Handler, error) {
 	h.limiter = newRateLimiter(h.opts.HookRate, time.Minute)
 	h.mux = http.NewServeMux()
 	h.routes()
-	h.root = h.accessLog(h.recoverPanics(h.mux))
+	h.root = h.withRequestID(h.accessLog(h.recoverPanics(h.mux)))
 	return h, nil
 }
 
@@ -179,17 +179,21 @@ func routePath(r *http.Request) string {
 
 const maskedToken = "********"
 
-// errorBody is every error response.
+// errorBody is every error response. RequestID is set on a 500 only.
 type errorBody struct {
-	Error string `json:"error"`
+	Error     string `json:"error"`
+	RequestID string `json:"request_id,omitempty"`
 }
+
+// internalErrorText is the whole error text of a 500 answer.
+const internalErrorText = "internal error"
 
 // writeJSON writes v as the JSON response with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
-		b, _ = json.Marshal(errorBody{Error: "encode response: " + err.Error()})
+		b, _ = json.Marshal(errorBody{Error: internalErrorText, RequestID: w.Header().Get(RequestIDHeader)})
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -202,11 +206,13 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, errorBody{Error: msg})
 }
 
-// internalError logs err and answers 500 with its message (the API's errors carry no
-// secrets: the engine and store mask them).
+// internalError logs err with the request's ID and answers 500 with
+// {"error":"internal error","request_id":ID}: the text of an internal error (a store
+// or driver message, a path, a query) is never sent to the client.
 func (h *Handler) internalError(w http.ResponseWriter, r *http.Request, err error) {
-	h.log.Error("httpapi: request failed", "method", r.Method, "path", routePath(r), "error", err)
-	writeError(w, http.StatusInternalServerError, err.Error())
+	id := requestID(r)
+	h.log.Error("httpapi: request failed", "method", r.Method, "path", routePath(r), "request_id", id, "error", err)
+	writeJSON(w, http.StatusInternalServerError, errorBody{Error: internalErrorText, RequestID: id})
 }
 
 // requireStore returns the engine's store, or answers 503 with msg and returns nil

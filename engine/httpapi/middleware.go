@@ -65,6 +65,7 @@ func (h *Handler) accessLog(next http.Handler) http.Handler {
 			slog.Duration("duration", d),
 			slog.Int("bytes", rec.bytes),
 			slog.String("remote", r.RemoteAddr),
+			slog.String("request_id", requestID(r)),
 		)
 	})
 }
@@ -78,8 +79,9 @@ func (h *Handler) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				h.log.Error("httpapi: handler panic", "method", r.Method, "path", routePath(r), "panic", fmt.Sprint(v))
-				writeError(w, http.StatusInternalServerError, "internal error")
+				id := requestID(r)
+				h.log.Error("httpapi: handler panic", "method", r.Method, "path", routePath(r), "request_id", id, "panic", fmt.Sprint(v))
+				writeJSON(w, http.StatusInternalServerError, errorBody{Error: internalErrorText, RequestID: id})
 			}
 		}()
 		next.ServeHTTP(w, r)

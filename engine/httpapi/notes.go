@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ruleflow/ruleflow/callouts"
 	"github.com/ruleflow/ruleflow/engine"
 	"github.com/ruleflow/ruleflow/rules"
 )
@@ -27,10 +28,13 @@ type NotesForwarder struct {
 }
 
 // NewNotesForwarder returns a NoteAdder posting to ep. key decrypts an `enc:v1:`
-// password; client nil means a client with a 30 s timeout.
+// password; client nil means callouts.NewClient (the egress guard with the
+// default policy, no redirects followed) with a 30 s timeout. ruleflow serve
+// passes the engine's client, which follows the configuration's egress policy.
 func NewNotesForwarder(ep *rules.NotesEndpoint, key *rules.Key, client *http.Client) engine.NoteAdder {
 	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
+		client = callouts.NewClient()
+		client.Timeout = 30 * time.Second
 	}
 	return &NotesForwarder{ep: ep, key: key, client: client}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -302,10 +301,10 @@ func FlattenPayload(payload map[string]any) rules.Record {
 			}
 			return
 		}
-		rec[prefix] = scalarValue(v)
+		rec[prefix] = rules.DynamicValue(v)
 	}
 	for k, v := range payload {
-		rec[k] = scalarValue(v)
+		rec[k] = rules.DynamicValue(v)
 		if m, ok := v.(map[string]any); ok {
 			for ck, c := range m {
 				walk(k+"."+ck, c)
@@ -313,49 +312,4 @@ func FlattenPayload(payload map[string]any) rules.Record {
 		}
 	}
 	return rec
-}
-
-// scalarValue is a JSON value as the rules see it.
-func scalarValue(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := strconv.ParseInt(x.String(), 10, 64); err == nil {
-			return i
-		}
-		f, err := strconv.ParseFloat(x.String(), 64)
-		if err != nil {
-			return x.String()
-		}
-		return f
-	case int:
-		return int64(x)
-	case int32:
-		return int64(x)
-	case uint:
-		if uint64(x) <= math.MaxInt64 {
-			return int64(x)
-		}
-		return float64(x)
-	case uint32:
-		return int64(x)
-	case uint64:
-		if x <= math.MaxInt64 {
-			return int64(x)
-		}
-		return float64(x)
-	case float32:
-		return scalarValue(float64(x))
-	case float64:
-		if x == float64(int64(x)) && x < 1<<53 && x > -(1<<53) {
-			return int64(x)
-		}
-		return x
-	case map[string]any, []any:
-		b, err := json.Marshal(x)
-		if err != nil {
-			return nil
-		}
-		return string(b)
-	}
-	return v
 }

@@ -10,7 +10,9 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/ruleflow/ruleflow/callouts/egress"
 	"github.com/ruleflow/ruleflow/engine"
+	"github.com/ruleflow/ruleflow/engine/store"
 	"github.com/ruleflow/ruleflow/rules"
 )
 
@@ -30,14 +32,15 @@ type WebhookJSON struct {
 	PayloadFields []string     `json:"payload_fields"`
 	Enabled       *bool        `json:"enabled,omitempty"`
 	Callback      CallbackJSON `json:"callback"`
+	EnumFormat    string       `json:"enum_format,omitempty"` // ruleflow extension: "name" sends selections by name, "value" (default) by AR value
 	Links         *LinksJSON   `json:"_links,omitempty"`
 }
 
 // CallbackJSON is a webhook's callback.
 type CallbackJSON struct {
-	URL            string             `json:"url"`
-	Authentication AuthenticationJSON `json:"authentication"`
-	Headers        map[string]string  `json:"headers,omitempty"`
+	URL            string                `json:"url"`
+	Authentication AuthenticationJSON    `json:"authentication"`
+	Headers        map[string]HeaderJSON `json:"headers,omitempty"`
 }
 
 // AuthenticationJSON is a callback's authentication.
@@ -82,9 +85,9 @@ func DecodeWebhook(body []byte) (*rules.Webhook, string, error) {
 		Condition:     in.Condition,
 		PayloadFields: in.PayloadFields,
 		Enabled:       in.Enabled,
+		EnumFormat:    rules.EnumFormat(strings.ToLower(in.EnumFormat)),
 		Callback: rules.WebhookCallback{
-			URL:     in.Callback.URL,
-			Headers: in.Callback.Headers,
+			URL: in.Callback.URL,
 			Authentication: rules.WebhookAuthentication{
 				Type:     strings.ToLower(in.Callback.Authentication.Type),
 				Username: in.Callback.Authentication.Username,
@@ -92,6 +95,7 @@ func DecodeWebhook(body []byte) (*rules.Webhook, string, error) {
 			},
 		},
 	}
+	w.Callback.Headers, w.Callback.SecretHeaders = headersOf(in.Callback.Headers)
 	for _, e := range in.EntryEvents {
 		w.EntryEvents = append(w.EntryEvents, rules.Kind(strings.ToLower(strings.TrimSpace(e))))
 	}
@@ -134,7 +138,8 @@ func jsonKind(k string) string {
 	return "a " + k
 }
 
-// webhookJSON renders w for a response, its password masked.
+// webhookJSON renders w for a response, its password, the credential-like query
+// values of its callback URL and its secret headers masked.
 func webhookJSON(w *rules.Webhook, self string) WebhookJSON {
 	enabled := w.IsEnabled()
 	out := WebhookJSON{
@@ -145,9 +150,10 @@ func webhookJSON(w *rules.Webhook, self string) WebhookJSON {
 		EntryEvents:   make([]string, len(w.EntryEvents)),
 		PayloadFields: w.PayloadFields,
 		Enabled:       &enabled,
+		EnumFormat:    string(w.EnumFormat),
 		Callback: CallbackJSON{
-			URL:     w.Callback.URL,
-			Headers: w.Callback.Headers,
+			URL:     rules.MaskURL(w.Callback.URL),
+			Headers: headersJSON(w.Callback.Headers, w.Callback.SecretHeaders),
 			Authentication: AuthenticationJSON{
 				Type:     strings.ToUpper(w.Callback.Authentication.Type),
 				Username: w.Callback.Authentication.Username,
@@ -183,9 +189,9 @@ func (h *Handler) webhookError(w http.ResponseWriter, r *http.Request, err error
 	switch {
 	case errors.As(err, &inv):
 		writeError(w, http.StatusBadRequest, inv.Error())
-	case errors.Is(err, engine.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, fmt.Sprintf("webhook %s does not exist", r.PathValue("id")))
-	case errors.Is(err, engine.ErrDuplicate):
+	case errors.Is(err, store.ErrDuplicate):
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, engine.ErrReadOnly):
 		writeError(w, http.StatusConflict, err.Error()+"; change it there")
@@ -210,6 +216,13 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, `callback: password "********" is the mask, not a password`)
 		return
 	}
+	if name, masked := maskedSecretHeader(wh); masked {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf(`callback: header %q: "********" is the mask, not a value`, name))
+		return
+	}
+	if !h.egressAllows(w, wh) {
+		return
+	}
 	created, err := h.eng.CreateWebhook(r.Context(), wh)
 	if err != nil {
 		h.webhookError(w, r, err)
@@ -219,6 +232,18 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request) {
 	h.log.Info("httpapi: webhook registered", "webhook", created.WebhookID, "form", created.FormName)
 	w.Header().Set("Location", loc)
 	writeJSON(w, http.StatusCreated, webhookJSON(created, baseURL(r)+loc))
+}
+
+// egressAllows answers 400 and returns false when the callback URL's host is a
+// literal address (in any spelling) that the egress guard refuses to
+// API-registered webhooks; the message names the rule. A host name is judged when
+// it is dialled, on the addresses it resolves to.
+func (h *Handler) egressAllows(w http.ResponseWriter, wh *rules.Webhook) bool {
+	if err := h.eng.EgressPolicy().CheckURL(wh.Callback.URL, egress.FromAPI); err != nil {
+		writeError(w, http.StatusBadRequest, "callback: url: "+err.Error())
+		return false
+	}
+	return true
 }
 
 func (h *Handler) listWebhooks(w http.ResponseWriter, r *http.Request) {
@@ -260,6 +285,12 @@ func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wh.WebhookID = id
+	if stored, err := h.eng.Webhook(r.Context(), id); err == nil {
+		keepMasked(wh, stored)
+	}
+	if !h.egressAllows(w, wh) {
+		return
+	}
 	if err := h.eng.UpdateWebhook(r.Context(), wh); err != nil {
 		h.webhookError(w, r, err)
 		return

@@ -177,6 +177,7 @@ func TestWebhookErrors(t *testing.T) {
 		{"unknown key", "POST", webhookPath, `{"form":"x"}`, "", 400, `invalid JSON: unknown field "form"`},
 		{"wrong type", "POST", webhookPath, `{"entry_events":"create"}`, "", 400, `invalid JSON: "entry_events" must be an array, got string`},
 		{"masked password on create", "POST", webhookPath, strings.Replace(seedWebhook, "Demo123", "********", 1), "", 400, `callback: password "********" is the mask, not a password`},
+		{"bad enum_format", "POST", webhookPath, strings.Replace(seedWebhook, `"description"`, `"enum_format": "number", "description"`, 1), "", 400, `unknown enum_format "number" (want name or value)`},
 		{"unknown id", "GET", webhookPath + "/WBH000000000777", "", "", 404, "webhook WBH000000000777 does not exist"},
 		{"update unknown id", "PUT", webhookPath + "/WBH000000000777", seedWebhook, "", 404, "webhook WBH000000000777 does not exist"},
 		{"delete unknown id", "DELETE", webhookPath + "/WBH000000000777", "", "", 404, "webhook WBH000000000777 does not exist"},

@@ -16,8 +16,13 @@ type op struct {
 	ctx    context.Context
 	weight int
 	fn     func(ctx context.Context, t tx) (result, err error)
-	done   chan error
-	state  atomic.Int32 // opQueued, then opTaken by the committer or opAbandoned by the caller
+	// idempotent means fn may run again after a commit whose outcome is unknown
+	// (its reply was lost): told so by again, it compares with what it finds
+	// instead of duplicating or failing.
+	idempotent bool
+	again      bool // set by the committer before such a second run
+	done       chan error
+	state      atomic.Int32 // opQueued, then opTaken by the committer or opAbandoned by the caller
 }
 
 // The states of an op. The committer and a caller whose context ends race to move
@@ -36,7 +41,10 @@ const (
 // form from the ops that arrive while the previous commit is in flight.
 //
 // If the shared transaction fails, each op of the batch is retried alone, so a bad
-// op cannot fail its neighbours and every caller gets its own error.
+// op cannot fail its neighbours and every caller gets its own error. When a COMMIT
+// fails its outcome is unknown (the reply may have been lost after the database
+// committed): an idempotent op (Enqueue) is then run again, up to commitRetries
+// times, and finds its rows rather than failing or duplicating them.
 type committer struct {
 	db       backend
 	log      *slog.Logger
@@ -64,10 +72,24 @@ func newCommitter(db backend, maxBatch int, log *slog.Logger) *committer {
 
 // do queues fn and waits for its commit. If ctx ends before the committer takes
 // the write into a transaction, the write is dropped and do returns ctx.Err(); once
-// taken, do waits for the commit and returns its result, so an error from do always
-// means nothing was written.
+// taken, do waits for the commit and returns its result, so an error from do means
+// nothing was written — except when the COMMIT itself failed (the connection broke
+// during it) and its outcome is unknown; doIdempotent runs such a write again.
 func (c *committer) do(ctx context.Context, weight int, fn func(context.Context, tx) (error, error)) error {
-	o := &op{ctx: ctx, weight: weight, fn: fn, done: make(chan error, 1)}
+	return c.submit(&op{ctx: ctx, weight: weight, fn: fn, done: make(chan error, 1)})
+}
+
+// doIdempotent is do for an fn that may run again after a commit whose outcome is
+// unknown; again is true on such a run, and fn must then accept finding its own
+// committed write.
+func (c *committer) doIdempotent(ctx context.Context, weight int, fn func(ctx context.Context, t tx, again bool) (error, error)) error {
+	o := &op{ctx: ctx, weight: weight, idempotent: true, done: make(chan error, 1)}
+	o.fn = func(ctx context.Context, t tx) (error, error) { return fn(ctx, t, o.again) }
+	return c.submit(o)
+}
+
+func (c *committer) submit(o *op) error {
+	ctx := o.ctx
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
@@ -150,17 +172,25 @@ func (c *committer) commit(batch []*op) {
 		return
 	}
 	if len(live) > 1 {
-		results, err := c.runTx(live)
+		results, atCommit, err := c.runTx(live)
 		if err == nil {
 			for i, o := range live {
 				o.done <- results[i]
 			}
 			return
 		}
+		for _, o := range live {
+			o.again = o.again || atCommit // the batch may have committed
+		}
 		c.log.Debug("group commit failed; retrying its writes one by one", "writes", len(live), "err", err)
 	}
 	for _, o := range live {
-		results, err := c.runTx([]*op{o})
+		results, atCommit, err := c.runTx([]*op{o})
+		for retry := 0; err != nil && atCommit && o.idempotent && retry < commitRetries; retry++ {
+			c.log.Warn("store: commit failed, outcome unknown; running the write again (it is idempotent)", "err", err)
+			o.again = true
+			results, atCommit, err = c.runTx([]*op{o})
+		}
 		if err != nil {
 			o.done <- err
 		} else {
@@ -169,21 +199,31 @@ func (c *committer) commit(batch []*op) {
 	}
 }
 
+// commitRetries is how many times an idempotent write is run again after a COMMIT
+// that failed with an unknown outcome.
+const commitRetries = 2
+
 // runTx runs ops in one write transaction. The transaction's context is detached from
-// the callers' so one caller giving up cannot abort the others' commit.
-func (c *committer) runTx(ops []*op) ([]error, error) {
+// the callers' so one caller giving up cannot abort the others' commit. atCommit
+// reports that the ops ran and the COMMIT itself failed: its outcome is unknown.
+func (c *committer) runTx(ops []*op) (results []error, atCommit bool, err error) {
 	ctx := context.WithoutCancel(ops[0].ctx)
-	results := make([]error, len(ops))
+	results = make([]error, len(ops))
 	defer c.commits.Add(1)
-	err := writeTx(ctx, c.db, func(t tx) error {
-		for i, o := range ops {
-			res, err := o.fn(ctx, t)
-			if err != nil {
-				return err
-			}
-			results[i] = res
+	t, err := c.db.begin(ctx, true)
+	if err != nil {
+		return nil, false, err
+	}
+	for i, o := range ops {
+		res, err := o.fn(ctx, t)
+		if err != nil {
+			t.rollback(ctx)
+			return nil, false, err
 		}
-		return nil
-	})
-	return results, err
+		results[i] = res
+	}
+	if err := t.commit(ctx); err != nil {
+		return nil, true, err
+	}
+	return results, false, nil
 }

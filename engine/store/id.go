@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"sync"
 	"time"
 )
 
@@ -19,13 +20,50 @@ const (
 
 // NewID returns prefix followed by a 26-character ULID: 48 bits of t in Unix
 // milliseconds then 80 random bits, in Crockford base 32. IDs with the same prefix
-// sort by time (to the millisecond); within one millisecond their order is random.
-func NewID(prefix string, t time.Time) string {
+// sort by time (to the millisecond), and IDs made in the same millisecond sort in
+// the order NewID made them (see IDGenerator): Claim relies on that order for jobs
+// due at the same time. NewID is safe for concurrent use.
+func NewID(prefix string, t time.Time) string { return defaultIDs.New(prefix, t) }
+
+// defaultIDs is the generator of NewID: the one piece of package-level state, a
+// mutex-guarded IDGenerator, so IDs made anywhere in the process are monotonic.
+var defaultIDs IDGenerator
+
+// IDGenerator makes monotonic ULIDs, like oklog/ulid's monotonic entropy: the
+// first ID of a millisecond gets 80 fresh random bits; each later ID of the same
+// millisecond adds a random amount between 1 and 2^32 to the previous random part,
+// so it sorts after it and is still hard to guess. Should the random part run out
+// (a chance of about 2^-48 per millisecond), the ID moves to the next millisecond.
+// A clock that steps back starts afresh: IDs sort by their time first. The zero
+// value is ready to use; an IDGenerator is safe for concurrent use.
+type IDGenerator struct {
+	mu     sync.Mutex
+	lastMS uint64
+	last   [10]byte // the random part of the last ID
+	used   bool
+}
+
+// New returns prefix followed by a ULID for t that sorts after every ID g made
+// before for the same millisecond.
+func (g *IDGenerator) New(prefix string, t time.Time) string {
+	ms := uint64(t.UnixMilli()) & (1<<48 - 1)
 	var b [16]byte
-	ms := uint64(t.UnixMilli())
+	g.mu.Lock()
+	if g.used && ms == g.lastMS {
+		var inc [4]byte
+		rand.Read(inc[:]) // never fails (crypto/rand panics rather than return an error)
+		if !addTo(&g.last, uint64(binary.BigEndian.Uint32(inc[:]))+1) {
+			ms++ // the random part overflowed: the next millisecond, fresh bits
+			rand.Read(g.last[:])
+		}
+	} else {
+		rand.Read(g.last[:])
+	}
+	g.lastMS, g.used = ms, true
+	copy(b[6:], g.last[:])
+	g.mu.Unlock()
 	binary.BigEndian.PutUint16(b[0:2], uint16(ms>>32))
 	binary.BigEndian.PutUint32(b[2:6], uint32(ms))
-	rand.Read(b[6:]) // never fails (crypto/rand panics rather than return an error)
 
 	out := make([]byte, len(prefix)+26)
 	copy(out, prefix)
@@ -39,6 +77,25 @@ func NewID(prefix string, t time.Time) string {
 		hi >>= 5
 	}
 	return string(out)
+}
+
+// addTo adds n to the 80-bit big-endian number r, reporting false (and leaving r
+// wrapped) when the sum does not fit.
+func addTo(r *[10]byte, n uint64) bool {
+	lo := binary.BigEndian.Uint64(r[2:10])
+	hi := binary.BigEndian.Uint16(r[0:2])
+	sum := lo + n
+	if sum < lo {
+		hi++
+		if hi == 0 {
+			binary.BigEndian.PutUint64(r[2:10], sum)
+			binary.BigEndian.PutUint16(r[0:2], hi)
+			return false
+		}
+	}
+	binary.BigEndian.PutUint64(r[2:10], sum)
+	binary.BigEndian.PutUint16(r[0:2], hi)
+	return true
 }
 
 // IDTime returns the time encoded in an ID made by NewID with the given prefix, to

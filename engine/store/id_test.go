@@ -2,6 +2,7 @@ package store
 
 import (
 	"sort"
+	"sync"
 	"testing"
 	"time"
 )
@@ -22,6 +23,82 @@ func TestNewIDSortsByTime(t *testing.T) {
 			t.Fatalf("duplicate ID %s", id)
 		}
 		seen[id] = true
+	}
+}
+
+// TestNewIDMonotonic: IDs made in the same millisecond sort in the order they were
+// made (Claim orders jobs due at the same time by ID), also when made from several
+// goroutines, and keep their time.
+func TestNewIDMonotonic(t *testing.T) {
+	at := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	var g IDGenerator
+	prev := g.New(JobIDPrefix, at)
+	for i := range 10000 {
+		id := g.New(JobIDPrefix, at)
+		if id <= prev {
+			t.Fatalf("ID %d %s does not sort after %s", i, id, prev)
+		}
+		if got, ok := IDTime(JobIDPrefix, id); !ok || !got.Equal(at) {
+			t.Fatalf("IDTime(%s) = %v, %v; want %v", id, got, ok, at)
+		}
+		prev = id
+	}
+
+	// Concurrent callers: all IDs distinct, each goroutine's in increasing order.
+	const workers, each = 8, 500
+	var wg sync.WaitGroup
+	out := make([][]string, workers)
+	for w := range workers {
+		wg.Go(func() {
+			for range each {
+				out[w] = append(out[w], NewID(JobIDPrefix, at))
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for w, ids := range out {
+		if !sort.StringsAreSorted(ids) {
+			t.Errorf("goroutine %d's IDs are not in order", w)
+		}
+		for _, id := range ids {
+			if seen[id] {
+				t.Fatalf("duplicate ID %s", id)
+			}
+			seen[id] = true
+		}
+	}
+}
+
+// TestNewIDOverflowAndClockStep: a random part that runs out moves the ID to the
+// next millisecond (still sorting after); a clock that steps back starts afresh
+// with the earlier time.
+func TestNewIDOverflowAndClockStep(t *testing.T) {
+	at := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	var g IDGenerator
+	first := g.New(JobIDPrefix, at)
+	for i := range g.last {
+		g.last[i] = 0xff
+	}
+	next := g.New(JobIDPrefix, at)
+	if next <= first {
+		t.Errorf("after overflow %s does not sort after %s", next, first)
+	}
+	if got, _ := IDTime(JobIDPrefix, next); !got.Equal(at.Add(time.Millisecond)) {
+		t.Errorf("after overflow the ID's time is %v, want %v", got, at.Add(time.Millisecond))
+	}
+	back := g.New(JobIDPrefix, at.Add(-time.Second))
+	if got, _ := IDTime(JobIDPrefix, back); !got.Equal(at.Add(-time.Second)) || back >= first {
+		t.Errorf("clock step back: %s at %v", back, got)
+	}
+	var r [10]byte
+	r[9] = 0xfe
+	if !addTo(&r, 1) || r[9] != 0xff || addTo(&[10]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 1) {
+		t.Errorf("addTo: %x", r)
+	}
+	r = [10]byte{0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	if !addTo(&r, 1) || r != [10]byte{0, 1} {
+		t.Errorf("addTo carry: %x", r)
 	}
 }
 

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -86,8 +88,10 @@ const insertChunk = 128
 
 // insertJobs inserts prepared jobs with multi-row INSERTs. A taken ID aborts: it is
 // returned as the error (wrapping ErrDuplicate) so the transaction rolls back and
-// none of the jobs is stored.
-func (s *Store) insertJobs(ctx context.Context, t tx, jobs []Job) error {
+// none of the jobs is stored. When again is set (the write runs again after a COMMIT
+// whose outcome is unknown) it is idempotent by job ID: an ID taken by an identical
+// job — this very write, committed — counts as inserted.
+func (s *Store) insertJobs(ctx context.Context, t tx, jobs []Job, again bool) error {
 	for len(jobs) > 0 {
 		chunk := jobs[:min(len(jobs), insertChunk)]
 		jobs = jobs[len(chunk):]
@@ -122,11 +126,36 @@ func (s *Store) insertJobs(ctx context.Context, t tx, jobs []Job) error {
 		}
 		if len(inserted) != len(chunk) {
 			for _, j := range chunk {
-				if !inserted[j.ID] {
+				if inserted[j.ID] {
+					continue
+				}
+				if !again {
 					return fmt.Errorf("store: job %s: %w ID", j.ID, ErrDuplicate)
+				}
+				if err := sameJobStored(ctx, t, j); err != nil {
+					return err
 				}
 			}
 		}
+	}
+	return nil
+}
+
+// sameJobStored returns nil if the job stored under j.ID is j as Enqueue wrote it
+// (its own earlier, committed write), else an error wrapping ErrDuplicate. The
+// status and times are not compared: a dispatcher may already have worked on it.
+func sameJobStored(ctx context.Context, t tx, j Job) error {
+	var got Job
+	ok, err := queryRow(ctx, t, `SELECT kind, callout, rule, form, entry_id, event_kind, payload, parent_id, max_attempts FROM jobs WHERE id = ?`,
+		[]any{j.ID}, &got.Kind, &got.Callout, &got.Rule, &got.Form, &got.EntryID, &got.EventKind, &got.Payload, &got.ParentID, &got.MaxAttempts)
+	switch {
+	case err != nil:
+		return err
+	case !ok: // taken by a row deleted since (a purge): not ours either
+		return fmt.Errorf("store: job %s: %w ID", j.ID, ErrDuplicate)
+	case got.Kind != j.Kind || got.Callout != j.Callout || got.Rule != j.Rule || got.Form != j.Form || got.EntryID != j.EntryID ||
+		got.EventKind != j.EventKind || !bytes.Equal(got.Payload, j.Payload) || got.ParentID != j.ParentID || got.MaxAttempts != j.MaxAttempts:
+		return fmt.Errorf("store: job %s: %w ID (held by a different job)", j.ID, ErrDuplicate)
 	}
 	return nil
 }
@@ -176,16 +205,24 @@ func (s *Store) Enqueue(ctx context.Context, jobs []Job) error {
 		return err
 	}
 	own := append([]Job(nil), jobs...)
-	return s.committer.do(ctx, len(own), func(ctx context.Context, t tx) (error, error) {
-		return nil, s.insertJobs(ctx, t, own)
+	// Idempotent by job ID: after a COMMIT whose reply was lost the committer runs
+	// the insert again, and it finds the rows that did commit.
+	return s.committer.doIdempotent(ctx, len(own), func(ctx context.Context, t tx, again bool) (error, error) {
+		return nil, s.insertJobs(ctx, t, own, again)
 	})
 }
 
-// Claim leases up to limit due jobs to owner until now+lease and returns them,
-// oldest due first. A job is due when it is pending, its NextAt is not after now,
-// and it is not leased or its lease has expired (a crashed owner's jobs are taken
-// over this way). The caller must settle each job with Complete, Reschedule, Fail or
-// Settle, or give it back with Release, before the lease ends.
+// Claim leases up to limit due jobs to owner for lease and returns them, oldest
+// due first. A job is due when it is pending, its NextAt is not after now, and it is
+// not leased or its lease has expired (a crashed owner's jobs are taken over this
+// way). The caller must settle each job with Complete, Reschedule, Fail or Settle,
+// or give it back with Release, before the lease ends; a long attempt may Extend
+// its lease first.
+//
+// Lease times come from the database's clock on PostgreSQL (now()), so a node whose
+// clock is skewed can neither take over a live lease early nor keep an expired one;
+// SQLite, one machine, uses now. Job.LeaseUntil is on that clock: a caller measures
+// its own deadline from before the call (see Extend).
 //
 // On PostgreSQL claims use FOR UPDATE SKIP LOCKED, so any number of nodes can
 // claim at once without taking the same job; on SQLite the claim is one UPDATE …
@@ -203,20 +240,24 @@ func (s *Store) Claim(ctx context.Context, owner string, limit int, lease time.D
 		return nil, ErrClosed
 	}
 	now = utc(now)
-	until := utc(now.Add(lease))
-	q := `UPDATE jobs SET lease_owner = ?, lease_until = ?, updated_at = ?
+	until, clock, leaseArgs := s.leaseTimes(lease, now)
+	q := `UPDATE jobs SET lease_owner = ?, lease_until = ` + until + `, updated_at = ?
 WHERE id IN (
 	SELECT id FROM jobs
-	WHERE status = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+	WHERE status = 'pending' AND next_at <= ? AND (lease_until IS NULL OR lease_until <= ` + clock + `)
 	ORDER BY next_at, id
 	LIMIT ?` + s.db.lockSuffix() + `)
 RETURNING ` + jobColumns
+	args := append([]any{owner}, leaseArgs.until...)
+	args = append(args, now, now)
+	args = append(args, leaseArgs.clock...)
+	args = append(args, limit)
 	// The claim rides the group commit with the enqueues and settles queued beside
 	// it: on SQLite's single writer that is one transaction and one fsync for all.
 	var jobs []Job
 	err := s.committer.do(ctx, 1, func(ctx context.Context, t tx) (error, error) {
 		var err error
-		jobs, err = queryAll(ctx, t, scanJob, q, owner, until, now, now, now, limit)
+		jobs, err = queryAll(ctx, t, scanJob, q, args...)
 		return nil, err
 	})
 	if err != nil {
@@ -226,20 +267,68 @@ RETURNING ` + jobColumns
 	return jobs, nil
 }
 
-func sortJobsByDue(jobs []Job) {
-	// Insertion sort: claims are small and RETURNING order is unspecified.
-	for i := 1; i < len(jobs); i++ {
-		for k := i; k > 0 && dueBefore(jobs[k], jobs[k-1]); k-- {
-			jobs[k], jobs[k-1] = jobs[k-1], jobs[k]
-		}
+// leaseArgs are the query arguments of the expressions leaseTimes returns.
+type leaseArgs struct{ until, clock []any }
+
+// leaseTimes returns the SQL for "the lease ends lease from now" and "now" on the
+// lease clock, with their arguments: the database's now() on PostgreSQL, the
+// caller's now on SQLite.
+func (s *Store) leaseTimes(lease time.Duration, now time.Time) (until, clock string, args leaseArgs) {
+	if s.dbLeaseClock() {
+		return "now() + CAST(? AS BIGINT) * INTERVAL '1 microsecond'", "now()",
+			leaseArgs{until: []any{lease.Microseconds()}}
 	}
+	return "?", "?", leaseArgs{until: []any{utc(now.Add(lease))}, clock: []any{now}}
 }
 
-func dueBefore(a, b Job) bool {
-	if !a.NextAt.Equal(b.NextAt) {
-		return a.NextAt.Before(b.NextAt)
+// dbLeaseClock reports whether lease times come from the database's clock: on
+// PostgreSQL, unless a test of this package asked for the caller's clock.
+func (s *Store) dbLeaseClock() bool {
+	return s.db.driver() == DriverPostgres && !s.callerLeaseClock
+}
+
+// Extend renews owner's lease on job id to last lease from now (the database's
+// now() on PostgreSQL), so an attempt longer than the lease it was claimed with
+// still ends inside its lease. It fails with ErrLeaseLost if owner no longer holds
+// the job (its lease expired and another owner took it, or it was settled) and with
+// ErrNotFound if there is no such job; a lease that has expired but was not taken
+// over is renewed. A caller that cannot extend must not start the attempt.
+func (s *Store) Extend(ctx context.Context, id, owner string, lease time.Duration, now time.Time) error {
+	switch {
+	case owner == "":
+		return errors.New("store: extend: empty owner")
+	case lease <= 0:
+		return fmt.Errorf("store: extend: lease must be positive, got %v", lease)
 	}
-	return a.ID < b.ID
+	if s.committer.isClosed() {
+		return ErrClosed
+	}
+	until, _, leaseArgs := s.leaseTimes(lease, utc(now))
+	q := `UPDATE jobs SET lease_until = ` + until + `
+WHERE id = ? AND lease_owner = ? AND status = 'pending'`
+	args := append(append([]any(nil), leaseArgs.until...), id, owner)
+	err := s.committer.do(ctx, 1, func(ctx context.Context, t tx) (error, error) {
+		n, err := t.exec(ctx, q, args...)
+		if err != nil || n > 0 {
+			return nil, err
+		}
+		return unsettled(ctx, t, id)
+	})
+	if err != nil && !errors.Is(err, ErrLeaseLost) && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("store: extend %s: %w", id, err)
+	}
+	return err
+}
+
+// sortJobsByDue orders claimed jobs by due time, then ID (RETURNING order is
+// unspecified; IDs are monotonic, so equal due times keep enqueue order).
+func sortJobsByDue(jobs []Job) {
+	slices.SortFunc(jobs, func(a, b Job) int {
+		if c := a.NextAt.Compare(b.NextAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 }
 
 // Outcome is how one attempt of a claimed job ended, for Settle.
@@ -337,7 +426,7 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 		}
 		// A follow-up whose ID is taken fails the whole call: outcomes must not
 		// half-apply.
-		return nil, s.insertJobs(ctx, t, follow)
+		return nil, s.insertJobs(ctx, t, follow, false)
 	})
 	if err != nil {
 		return nil, err
@@ -654,11 +743,14 @@ func (s *Store) Stats(ctx context.Context, now time.Time) (Stats, error) {
 		if err := r.Close(); err != nil {
 			return err
 		}
+		// Leases are judged on the lease clock (see Claim), due times on now.
+		_, clock, la := s.leaseTimes(time.Second, now)
+		args := append(append(append([]any(nil), la.clock...), now), la.clock...)
 		_, err = queryRow(ctx, t, `SELECT
-	CAST(COALESCE(SUM(CASE WHEN lease_until IS NOT NULL AND lease_until > ? THEN 1 ELSE 0 END), 0) AS BIGINT),
-	CAST(COALESCE(SUM(CASE WHEN next_at <= ? AND (lease_until IS NULL OR lease_until <= ?) THEN 1 ELSE 0 END), 0) AS BIGINT),
+	CAST(COALESCE(SUM(CASE WHEN lease_until IS NOT NULL AND lease_until > `+clock+` THEN 1 ELSE 0 END), 0) AS BIGINT),
+	CAST(COALESCE(SUM(CASE WHEN next_at <= ? AND (lease_until IS NULL OR lease_until <= `+clock+`) THEN 1 ELSE 0 END), 0) AS BIGINT),
 	MIN(created_at)
-FROM jobs WHERE status = 'pending'`, []any{now, now, now}, &st.Leased, &st.Due, &oldest)
+FROM jobs WHERE status = 'pending'`, args, &st.Leased, &st.Due, &oldest)
 		return err
 	})
 	if err != nil {
@@ -672,21 +764,58 @@ FROM jobs WHERE status = 'pending'`, []any{now, now, now}, &st.Leased, &st.Due, 
 
 // NextDue returns when the next pending job becomes claimable (its NextAt, or the
 // end of its lease if later), and false if no job is pending. A dispatcher sleeps
-// until then (or until it enqueues something itself).
-func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+// until then (or until it enqueues something itself). now is the caller's clock:
+// on PostgreSQL, where leases run on the database clock, a lease end is returned as
+// now plus the lease's remaining time, so a node with a skewed clock neither
+// sleeps through the expiry nor polls in a busy loop.
+func (s *Store) NextDue(ctx context.Context, now time.Time) (time.Time, bool, error) {
 	if s.committer.isClosed() {
 		return time.Time{}, false, ErrClosed
 	}
+	leaseEnd, args := "lease_until", []any(nil)
+	if s.dbLeaseClock() {
+		leaseEnd, args = "(CAST(? AS TIMESTAMPTZ) + (lease_until - now()))", []any{utc(now)}
+	}
 	var next time.Time
 	err := readTx(ctx, s.db, func(t tx) error {
-		_, err := queryRow(ctx, t, `SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > next_at
-	THEN lease_until ELSE next_at END) FROM jobs WHERE status = 'pending'`, nil, &next)
+		_, err := queryRow(ctx, t, `SELECT MIN(CASE WHEN lease_until IS NOT NULL AND `+leaseEnd+` > next_at
+	THEN `+leaseEnd+` ELSE next_at END) FROM jobs WHERE status = 'pending'`, append(args, args...), &next)
 		return err
 	})
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next due: %w", err)
 	}
 	return next, !next.IsZero(), nil
+}
+
+// PendingByCallout counts the pending callout deliveries by callout name, for
+// `ruleflow check --store`: a configuration that no longer names a callout (nor
+// lists it in renamed_from) would strand them.
+func (s *Store) PendingByCallout(ctx context.Context) (map[string]int64, error) {
+	if s.committer.isClosed() {
+		return nil, ErrClosed
+	}
+	counts := map[string]int64{}
+	err := readTx(ctx, s.db, func(t tx) error {
+		r, err := t.query(ctx, `SELECT callout, COUNT(*) FROM jobs WHERE status = 'pending' AND kind = 'callout' GROUP BY callout`)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		for r.Next() {
+			var name string
+			var n int64
+			if err := r.Scan(&name, &n); err != nil {
+				return err
+			}
+			counts[name] = n
+		}
+		return r.Close()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: pending by callout: %w", err)
+	}
+	return counts, nil
 }
 
 // Purge deletes delivered and failed jobs last updated before cutoff, with their

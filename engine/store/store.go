@@ -135,6 +135,9 @@ type Store struct {
 	db        backend
 	log       *slog.Logger
 	committer *committer
+	// callerLeaseClock makes PostgreSQL leases use the now passed by the caller, as
+	// on SQLite: only for this package's tests, which drive a fixed clock.
+	callerLeaseClock bool
 
 	closeOnce sync.Once
 	closeErr  error

@@ -662,18 +662,18 @@ func testStats(t *testing.T, open opener) {
 func testNextDue(t *testing.T, open opener) {
 	s, _ := open(t)
 	ctx := context.Background()
-	if _, ok, err := s.NextDue(ctx); ok || err != nil {
+	if _, ok, err := s.NextDue(ctx, t0); ok || err != nil {
 		t.Fatalf("NextDue on empty store = %v, %v; want false, nil", ok, err)
 	}
 	a, b := callout("dlv_a"), callout("dlv_b")
 	a.NextAt, b.NextAt = t0, t0.Add(5*time.Minute)
 	mustEnqueue(t, s, a, b)
-	next, ok, err := s.NextDue(ctx)
+	next, ok, err := s.NextDue(ctx, t0)
 	if err != nil || !ok || !next.Equal(t0) {
 		t.Fatalf("NextDue = %v, %v, %v; want %v", next, ok, err, t0)
 	}
 	mustClaim(t, s, "w", 1, t0) // dlv_a leased until t0+1m
-	if next, _, _ := s.NextDue(ctx); !next.Equal(t0.Add(time.Minute)) {
+	if next, _, _ := s.NextDue(ctx, t0); !next.Equal(t0.Add(time.Minute)) {
 		t.Errorf("NextDue with dlv_a leased = %v, want its lease end %v", next, t0.Add(time.Minute))
 	}
 }
