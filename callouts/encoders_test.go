@@ -172,14 +172,19 @@ func TestEncodersRefuseAsLibrary(t *testing.T) {
 			t.Errorf("callout %+v rendered", c)
 		}
 	}
-	// A value the library refuses (an id that is not an integer) is refused too.
-	good := []*rules.Callout{soapCallout(), xmlrpcCallout(), nameValueCallout("GET")}
+	// A text id (a mapped field holding "T-1", or the entry ID of an event whose
+	// source maps no id) is sent as text, as the library sends it: a <string> in
+	// XML-RPC, from the template compiled for it.
+	good := []*rules.Callout{soapCallout(), xmlrpcCallout(), nameValueCallout("GET"), nameValueCallout("POST")}
 	enc = compileWith(t, cfg, good...)
 	ev := seedEvent(rules.KindCreate)
 	ev.After["TicketID"] = "T-1"
+	noForm := &rules.Event{Kind: rules.KindCallback, Form: "Other", EntryID: "call_0001"}
 	for _, c := range good {
-		if renderBoth(t, cfg, enc, c, ev) != nil {
-			t.Errorf("%s: id T-1 accepted", c.Name)
+		for _, ev := range []*rules.Event{ev, noForm} {
+			if renderBoth(t, cfg, enc, c, ev) == nil {
+				t.Errorf("%s: text id refused", c.Name)
+			}
 		}
 	}
 }
@@ -287,7 +292,7 @@ func FuzzEncoders(f *testing.F) {
 
 // TestEventRenderer: the callouts of one event, rendered with one EventRenderer
 // (which computes the shared standard data once), give what the library gives for
-// each — callouts with different UDFs, and after a callout whose id is refused.
+// each — callouts with different UDFs, and with a text id.
 func TestEventRenderer(t *testing.T) {
 	cfg := testConfig(t)
 	noUDF := soapCallout()
@@ -314,13 +319,18 @@ func TestEventRenderer(t *testing.T) {
 			}
 		}
 	}
-	bad := seedEvent(rules.KindCreate)
-	bad.After["TicketID"] = "T-1"
-	er := enc.ForEvent(bad)
-	for _, c := range cs[:4] {
-		_, want := Render(cfg, c, bad)
-		if _, err := er.Render(c); err == nil || want == nil || err.Error() != want.Error() {
-			t.Errorf("%s: error %v, want %v", c.Name, err, want)
+	// A text id is shared as text by every callout of the event.
+	text := seedEvent(rules.KindCreate)
+	text.After["TicketID"] = "T-1"
+	er := enc.ForEvent(text)
+	for _, c := range cs {
+		want, wantErr := Render(cfg, c, text)
+		got, err := er.Render(c)
+		if err != nil || wantErr != nil {
+			t.Fatalf("%s: error %v, library %v", c.Name, err, wantErr)
+		}
+		if diff := cmp.Diff(string(dump(want)), string(dump(got))); diff != "" {
+			t.Errorf("%s, text id (-library +event renderer):\n%s", c.Name, diff)
 		}
 	}
 }

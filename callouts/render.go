@@ -74,15 +74,16 @@ type renderer struct {
 	cfg    *rules.Config
 	c      *rules.Callout
 	ev     *rules.Event
-	form   *rules.Form
+	cf     rules.CalloutFields // of the event's form, callback function or target
 	schema *qualification.Schema
 	loc    *time.Location
 	rec    rules.Record
 }
 
 // Render builds the HTTP request for callout c fired by event ev under configuration
-// cfg. The body is encoded in c.Format; standard data is read through the event
-// form's callout_fields from ev.Current(). Render does not look at c.Active or the
+// cfg. The body is encoded in c.Format; standard data is read from ev.Current()
+// through the callout_fields of the event's source (rules.Config.CalloutSource):
+// its form, or for inbound events its callback function or target URL. Render does not look at c.Active or the
 // UDF filter: deciding whether to fire is the engine's job.
 func Render(cfg *rules.Config, c *rules.Callout, ev *rules.Event) (*Request, error) {
 	if c == nil {
@@ -136,7 +137,8 @@ func (r *renderer) request() (*Request, *url.URL, error) {
 }
 
 // newRenderer prepares the rendering of callout c for event ev under cfg (nil: an
-// empty configuration), looking up the event's form.
+// empty configuration), looking up the callout_fields and schema of the event's
+// source (rules.Config.CalloutSource).
 func newRenderer(cfg *rules.Config, c *rules.Callout, ev *rules.Event) renderer {
 	if cfg == nil {
 		cfg = &rules.Config{}
@@ -145,19 +147,16 @@ func newRenderer(cfg *rules.Config, c *rules.Callout, ev *rules.Event) renderer 
 	if r.loc == nil {
 		r.loc = time.UTC
 	}
-	if f, ok := cfg.Form(ev.Form); ok {
-		r.form = f
+	if cf, schema, ok := cfg.CalloutSource(ev); ok {
+		r.cf, r.schema = cf, schema
 	} else {
 		// A configuration built in code rather than by rules.Load has no index.
 		for _, f := range cfg.Forms {
 			if f != nil && f.Name == ev.Form {
-				r.form = f
+				r.cf, r.schema = f.CalloutFields, f.Schema
 				break
 			}
 		}
-	}
-	if r.form != nil {
-		r.schema = r.form.Schema
 	}
 	return r
 }
@@ -285,10 +284,7 @@ type stdData [7]stdValue
 
 // standard returns the standard callout data in wire order (design §5).
 func (r *renderer) standard() (stdData, error) {
-	var cf rules.CalloutFields
-	if r.form != nil {
-		cf = r.form.CalloutFields
-	}
+	cf := r.cf
 	var out stdData
 
 	id := stdValue{Name: StdID}
@@ -299,19 +295,16 @@ func (r *renderer) standard() (stdData, error) {
 			id.Int, id.IsInt = n, true
 		}
 	} else {
-		// Without a mapping the entry ID identifies the record.
+		// Without a mapping the entry ID identifies the record: a ticket's number,
+		// or the call_… / ext_… ID of an inbound event.
 		id.Value, id.Null = r.ev.EntryID, r.ev.EntryID == ""
 	}
 	if !id.Null && !id.IsInt {
-		s := strings.TrimSpace(id.Value)
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			if cf.ID != "" {
-				return out, r.errorf("id field %q: value %q is not an integer", cf.ID, id.Value)
-			}
-			return out, r.errorf("entry_id %q is not an integer and the form maps no id field", id.Value)
+		// No integer is required: a text id is sent as text (a <string> in
+		// XML-RPC); one that reads as an integer is normalised and is an <int>.
+		if n, err := strconv.ParseInt(strings.TrimSpace(id.Value), 10, 64); err == nil {
+			id.Int, id.IsInt, id.Value = n, true, strconv.FormatInt(n, 10)
 		}
-		id.Int, id.IsInt, id.Value = n, true, strconv.FormatInt(n, 10)
 	}
 	out[0] = id
 

@@ -438,9 +438,6 @@ func TestRenderErrors(t *testing.T) {
 	cfg := testConfig(t)
 	ev := seedEvent(rules.KindCreate)
 	mod := func(base *rules.Callout, f func(*rules.Callout)) *rules.Callout { f(base); return base }
-	badID := seedEvent(rules.KindCreate)
-	badID.After["TicketID"] = "T-1"
-	noForm := &rules.Event{Kind: rules.KindCreate, Form: "Other", EntryID: "abc"}
 	tests := []struct {
 		name    string
 		callout *rules.Callout
@@ -478,8 +475,6 @@ func TestRenderErrors(t *testing.T) {
 			`callout "AR webhook": invalid header name "Bad Header"`},
 		{"header injection", mod(jsonCallout(), func(c *rules.Callout) { c.Headers = map[string]string{"X-A": "1\r\nX-B: 2"} }), ev,
 			`callout "AR webhook": header "X-A": value must not contain line breaks or NUL`},
-		{"id not an integer", soapCallout(), badID, `callout "VSA close alert": id field "TicketID": value "T-1" is not an integer`},
-		{"entry id not an integer", soapCallout(), noForm, `callout "VSA close alert": entry_id "abc" is not an integer and the form maps no id field`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -580,6 +575,40 @@ func benchmarkRender(b *testing.B, renderer func(*rules.Config, []*rules.Callout
 				if _, err := render(bc.c, bc.ev); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// TestRenderTextID: no integer is required anywhere (issue 11 §1). An id that is
+// text — a mapped field holding "T-1", or the entry ID of an event whose source maps
+// no id — is sent as text in name-value and SOAP and as a <string> in XML-RPC.
+func TestRenderTextID(t *testing.T) {
+	cfg := testConfig(t)
+	badID := seedEvent(rules.KindCreate)
+	badID.After["TicketID"] = "T-1"
+	noForm := &rules.Event{Kind: rules.KindCallback, Form: "Other", EntryID: "call_0001"}
+	tests := []struct {
+		name    string
+		callout *rules.Callout
+		event   *rules.Event
+		want    string
+	}{
+		{"name-value field", nameValueCallout("POST"), badID, "id=T-1&"},
+		{"name-value entry id", nameValueCallout("POST"), noForm, "id=call_0001&"},
+		{"soap field", soapCallout(), badID, "<id>T-1</id>"},
+		{"soap entry id", soapCallout(), noForm, "<id>call_0001</id>"},
+		{"xmlrpc field", xmlrpcCallout(), badID, "<name>id</name><value><string>T-1</string></value>"},
+		{"xmlrpc entry id", xmlrpcCallout(), noForm, "<name>id</name><value><string>call_0001</string></value>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := Render(cfg, tt.callout, tt.event)
+			if err != nil {
+				t.Fatalf("Render: %v", err)
+			}
+			if !strings.Contains(string(req.Body), tt.want) {
+				t.Errorf("body does not hold %q:\n%s", tt.want, req.Body)
 			}
 		})
 	}

@@ -22,9 +22,11 @@ type xmlrpcStandard struct {
 }
 
 // xmlrpc encodes <methodCall><methodName>METHOD</methodName> with one param, a
-// <struct> of the standard data in standard order: id as <int>, the rest as
-// <string>. A NULL id, or one outside XML-RPC's 32-bit int range, is written as a
-// <string> (empty, or the decimal digits) so that no value is lost or invalid.
+// <struct> of the standard data in standard order: id as <int> when it is an
+// integer, the rest as <string>. An id that is text (the call_… entry ID of a
+// callback event, say), NULL, or outside XML-RPC's 32-bit int range, is written as
+// a <string> (the text, empty, or the decimal digits) so that no value is lost or
+// invalid.
 func (r *renderer) xmlrpc(req *Request) error {
 	std, err := r.standard()
 	if err != nil {

@@ -115,11 +115,16 @@ func (e *Engine) ruleNotifications(state *configState, ev *rules.Event, res *Res
 	var jobs []store.Job
 	for _, m := range res.Matches {
 		n := m.Rule.Notify
-		if n == nil || !notify.ShouldNotify(n, false) {
+		if n == nil {
+			continue
+		}
+		n = withRecipients(state.cfg, n, e.recipients(state.cfg, n, ev, "rule", m.Rule.Name))
+		if !notify.ShouldNotify(n, false) {
 			continue
 		}
 		id := store.NewID(store.JobIDPrefix, now)
 		msg := ruleMessage(state.cfg, m.Rule, ev, res.Set, id)
+		msg.To = n.To
 		payload, err := json.Marshal(emailPayload{Message: msg, Form: ev.Form, EntryID: ev.EntryID})
 		if err != nil {
 			e.log.Error("engine: encode rule notification", "rule", m.Rule.Name, "error", err)

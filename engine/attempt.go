@@ -104,9 +104,9 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 		}
 		if c != nil {
 			o.Callout = c.Name
-			out.Follow = e.notification(state, c, job, o)
+			out.Follow = e.notification(state, c, p.Recipients, job, o)
 		} else {
-			out.Follow = e.removedNotification(state, p.Notify, job, o)
+			out.Follow = e.removedNotification(state, p.Notify, p.Recipients, job, o)
 		}
 	}
 	return out
@@ -129,19 +129,20 @@ type notePayload struct {
 
 // notification returns the e-mail job reporting on a delivery that reached its final
 // state, or nothing when the callout's notify policy says no e-mail.
-func (e *Engine) notification(state *configState, c *rules.Callout, job store.Job, o notify.Outcome) []store.Job {
-	return e.notifyJob(state, c.Name, c.Notify, state.templates[c.Name], job, o)
+func (e *Engine) notification(state *configState, c *rules.Callout, to []string, job store.Job, o notify.Outcome) []store.Job {
+	return e.notifyJob(state, c.Name, withRecipients(state.cfg, c.Notify, to), state.templates[c.Name], job, o)
 }
 
 // removedNotification is notification for a delivery whose callout is no longer
 // configured (removed without renamed_from): the policy stored with the delivery
 // when it was enqueued decides, with templates parsed from it now.
-func (e *Engine) removedNotification(state *configState, stored *rules.Notify, job store.Job, o notify.Outcome) []store.Job {
+func (e *Engine) removedNotification(state *configState, stored *rules.Notify, to []string, job store.Job, o notify.Outcome) []store.Job {
 	if stored == nil {
 		// Deliveries enqueued before policies were stored with them.
 		e.log.Warn("engine: delivery of a removed callout ended; it stored no notification policy, so none is sent", "callout", job.Callout, "job", job.ID)
 		return nil
 	}
+	stored = withRecipients(state.cfg, stored, to)
 	t, err := notify.NewTemplates(stored, configDir(state))
 	if err != nil {
 		e.log.Error("engine: notification template of a removed callout; using the defaults", "callout", job.Callout, "error", err)
@@ -151,6 +152,7 @@ func (e *Engine) removedNotification(state *configState, stored *rules.Notify, j
 }
 
 // notifyJob returns the e-mail job for policy n with templates t (nil: the defaults).
+// n.To holds the resolved addresses (withRecipients); the e-mail goes to them.
 func (e *Engine) notifyJob(state *configState, callout string, n *rules.Notify, t *notify.Templates, job store.Job, o notify.Outcome) []store.Job {
 	if !notify.ShouldNotify(n, o.Delivered) {
 		return nil
@@ -179,6 +181,7 @@ func (e *Engine) notifyJob(state *configState, callout string, n *rules.Notify, 
 			return nil
 		}
 	}
+	msg.To = append([]string(nil), n.To...) // resolved for this delivery, not the templates' static list
 	payload, err := json.Marshal(emailPayload{Message: msg, Form: job.Form, EntryID: job.EntryID})
 	if err != nil {
 		e.log.Error("engine: encode notification", "callout", callout, "error", err)

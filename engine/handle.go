@@ -65,6 +65,9 @@ type DeliveryPayload struct {
 	// Notify is the callout's notification policy when the event happened: it
 	// decides the final e-mail if the callout is removed before the delivery ends.
 	Notify *rules.Notify `json:"notify,omitempty"`
+	// Recipients are Notify's to entries resolved when the event happened
+	// (resources, roles, field: values as of the save).
+	Recipients []string `json:"recipients,omitempty"`
 	// Origin is "api" for a webhook registered through the API (the egress guard
 	// then refuses loopback), empty for the configuration file's callouts.
 	Origin string `json:"origin,omitempty"`
@@ -118,6 +121,9 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 			fired := Fired{Rule: m.Rule.Name, Callout: c.Name}
 			policy := callouts.PolicyFor(c.Retry)
 			dp := DeliveryPayload{TicketNumber: ticketNumber(state.cfg, ev), Policy: policy, Notify: c.Notify, Origin: state.originOf(c)}
+			if c.Notify != nil {
+				dp.Recipients = e.recipients(state.cfg, c.Notify, ev, "callout", c.Name)
+			}
 			maxAttempts := policy.Attempts()
 			req, err := render.Render(c)
 			if err != nil {

@@ -66,6 +66,10 @@ func parseConfig(t testing.TB, url, body string) *rules.Config {
 
 // oneCallout is the usual test rule set: rule "Close alert" fires callout "RMM" on
 // an update that completes the ticket.
+// testSMTPBlock is an smtp block for configurations whose notify blocks need one
+// but whose e-mails go to a host Mailer or are never sent (nothing listens on port 9).
+const testSMTPBlock = "smtp: {host: 127.0.0.1, port: 9, tls: none, from: ruleflow@example.com}\n"
+
 const oneCallout = `
 callouts:
   - name: RMM

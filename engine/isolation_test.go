@@ -13,8 +13,9 @@ import (
 	"github.com/ruleflow/ruleflow/rules"
 )
 
-// TestRenderErrorIsolated: a callout that cannot be rendered for one event (its id
-// field holds "T-1", not an integer) used to fail the whole Handle, so the other
+// TestRenderErrorIsolated: a callout that cannot be rendered (a host changed its
+// loaded definition to format "csv"; an id that is not an integer was such a case
+// until issue 11 made text ids valid) used to fail the whole Handle, so the other
 // callouts of the save were not enqueued either. Now the others are delivered, and
 // the broken one is a failed delivery, unsent, whose reason is the render error,
 // notified by e-mail per its policy and reported in Result.RenderErrors.
@@ -40,13 +41,13 @@ rules:
     callouts: [RMM, Hook]
 `, mail.Port))
 	e := openEngine(t, Options{Config: cfg, Store: sqliteDSN(t)})
+	cfg.Callouts[0].Format = "csv" // changed in code: Render judges what it is handed
 	ev := completeEvent(7)
-	ev.After["TicketID"] = "T-1" // built in code: a host may hand any value over
 	res, err := e.Handle(context.Background(), ev)
 	if err != nil {
 		t.Fatalf("Handle: %v (a render error must not fail the event)", err)
 	}
-	const reason = `rule "Close alert": callout "RMM": id field "TicketID": value "T-1" is not an integer`
+	const reason = `rule "Close alert": callout "RMM": unknown format "csv" (want name-value, soap, xmlrpc or json)`
 	if res.RenderErrors == nil || res.RenderErrors.Error() != reason {
 		t.Fatalf("RenderErrors = %v, want %q", res.RenderErrors, reason)
 	}
@@ -67,7 +68,7 @@ rules:
 		}
 	}
 	waitFor(t, 10*time.Second, "the failure e-mail", func() bool { return len(mail.Messages()) == 1 })
-	if body := string(mail.Messages()[0].Data); !strings.Contains(body, "is not an integer") {
+	if body := string(mail.Messages()[0].Data); !strings.Contains(body, "unknown format") {
 		t.Errorf("the e-mail does not give the reason:\n%s", body)
 	}
 	failed, err := e.Store().List(context.Background(), store.Filter{Status: store.StatusFailed})

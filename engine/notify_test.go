@@ -327,11 +327,12 @@ func TestNotifySMTPPermanentFailure(t *testing.T) {
 	s.checkNoSecrets(t)
 }
 
-// TestNotifyCustomMailer: a host-supplied Mailer receives the message (no SMTP block needed).
+// TestNotifyCustomMailer: a host-supplied Mailer receives the message; the smtp
+// block a notify needs (issue 11 §4) is then not used to send.
 func TestNotifyCustomMailer(t *testing.T) {
 	t.Parallel()
 	rc := newReceiver(t, nil)
-	cfg := parseConfig(t, rc.URL, strings.Replace(oneCallout, "retry:", "notify: {to: [ops@example.com]}\n    retry:", 1))
+	cfg := parseConfig(t, rc.URL, testSMTPBlock+strings.Replace(oneCallout, "retry:", "notify: {to: [ops@example.com]}\n    retry:", 1))
 	mailer := &mailerFunc{}
 	e := openEngine(t, Options{Config: cfg, Store: sqliteDSN(t), Mailer: mailer})
 	handleOne(t, e, completeEvent(13))

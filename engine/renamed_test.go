@@ -11,7 +11,7 @@ import (
 )
 
 // notifiedCallout is oneCallout with a notification on every outcome.
-var notifiedCallout = strings.Replace(oneCallout, "retry:", "notify: {to: [ops@example.com]}\n    retry:", 1)
+var notifiedCallout = testSMTPBlock + strings.Replace(oneCallout, "retry:", "notify: {to: [ops@example.com]}\n    retry:", 1)
 
 // TestRenamedCalloutCarriesOver: a delivery enqueued for callout "RMM" is delivered
 // and notified by "RMM v2" after a restart on a configuration that renamed it with
@@ -24,7 +24,7 @@ func TestRenamedCalloutCarriesOver(t *testing.T) {
 	id := handleOne(t, first, completeEvent(21))
 	first.Close()
 
-	renamed := parseConfig(t, rc.URL, `
+	renamed := parseConfig(t, rc.URL, testSMTPBlock+`
 callouts:
   - name: RMM v2
     renamed_from: [RMM]

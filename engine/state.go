@@ -93,7 +93,7 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 		if c.Notify == nil {
 			continue
 		}
-		t, err := notify.NewTemplates(c.Notify, baseDir)
+		t, err := notify.NewTemplates(cfg.StaticRecipients(c.Notify), baseDir)
 		if err != nil {
 			return nil, fmt.Errorf("engine: callout %q: %w", name, err)
 		}

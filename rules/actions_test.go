@@ -57,6 +57,7 @@ func TestActionErrors(t *testing.T) {
 		`29:29: invalid value for "DueDate": cannot apply "+" to keyword $TIMESTAMP$ and character field 'Title'`,
 		`30:56: a rule that rejects the save cannot also fire callouts, set fields or notify: a rejection enqueues and changes nothing`,
 		`31:55: order 1001 is out of range (want 0 to 1000)`,
+		`31:69: notify needs an smtp block at the top level of the configuration: without one no e-mail is ever sent`,
 		`31:109: a rule's notify takes only to (failures_only applies to callout notifications)`,
 		`32:53: set cannot change a deleted record (the rule listens for delete events)`,
 		`33:56: reject needs a message`,
@@ -123,6 +124,7 @@ func TestRunOrderAndVisibility(t *testing.T) {
     condition: "'Queue' = \"Network\" AND 'TR.Queue' != $NULL$"
     order: 200
     callouts: [U1]
+smtp: {host: 127.0.0.1, port: 2525, tls: none, from: ruleflow@example.com}
 `)
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	ev := &Event{Kind: KindCreate, Form: "Ticket", EntryID: "1", Time: now,

@@ -23,6 +23,7 @@ type Config struct {
 	Webhooks        []*Webhook             `yaml:"webhooks,omitempty" json:"webhooks,omitempty"`
 	Callbacks       []*CallbackFunction    `yaml:"callback_functions,omitempty" json:"callback_functions,omitempty"`
 	Targets         []*TargetURL           `yaml:"target_urls,omitempty" json:"target_urls,omitempty"`
+	Resources       []*Resource            `yaml:"resources,omitempty" json:"resources,omitempty"`
 	Location        *time.Location         `yaml:"-" json:"-"` // from Timezone; UTC when empty
 	NullMode        qualification.NullMode `yaml:"-" json:"-"` // from Nulls
 	File            string                 `yaml:"-" json:"-"` // the file it was loaded from, if any
@@ -198,6 +199,8 @@ type CallbackFunction struct {
 	Description string            `yaml:"description,omitempty" json:"description,omitempty"`
 	Published   bool              `yaml:"published,omitempty" json:"published"`
 	Parameters  map[string]string `yaml:"parameters,omitempty" json:"parameters,omitempty"` // name → string|int|float|bool|date|map
+	// CalloutFields maps the standard callout data to arguments (see inbound.go).
+	CalloutFields CalloutFields `yaml:"callout_fields,omitempty" json:"callout_fields,omitempty"`
 }
 
 // TargetURL is a Freshworks-style external-event target: a unique URL per installation.
@@ -207,6 +210,9 @@ type TargetURL struct {
 	Domain    string         `yaml:"domain,omitempty" json:"domain,omitempty"`
 	Region    string         `yaml:"region,omitempty" json:"region,omitempty"`
 	Iparams   map[string]any `yaml:"iparams,omitempty" json:"iparams,omitempty"`
+	// CalloutFields maps the standard callout data to payload paths such as
+	// data.issue.id (see inbound.go).
+	CalloutFields CalloutFields `yaml:"callout_fields,omitempty" json:"callout_fields,omitempty"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("60s", "1m30s").

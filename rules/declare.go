@@ -103,6 +103,7 @@ func (d *decoder) declareCallbacks(cfg *Config) {
 		if s := d.checkCallback(f); s != nil {
 			cfg.idx.schemas[f.APIName] = s
 		}
+		d.checkCallbackCalloutFields(f)
 	}
 }
 
@@ -118,6 +119,7 @@ func apiNameProblem(name string) string {
 func (d *decoder) declareTargets(cfg *Config) {
 	for _, t := range cfg.Targets {
 		declare(d, cfg.idx.targets, t, "name", "target URL name", t.Name, nil)
+		d.checkTargetCalloutFields(t)
 	}
 }
 

@@ -40,6 +40,7 @@ type index struct {
 	callbacks    map[string]*CallbackFunction
 	targets      map[string]*TargetURL
 	schemas      map[string]*qualification.Schema // callback functions' parameter schemas
+	resources    *resourceIndex
 	webhookRules []*Rule
 	rules        map[formKind][]*Rule
 }
@@ -57,12 +58,14 @@ func (d *decoder) build(cfg *Config) {
 		schemas:   map[string]*qualification.Schema{},
 	}
 	d.checkSettings(cfg)
+	d.declareResources(cfg)
 	d.declareForms(cfg)
 	d.declareCallouts(cfg)
 	d.declareCallbacks(cfg)
 	d.declareTargets(cfg)
 	d.declareRules(cfg)
 	d.declareWebhooks(cfg)
+	d.checkNotifications(cfg)
 	d.compileAll()
 	cfg.idx.rules = indexRules(cfg.Rules, cfg.idx.webhookRules)
 }
@@ -351,11 +354,7 @@ func (d *decoder) checkNotify(n *Notify) {
 	if d.has(n, "to") && len(n.To) == 0 {
 		d.errAt(n, "to", "notify needs at least one recipient in to")
 	}
-	for i, addr := range n.To {
-		if _, err := mail.ParseAddress(addr); err != nil {
-			d.errAt(n, "to["+strconv.Itoa(i)+"]", "invalid e-mail address %q: %s", addr, strings.TrimPrefix(err.Error(), "mail: "))
-		}
-	}
+	// The entries are checked by checkNotifications, once resources and rules are known.
 	if n.Subject != "" && n.SubjectFile != "" {
 		d.errAt(n, "subject_file", "set subject or subject_file, not both")
 	}
