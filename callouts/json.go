@@ -61,6 +61,10 @@ func (r *renderer) json(req *Request) error {
 			b = appendJSONString(b, name)
 			b = append(b, ':')
 			v := r.rec[name]
+			if raw, ok := r.externalObject(name, v); ok {
+				b = append(b, raw...)
+				continue
+			}
 			b = r.appendJSONValue(b, v, r.field(name))
 			switch a := v.(type) {
 			case *rules.Attachment:

@@ -20,6 +20,7 @@ type metrics struct {
 	outcomes   *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	emails     *prometheus.CounterVec
+	orphaned   prometheus.Gauge
 	actions    *actionMetrics
 }
 
@@ -47,8 +48,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		emails: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "ruleflow", Name: "emails_total", Help: "Notification e-mails, by result (sent, failed).",
 		}, []string{"result"}),
+		orphaned: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "ruleflow", Name: "webhooks_orphaned", Help: "Registered webhooks whose form the configuration does not declare (they do not fire).",
+		}),
 	}
-	reg.MustRegister(m.events, m.rulesFired, m.enqueuedN, m.outcomes, m.latency, m.emails)
+	reg.MustRegister(m.events, m.rulesFired, m.enqueuedN, m.outcomes, m.latency, m.emails, m.orphaned)
 	m.actions = newActionMetrics(reg)
 	return m
 }

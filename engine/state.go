@@ -29,6 +29,7 @@ type configState struct {
 	mailer     Mailer
 	maxTimeout time.Duration // the longest callout timeout
 	mailLimit  time.Duration // the longest a notification e-mail may take
+	orphaned   int           // stored webhooks whose form base does not declare
 
 	egress      *egress.Policy  // the guard's policy, from cfg.Egress
 	apiWebhooks map[string]bool // IDs of the webhooks registered through the API
@@ -51,7 +52,8 @@ func configDir(s *configState) string {
 }
 
 func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision int64) (*configState, error) {
-	cfg, err := withStoredWebhooks(base, stored, e.log)
+	effective := followFormRenames(base, stored)
+	cfg, err := withStoredWebhooks(base, effective, e.log)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +66,9 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 		encoders:  callouts.Compile(cfg),
 		renamed:   make(map[string]*rules.Callout),
 		templates: make(map[string]*notify.Templates),
+		orphaned:  logOrphans(base, effective, e.log),
 	}
+	e.metrics.setOrphaned(s.orphaned)
 	s.egress, s.apiWebhooks = egressPolicy(cfg), apiWebhookIDs(stored)
 	add := func(c *rules.Callout) {
 		if _, ok := s.callouts[c.Name]; !ok {

@@ -98,6 +98,9 @@ func withStoredWebhooks(base *rules.Config, stored []*rules.Webhook, log *slog.L
 	}
 	valid := make([]*rules.Webhook, 0, len(stored))
 	for _, w := range stored {
+		if webhookOrphaned(base, w) {
+			continue // logged by logOrphans
+		}
 		if _, err := base.CompileWebhook(w); err != nil {
 			log.Error("engine: registered webhook is refused by the configuration; it will not fire", "webhook", w.WebhookID, "error", err)
 			continue
@@ -172,7 +175,10 @@ func (e *Engine) startWatch() {
 }
 
 // validateWebhook checks w as the API would register it.
+// A form_name the configuration lists in a form's renamed_from is changed to the
+// form's name.
 func (e *Engine) validateWebhook(w *rules.Webhook) error {
+	*w = *followFormRename(e.cfg.Load().base, w)
 	if _, err := e.Config().CompileWebhook(w); err != nil {
 		return &InvalidError{Msg: err.Error()}
 	}
@@ -323,7 +329,11 @@ func (e *Engine) Webhook(ctx context.Context, id string) (*rules.Webhook, error)
 	if err != nil {
 		return nil, mapStoreErr(err)
 	}
-	return decodeWebhook(sw)
+	w, err := decodeWebhook(sw)
+	if err != nil {
+		return nil, err
+	}
+	return followFormRename(e.cfg.Load().base, w), nil
 }
 
 // Webhooks returns every webhook: those of the configuration file, then the
@@ -342,7 +352,7 @@ func (e *Engine) Webhooks(ctx context.Context) ([]*rules.Webhook, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, w)
+		out = append(out, followFormRename(e.cfg.Load().base, w))
 	}
 	return out, nil
 }

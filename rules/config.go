@@ -58,6 +58,7 @@ type Form struct {
 	Name          string                `yaml:"-" json:"name"`
 	Schema        *qualification.Schema `yaml:"-" json:"-"`
 	CalloutFields CalloutFields         `yaml:"callout_fields,omitempty" json:"callout_fields,omitempty"`
+	RenamedFrom   []string              `yaml:"renamed_from,omitempty" json:"renamed_from,omitempty"` // former names: registered webhooks on them follow this form
 }
 
 // CalloutFields maps the standard callout data (design §5) to field names of a form.

@@ -85,6 +85,7 @@ func (d *decoder) declareForms(cfg *Config) {
 		cfg.idx.forms[f.Name] = f
 		d.checkCalloutFields(f)
 	}
+	d.checkFormRenamedFrom(cfg, cfg.idx.forms)
 }
 
 // declareCallouts declares and judges the callouts.
@@ -120,6 +121,7 @@ func (d *decoder) declareTargets(cfg *Config) {
 	for _, t := range cfg.Targets {
 		declare(d, cfg.idx.targets, t, "name", "target URL name", t.Name, nil)
 		d.checkTargetCalloutFields(t)
+		d.checkTargetRegion(t)
 	}
 }
 

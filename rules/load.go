@@ -18,6 +18,7 @@ import (
 type formSpec struct {
 	Fields        map[string]fieldSpec `yaml:"fields"`
 	CalloutFields CalloutFields        `yaml:"callout_fields,omitempty"`
+	RenamedFrom   []string             `yaml:"renamed_from,omitempty"`
 }
 
 // fieldSpec is how one field of a form is written (the key is the field name).
@@ -134,6 +135,7 @@ func (d *decoder) decodeForms(cfg *Config, orig ast.Node) {
 		d.nodes[nodeKey{form, ""}] = mv.Key
 		d.nodes[nodeKey{form, "callout_fields"}] = d.nodes[nodeKey{spec, "callout_fields"}]
 		d.nodes[nodeKey{&form.CalloutFields, ""}] = d.nodes[nodeKey{&spec.CalloutFields, ""}]
+		form.RenamedFrom = d.formRenamedFrom(form, spec)
 		for _, e := range spec.CalloutFields.Entries() {
 			if nd, ok := d.nodes[nodeKey{&spec.CalloutFields, e.Key}]; ok {
 				d.nodes[nodeKey{&form.CalloutFields, e.Key}] = nd

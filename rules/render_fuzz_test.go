@@ -48,8 +48,10 @@ webhooks:
 `,
 }
 
-// dataError is the only kind of render error a loaded configuration may still
-// meet: a value of the event (quoted) that is not an integer.
+// dataError is the kind of render error a loaded configuration could once meet (an
+// id value that is not an integer). Since ids may be text, none is expected; the
+// pattern stays so that a data-dependent error, should an encoder gain one, must
+// at least name the event's value.
 var dataError = regexp.MustCompile(`(?:value|entry_id) ("(?:[^"\\]|\\.)*") is not an integer`)
 
 // FuzzLoadRenders: every configuration rules.Parse accepts renders, for a fuzzed

@@ -151,6 +151,9 @@ func (d *decoder) checkRuleForm(cfg *Config, r *Rule) (*qualification.Schema, bo
 	if f, ok := idx.forms[r.Form]; ok {
 		return f.Schema, true
 	}
+	if f, ok := d.ruleFormRenamed(cfg, r); ok {
+		return f.Schema, true
+	}
 	inbound := len(r.Events) > 0
 	for _, k := range r.Events {
 		if k != KindCallback && k != KindExternal {

@@ -33,7 +33,10 @@ error as file:line:col: message with the source line and a caret, and exits 1.
 With --store DSN it also reads the outbox and warns, on stderr, how many pending
 deliveries of each callout the configuration would strand: deliveries whose
 callout it neither names nor lists in a renamed_from. They would fail at their next
-attempt (notified per the policy stored with them). The exit status stays 0.
+attempt (notified per the policy stored with them). It also lists the webhooks
+registered through the API whose form the configuration does not declare
+(orphaned: kept, but not firing until the form is declared again).
+The exit status stays 0.
 
 With --print-schema it prints the JSON Schema of the configuration file instead.`,
 		Example: "  ruleflow check testdata/demo/ruleflow.yaml\n  ruleflow check --store sqlite:ruleflow.db ruleflow.yaml\n  ruleflow check --print-schema > ruleflow.schema.json",
@@ -63,7 +66,10 @@ With --print-schema it prints the JSON Schema of the configuration file instead.
 				return nil
 			}
 			return withStore(cmd.Context(), storeDSN, func(ctx context.Context, st *store.Store) error {
-				return warnStranded(ctx, cmd.ErrOrStderr(), cfg, st)
+				if err := warnStranded(ctx, cmd.ErrOrStderr(), cfg, st); err != nil {
+					return err
+				}
+				return warnOrphaned(ctx, cmd.ErrOrStderr(), cfg, st)
 			})
 		},
 	}

@@ -39,6 +39,7 @@ callouts:
 	code := run([]string{"check", "--store", dsn, cfg}, &stdout, &stderr)
 	wantErr := `warning: 2 pending deliveries of callout "Gone" would be stranded: no callout has that name or lists it in renamed_from (they would fail at their next attempt)
 warning: 1 pending delivery of callout "Lost" would be stranded: no callout has that name or lists it in renamed_from (they would fail at their next attempt)
+warning: registered webhook WBH000000000001 is orphaned: form "Ticket" is not configured, so it will not fire until the form is declared again
 `
 	if code != 0 || stdout.String() != "ok: 0 forms, 0 rules, 2 callouts, 0 webhooks\n" || stderr.String() != wantErr {
 		t.Errorf("check --store = %d\nstdout:\n%s\nstderr:\n%s\nwant stderr:\n%s", code, stdout.String(), stderr.String(), wantErr)

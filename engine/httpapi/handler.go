@@ -132,6 +132,10 @@ func (h *Handler) routes() {
 	admin("GET", "/api/arsys/v1.0/webhook/{id}", h.getWebhook)
 	admin("PUT", "/api/arsys/v1.0/webhook/{id}", h.updateWebhook)
 	admin("DELETE", "/api/arsys/v1.0/webhook/{id}", h.deleteWebhook)
+	// The AR document writes the webhook URL with a trailing slash (…/webhook/ID/).
+	admin("GET", "/api/arsys/v1.0/webhook/{id}/{$}", h.getWebhook)
+	admin("PUT", "/api/arsys/v1.0/webhook/{id}/{$}", h.updateWebhook)
+	admin("DELETE", "/api/arsys/v1.0/webhook/{id}/{$}", h.deleteWebhook)
 
 	admin("GET", "/v1/callback-functions", h.listCallbackFunctions)
 	admin("POST", "/v1/callback-functions/{api_name}/publish", h.publishCallback)

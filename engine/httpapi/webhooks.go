@@ -33,6 +33,7 @@ type WebhookJSON struct {
 	Enabled       *bool        `json:"enabled,omitempty"`
 	Callback      CallbackJSON `json:"callback"`
 	EnumFormat    string       `json:"enum_format,omitempty"` // ruleflow extension: "name" sends selections by name, "value" (default) by AR value
+	Orphaned      bool         `json:"orphaned,omitempty"`    // ruleflow extension, output only: the form is not configured, so the webhook does not fire
 	Links         *LinksJSON   `json:"_links,omitempty"`
 }
 
@@ -231,7 +232,7 @@ func (h *Handler) createWebhook(w http.ResponseWriter, r *http.Request) {
 	loc := webhookPath + "/" + created.WebhookID
 	h.log.Info("httpapi: webhook registered", "webhook", created.WebhookID, "form", created.FormName)
 	w.Header().Set("Location", loc)
-	writeJSON(w, http.StatusCreated, webhookJSON(created, baseURL(r)+loc))
+	writeJSON(w, http.StatusCreated, h.webhookOut(created, baseURL(r)+loc))
 }
 
 // egressAllows answers 400 and returns false when the callback URL's host is a
@@ -254,7 +255,7 @@ func (h *Handler) listWebhooks(w http.ResponseWriter, r *http.Request) {
 	}
 	out := webhookListJSON{Entries: make([]WebhookJSON, 0, len(list)), Links: LinksJSON{Self: []LinkJSON{{Href: baseURL(r) + webhookPath}}}}
 	for _, wh := range list {
-		out.Entries = append(out.Entries, webhookJSON(wh, baseURL(r)+webhookPath+"/"+wh.WebhookID))
+		out.Entries = append(out.Entries, h.webhookOut(wh, baseURL(r)+webhookPath+"/"+wh.WebhookID))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -266,7 +267,7 @@ func (h *Handler) getWebhook(w http.ResponseWriter, r *http.Request) {
 		h.webhookError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, webhookJSON(wh, baseURL(r)+webhookPath+"/"+wh.WebhookID))
+	writeJSON(w, http.StatusOK, h.webhookOut(wh, baseURL(r)+webhookPath+"/"+wh.WebhookID))
 }
 
 func (h *Handler) updateWebhook(w http.ResponseWriter, r *http.Request) {
