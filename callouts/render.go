@@ -1,17 +1,3 @@
-// Package callouts turns a callout definition and an event into an HTTP request and
-// delivers it.
-//
-// Rendering (Render) happens when the event is handled: the request is built from the
-// values as of the save and stored as bytes in the engine's outbox, so delivery never
-// re-reads the ticket. Four wire formats exist (design §5): name-value, SOAP 1.1,
-// XML-RPC and the AR System webhook JSON (multipart/form-data when attachments are
-// sent). Sending (Sender.Send) performs one attempt and classifies the outcome;
-// Policy decides when the next attempt runs.
-//
-// Empty and NULL values are written the same way in the three Autotask formats, as an
-// empty value: "udf=" in name-value, an empty element <udf></udf> in SOAP, and an
-// empty string member <string></string> in XML-RPC. The JSON format distinguishes
-// them: NULL is null and an empty text is "".
 package callouts
 
 import (

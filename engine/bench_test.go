@@ -240,7 +240,11 @@ func BenchmarkDeliver(b *testing.B) {
 		})
 	}
 	wg.Wait()
+	deadline := time.Now().Add(benchDeadline)
 	for testutil.ToFloat64(delivered)-before < float64(b.N) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%v of %d deliveries after %s", testutil.ToFloat64(delivered)-before, b.N, benchDeadline)
+		}
 		time.Sleep(time.Millisecond)
 	}
 	elapsed := time.Since(start)
@@ -311,8 +315,16 @@ func BenchmarkDrain(b *testing.B) {
 	start := time.Now()
 	e := openEngine(b, Options{Config: cfg, Store: dsn, Registerer: prometheus.NewRegistry()})
 	delivered := e.metrics.outcomes.WithLabelValues(string(store.KindCallout), "delivered")
+	deadline := time.Now().Add(benchDeadline)
 	for testutil.ToFloat64(delivered) < float64(b.N) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%v of %d deliveries after %s", testutil.ToFloat64(delivered), b.N, benchDeadline)
+		}
 		time.Sleep(time.Millisecond)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "deliveries/s")
 }
+
+// benchDeadline bounds every poll loop of the benchmarks: a stuck dispatcher fails
+// the benchmark instead of hanging it.
+const benchDeadline = 5 * time.Minute

@@ -116,36 +116,34 @@ func (d *dispatcher) wake() {
 	}
 }
 
-// stop drains the dispatcher: no new claims, in-flight attempts finish (or are
-// aborted at the shutdown deadline and given back), outcomes are recorded, and the
-// leases still held are released.
-func (d *dispatcher) stop() {
+// stop drains the dispatcher: no new claims, in-flight attempts finish (or, once
+// ctx is done, are aborted and given back), outcomes are recorded, and the leases
+// still held are released. It reports whether attempts were cut off.
+func (d *dispatcher) stop(ctx context.Context) (cutOff bool) {
 	d.stopClaims()
 	<-d.claimerDone
 	close(d.work)
-	timeout := d.e.opts.ShutdownTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
 	done := make(chan struct{})
 	go func() { d.workersWG.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(timeout):
-		d.e.log.Warn("engine: shutdown deadline passed; aborting deliveries in flight", "timeout", timeout)
+	case <-ctx.Done():
+		d.e.log.Warn("engine: shutdown deadline passed; aborting deliveries in flight", "error", ctx.Err())
 		d.abortSends()
 		<-done
+		cutOff = true
 	}
 	close(d.outcomes)
 	<-d.settlerDone
 	d.abortSends()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if n, err := d.e.store.Release(ctx, d.owner); err != nil {
+	if n, err := d.e.store.Release(rctx, d.owner); err != nil {
 		d.e.log.Error("engine: release leases", "owner", d.owner, "error", err)
 	} else if n > 0 {
 		d.e.log.Info("engine: released leases", "owner", d.owner, "jobs", n)
 	}
+	return cutOff
 }
 
 func (d *dispatcher) claimLoop() {

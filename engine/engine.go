@@ -1,11 +1,3 @@
-// Package engine is the running ruleflow system: the save-hook entry point Handle,
-// the durable outbox, the dispatcher that delivers callouts with retries, and the
-// notification e-mails and ticket notes that report on them.
-//
-// Lifecycle: Open starts an Engine (and, unless Options.NoDispatch is set, its
-// dispatcher); Handle is called from the host's save hook, concurrently; Reload swaps
-// the configuration; Close stops claiming work, waits for the deliveries in flight
-// and releases the rest for another node.
 package engine
 
 import (
@@ -85,6 +77,7 @@ type Options struct {
 	// NoDispatch makes Handle enqueue without this engine delivering anything.
 	NoDispatch bool
 	// ShutdownTimeout bounds how long Close waits for deliveries in flight; 0 means 30 s.
+	// Shutdown takes its deadline from its context instead.
 	ShutdownTimeout time.Duration
 	// Registerer, if set, receives the engine's Prometheus metrics.
 	Registerer prometheus.Registerer
@@ -118,8 +111,8 @@ type Engine struct {
 // ErrClosed is returned by Handle after Close.
 var ErrClosed = errors.New("engine: closed")
 
-// Open starts an engine. The caller must Close it.
-func Open(ctx context.Context, opts Options) (*Engine, error) {
+// Open starts an engine. The caller must Shutdown (or Close) it.
+func Open(ctx context.Context, opts Options) (_ *Engine, err error) {
 	if opts.Config == nil {
 		return nil, errors.New("engine: open: no configuration")
 	}
@@ -138,33 +131,30 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 			return nil, fmt.Errorf("engine: %w", err)
 		}
 		e.store = st
+		defer func() { // one cleanup for every failure below
+			if err != nil {
+				st.Close()
+			}
+		}()
 	}
 	e.key = opts.Key
 	if e.key == nil && e.store != nil { // a dry run decrypts nothing and creates no key file
 		key, err := rules.LoadKey(e.keyFile())
 		if err != nil {
-			if e.store != nil {
-				e.store.Close()
-			}
 			return nil, fmt.Errorf("engine: %w", err)
 		}
 		e.key = key
 	}
 	state, err := e.newState(opts.Config, nil, 0)
 	if err != nil {
-		if e.store != nil {
-			e.store.Close()
-		}
 		return nil, err
 	}
 	e.cfg.Store(state)
 	if e.store != nil {
 		if err := e.store.SkipWebhookIDs(ctx, highestWebhookNumber(opts.Config)); err != nil {
-			e.store.Close()
 			return nil, fmt.Errorf("engine: %w", err)
 		}
 		if err := e.RefreshWebhooks(ctx); err != nil {
-			e.store.Close()
 			return nil, err
 		}
 		e.startWatch()
@@ -214,24 +204,44 @@ func (e *Engine) Reload(cfg *rules.Config) error {
 	return nil
 }
 
-// Close stops claiming new work, waits up to Options.ShutdownTimeout for the
-// deliveries in flight, releases the leases this node still holds so other nodes
-// can take them at once, and closes the store.
-func (e *Engine) Close() error {
+// Shutdown shuts the engine down gracefully, like http.Server's Shutdown: Handle
+// fails with ErrClosed from now on, the dispatcher stops claiming work, and the
+// deliveries in flight run to their outcome until ctx is done. Then the attempts
+// still running are cut off (each is recorded as an attempt and its job is due
+// again), the leases this node holds are released so other nodes can take them at
+// once, and the store is closed. It returns ctx.Err() when attempts were cut off,
+// else the store's close error. Later calls return the first call's result.
+func (e *Engine) Shutdown(ctx context.Context) error {
 	e.closeOnce.Do(func() {
 		e.closed.Store(true)
 		if e.stopWatch != nil {
 			e.stopWatch()
 			<-e.watchDone
 		}
-		if e.disp != nil {
-			e.disp.stop()
+		var cutOff error
+		if e.disp != nil && e.disp.stop(ctx) {
+			cutOff = ctx.Err()
 		}
 		if e.store != nil {
 			e.closeErr = e.store.Close()
 		}
+		if cutOff != nil {
+			e.closeErr = cutOff
+		}
 	})
 	return e.closeErr
+}
+
+// Close is Shutdown with a deadline of Options.ShutdownTimeout (30 s by default),
+// for callers without a context of their own.
+func (e *Engine) Close() error {
+	timeout := e.opts.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return e.Shutdown(ctx)
 }
 
 // Wake tells the dispatcher that work may be due now (after a manual retry, say).

@@ -160,13 +160,22 @@ func (s *notifySetup) checkNoSecrets(t *testing.T) {
 	}
 }
 
-// settleQuietly waits a little and checks the counts did not grow: exactly one
-// e-mail and the given notes.
+// checkExactly waits until every job in the store is settled, then checks the
+// e-mail and note counts. With no job pending (none due, none leased) nothing more
+// can be sent, and follow-up jobs are stored in the same transaction as the outcome
+// that creates them, so the counts are final: no sleeping to assert absence.
 func (s *notifySetup) checkExactly(t *testing.T, emails, notes int) {
 	t.Helper()
-	time.Sleep(300 * time.Millisecond)
-	s.e.Wake()
-	time.Sleep(200 * time.Millisecond)
+	waitFor(t, 10*time.Second, "every job to settle", func() bool {
+		for _, kind := range []store.Kind{store.KindCallout, store.KindEmail, store.KindNote} {
+			for _, j := range jobsOf(t, s.e.Store(), kind) {
+				if j.Status == store.StatusPending {
+					return false
+				}
+			}
+		}
+		return true
+	})
 	if n := len(s.smtp.Messages()); n != emails {
 		t.Errorf("SMTP server received %d e-mails, want %d", n, emails)
 	}

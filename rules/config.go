@@ -147,6 +147,10 @@ type Rule struct {
 	Reject string            `yaml:"reject,omitempty" json:"reject,omitempty"` // refuse the save with this message
 	Notify *Notify           `yaml:"notify,omitempty" json:"notify,omitempty"` // e-mail on every firing
 	Order  *int              `yaml:"order,omitempty" json:"order,omitempty"`   // 0 to 1000, default 500
+	// At and Repeat make a time rule (events: [time]) due at a field's value plus an
+	// offset, optionally again while the condition holds (see timerules.go).
+	At     *At     `yaml:"at,omitempty" json:"at,omitempty"`
+	Repeat *Repeat `yaml:"repeat,omitempty" json:"repeat,omitempty"`
 
 	// Program is Condition compiled against the form's schema; nil when Condition is empty.
 	Program *qualification.Program `yaml:"-" json:"-"`

@@ -164,6 +164,7 @@ func (d *decoder) declareRules(cfg *Config) {
 				d.checkUDF(c, r, schema)
 			}
 		}
+		d.checkTimeRule(r, schema, formOK)
 		if formOK {
 			d.compileLater(cfg, r, r.Condition, schema, mode, func(p *qualification.Program) { r.Program = p })
 		}

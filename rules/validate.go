@@ -201,9 +201,9 @@ func kindProblems(path string, kinds []Kind, inbound bool) []problem {
 		p := path + "[" + strconv.Itoa(i) + "]"
 		switch {
 		case k == KindCreate || k == KindUpdate || k == KindDelete:
-		case inbound && (k == KindCallback || k == KindExternal):
+		case inbound && (k == KindCallback || k == KindExternal || k == KindTime):
 		case inbound:
-			out = append(out, problem{p, fmt.Sprintf("unknown event kind %q (want create, update, delete, callback or external)", k)})
+			out = append(out, problem{p, fmt.Sprintf("unknown event kind %q (want create, update, delete, callback, external or time)", k)})
 			continue
 		default:
 			out = append(out, problem{p, fmt.Sprintf("unknown event kind %q (want create, update or delete)", k)})
@@ -447,14 +447,6 @@ func (d *decoder) checkHeaders(owner any, h map[string]string) {
 	for _, p := range headerProblems(h, false) {
 		d.errAt(owner, p.path, "%s", p.msg)
 	}
-}
-
-// checkWebhookAuth validates a webhook callback's authentication.
-func (d *decoder) checkWebhookAuth(a *WebhookAuthentication) {
-	for _, p := range authProblems(a) {
-		d.errAt(a, p.path, "%s", p.msg)
-	}
-	d.checkSecret(a, "password", a.Password)
 }
 
 // authProblems reports an unknown authentication type or missing credentials.

@@ -190,7 +190,7 @@ func TestParseErrors(t *testing.T) {
   - {name: R6}
 `, []string{
 			`13:11: unknown form "Tickets"; did you mean "Ticket"?`,
-			`14:22: unknown event kind "modify" (want create, update, delete, callback or external)`,
+			`14:22: unknown event kind "modify" (want create, update, delete, callback, external or time)`,
 			`15:20: unknown callout "C9"; did you mean "C1"?`,
 			`16:11: duplicate rule name "R1" (first defined on line 12)`,
 			`18:22: event "create" is listed twice`,

@@ -314,6 +314,7 @@ func scalarText(n ast.Node) (text string, isString, ok bool) {
 
 var (
 	durationType        = reflect.TypeFor[Duration]()
+	offsetType          = reflect.TypeFor[Offset]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
@@ -458,8 +459,8 @@ func (d *decoder) decodeValue(orig ast.Node, v reflect.Value, owner any, path st
 	case t == headersType:
 		d.decodeHeaders(orig, n, v, owner, path)
 		return
-	case t == durationType:
-		d.decodeDuration(orig, n, v, isNull)
+	case t == durationType || t == offsetType:
+		d.decodeDuration(orig, n, v, isNull, t == offsetType)
 		return
 	case t.Kind() == reflect.Pointer:
 		if !isNull {
@@ -507,8 +508,9 @@ func (d *decoder) decodeValue(orig ast.Node, v reflect.Value, owner any, path st
 	}
 }
 
-// decodeDuration decodes a Duration ("20s", "1m30s"; not negative).
-func (d *decoder) decodeDuration(orig, n ast.Node, v reflect.Value, isNull bool) {
+// decodeDuration decodes a Duration ("20s", "1m30s"; not negative) or, when signed,
+// an Offset ("-30m").
+func (d *decoder) decodeDuration(orig, n ast.Node, v reflect.Value, isNull, signed bool) {
 	text, _, ok := scalarText(n)
 	if !ok {
 		d.errorf(orig, "expected a duration such as 20s or 1m30s, got %s", describe(n))
@@ -523,7 +525,7 @@ func (d *decoder) decodeDuration(orig, n ast.Node, v reflect.Value, isNull bool)
 		d.errorf(orig, "invalid duration %q (want a number with a unit, such as 20s or 1m30s)", text)
 		return
 	}
-	if dur < 0 {
+	if dur < 0 && !signed {
 		d.errorf(orig, "duration %s must not be negative", text)
 		return
 	}

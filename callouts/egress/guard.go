@@ -109,6 +109,7 @@ func (g *Guard) transportFor(o Origin) *http.Transport {
 		t := g.template.Clone()
 		t.Proxy = nil // proxy variables from the environment would bypass the guard
 		t.DialContext = (&Dialer{Policy: *p, Origin: Origin(i), Resolver: g.resolver}).DialContext
+		//lint:ignore SA1019 clearing the deprecated dial hooks too, so none bypasses the guard
 		t.DialTLSContext, t.DialTLS, t.Dial = nil, nil, nil // every dial goes through the guard
 		s.transport[i] = t
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ruleflow/ruleflow/engine"
 	"github.com/ruleflow/ruleflow/engine/store"
 	"github.com/ruleflow/ruleflow/rules"
 )
@@ -58,6 +59,9 @@ With --print-schema it prints the JSON Schema of the configuration file instead.
 					return &exitError{code: exitFailure, err: fmt.Errorf("%s\n%s", errorText(list), plural(len(list), "error")+" in "+args[0])}
 				}
 				return err
+			}
+			if err := engine.CheckRunnable(cfg); err != nil {
+				return &exitError{code: exitFailure, err: fmt.Errorf("%s: %w", args[0], err)}
 			}
 			if _, err := fmt.Fprintln(cmd.OutOrStdout(), cfg.Summary()); err != nil {
 				return err

@@ -91,3 +91,22 @@ rules:
 		t.Fatalf("check = %d\nstdout: %s\nstderr: %s\nwant 1 and %s", code, stdout.String(), stderr.String(), want)
 	}
 }
+
+// TestCheckRefusesTimeRules: the engine does not run time-based rules yet, so check
+// refuses them as Open and Reload do ("what check accepts must run").
+func TestCheckRefusesTimeRules(t *testing.T) {
+	cfg := writeFile(t, "time.yaml", `version: 1
+forms:
+  Ticket: {fields: {DueDate: {type: datetime}}}
+callouts:
+  - {name: C, url: "http://127.0.0.1/", format: json}
+rules:
+  - {name: Late, form: Ticket, events: [time], at: {field: DueDate, offset: 2h}, callouts: [C]}
+`)
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"check", cfg}, &stdout, &stderr)
+	want := cfg + `: rule "Late": time-based rules (events: [time]) are not run by this engine yet`
+	if code != 1 || !strings.Contains(stderr.String(), want) || stdout.Len() != 0 {
+		t.Fatalf("check = %d\nstdout: %s\nstderr: %s\nwant 1 and %s", code, stdout.String(), stderr.String(), want)
+	}
+}

@@ -98,7 +98,13 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, o replayOptions, f
 	if err != nil {
 		return err
 	}
-	defer eng.Close()
+	defer func() {
+		// Deliveries still running after replayShutdownTimeout are cut off; each is
+		// recorded and stays due in the outbox for `ruleflow serve`.
+		sctx, cancel := context.WithTimeout(context.Background(), replayShutdownTimeout)
+		defer cancel()
+		eng.Shutdown(sctx)
+	}()
 
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
@@ -435,3 +441,7 @@ func awaitDelivery(ctx context.Context, eng *engine.Engine, wait time.Duration, 
 	}
 	return drained && counts[store.StatusFailed] == 0 && counts[store.StatusPending] == 0, nil
 }
+
+// replayShutdownTimeout bounds how long `replay --send` waits for its deliveries
+// in flight when it ends.
+const replayShutdownTimeout = 30 * time.Second

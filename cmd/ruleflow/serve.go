@@ -258,7 +258,14 @@ func (s *server) shutdown() error {
 		s.log.Warn("serve: requests still in flight at the deadline were cut", "error", err)
 		s.http.Close()
 	}
-	if cerr := s.eng.Close(); cerr != nil {
+	// The engine gets its own deadline of the same length: the requests above may
+	// have used up the first.
+	ectx, ecancel := context.WithTimeout(context.Background(), s.opts.shutdownTimeout)
+	defer ecancel()
+	if cerr := s.eng.Shutdown(ectx); errors.Is(cerr, context.DeadlineExceeded) {
+		// Each attempt cut off is recorded and its job is due again: nothing is lost.
+		s.log.Warn("serve: deliveries still in flight at the deadline were cut off and will be retried", "timeout", s.opts.shutdownTimeout)
+	} else if cerr != nil {
 		return fmt.Errorf("serve: close engine: %w", cerr)
 	}
 	s.log.Info("serve: stopped")

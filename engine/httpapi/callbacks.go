@@ -75,7 +75,7 @@ func (h *Handler) callbackFunction(w http.ResponseWriter, r *http.Request) (*rul
 		writeError(w, http.StatusNotFound, fmt.Sprintf("callback function %q does not exist", name))
 		return nil, false
 	}
-	if h.eng.Store() == nil {
+	if h.eng.Records() == nil {
 		writeError(w, http.StatusServiceUnavailable, "callback functions need a store")
 		return nil, false
 	}
@@ -91,7 +91,7 @@ func (h *Handler) publishCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	token := NewToken()
 	ct := store.CallbackToken{APIName: fn.APIName, Published: true, TokenHash: store.HashToken(token)}
-	if _, err := h.eng.Store().PutCallbackToken(r.Context(), ct, h.now()); err != nil {
+	if _, err := h.eng.Records().PutCallbackToken(r.Context(), ct, h.now()); err != nil {
 		h.internalError(w, r, err)
 		return
 	}
@@ -106,7 +106,7 @@ func (h *Handler) unpublishCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ct := store.CallbackToken{APIName: fn.APIName, Published: false, TokenHash: store.HashToken(NewToken())}
-	if _, err := h.eng.Store().PutCallbackToken(r.Context(), ct, h.now()); err != nil {
+	if _, err := h.eng.Records().PutCallbackToken(r.Context(), ct, h.now()); err != nil {
 		h.internalError(w, r, err)
 		return
 	}
@@ -119,7 +119,7 @@ func (h *Handler) unpublishCallback(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) invokeCallback(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("api_name")
 	fn, ok := h.eng.Config().CallbackFunction(name)
-	st := h.eng.Store()
+	st := h.eng.Records()
 	if !ok || st == nil {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("callback function %q does not exist", name))
 		return

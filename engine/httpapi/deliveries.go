@@ -200,7 +200,7 @@ func (h *Handler) retryDelivery(w http.ResponseWriter, r *http.Request) {
 
 // healthz answers 200 when the store answers, else 503.
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
-	if st := h.eng.Store(); st != nil {
+	if st := h.eng.Records(); st != nil {
 		if err := st.Ping(r.Context()); err != nil {
 			id := requestID(r)
 			h.log.Error("httpapi: health check: store unreachable", "request_id", id, "error", err)

@@ -61,7 +61,7 @@ type Options struct {
 
 // Handler serves the HTTP API. Create it with New; it is safe for concurrent use.
 type Handler struct {
-	eng     *engine.Engine
+	eng     Backend
 	opts    Options
 	log     *slog.Logger
 	now     func() time.Time
@@ -77,7 +77,7 @@ func New(opts Options) (*Handler, error) {
 	if opts.Engine == nil {
 		return nil, errors.New("httpapi: no engine")
 	}
-	h := &Handler{eng: opts.Engine, opts: opts, log: opts.Logger, now: opts.Now}
+	h := &Handler{eng: engineBackend{opts.Engine}, opts: opts, log: opts.Logger, now: opts.Now}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -219,10 +219,10 @@ func (h *Handler) internalError(w http.ResponseWriter, r *http.Request, err erro
 	writeJSON(w, http.StatusInternalServerError, errorBody{Error: internalErrorText, RequestID: id})
 }
 
-// requireStore returns the engine's store, or answers 503 with msg and returns nil
-// when the engine runs without one.
-func (h *Handler) requireStore(w http.ResponseWriter, msg string) *store.Store {
-	st := h.eng.Store()
+// requireStore returns the engine's records, or answers 503 with msg and returns nil
+// when the engine runs without a store.
+func (h *Handler) requireStore(w http.ResponseWriter, msg string) Records {
+	st := h.eng.Records()
 	if st == nil {
 		writeError(w, http.StatusServiceUnavailable, msg)
 	}

@@ -137,7 +137,7 @@ type hookReply = eventReply
 // postHook handles POST /hooks/{token}: an external event for the target the token
 // belongs to.
 func (h *Handler) postHook(w http.ResponseWriter, r *http.Request) {
-	st := h.eng.Store()
+	st := h.eng.Records()
 	if st == nil {
 		writeError(w, http.StatusNotFound, "no such target URL")
 		return

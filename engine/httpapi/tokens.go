@@ -35,7 +35,7 @@ func tokenMatches(token string, want store.TokenHash) bool {
 // (e.g. "http://127.0.0.1:8080"). Bootstrap is idempotent and is run at start and
 // after every configuration reload; on a shared store the first node wins.
 func (h *Handler) Bootstrap(ctx context.Context, out io.Writer, base string) error {
-	st := h.eng.Store()
+	st := h.eng.Records()
 	if st == nil {
 		return errors.New("httpapi: bootstrap: the engine has no store")
 	}
