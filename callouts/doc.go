@@ -10,7 +10,9 @@
 //
 // Rendering ([Render]) happens when the event is handled: the request is built from
 // the values as of the save and stored as bytes in the engine's outbox, so delivery
-// never re-reads the ticket. A render error is data-dependent (an id value that is
+// never re-reads the ticket. The engine renders through [Encoders] ([Compile] at
+// configuration load: SOAP and XML-RPC envelopes built once by their libraries into
+// templates), which gives byte for byte what Render gives. A render error is data-dependent (an id value that is
 // not an integer, say) and concerns that one callout only: the engine records it as
 // a failed, unsent delivery and fires the others.
 //

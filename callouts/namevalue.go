@@ -5,59 +5,77 @@ import (
 	"strings"
 )
 
-// formEscape writes s escaped for application/x-www-form-urlencoded, as
+// appendFormEscaped appends s escaped for application/x-www-form-urlencoded, as
 // url.QueryEscape does except that ':' is left as it is, so date-times read as in the
 // Autotask seed (created_datetime=2021-11-20T10:43:34.9030000-05:00). ':' is legal
 // in a query and every form decoder reads it back unchanged.
-func formEscape(b *strings.Builder, s string) {
+func appendFormEscaped(b []byte, s string) []byte {
 	const hexDigits = "0123456789ABCDEF"
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
 			c == '-', c == '_', c == '.', c == '~', c == ':':
-			b.WriteByte(c)
+			b = append(b, c)
 		case c == ' ':
-			b.WriteByte('+')
+			b = append(b, '+')
 		default:
-			b.WriteByte('%')
-			b.WriteByte(hexDigits[c>>4])
-			b.WriteByte(hexDigits[c&0xF])
+			b = append(b, '%', hexDigits[c>>4], hexDigits[c&0xF])
 		}
 	}
+	return b
+}
+
+// appendNameValue appends the standard data as id=8176&number=...&udf=... in
+// standard order. NULL and empty values are written as an empty value ("udf=").
+func appendNameValue(b []byte, std *stdData) []byte {
+	for i := range std {
+		if i > 0 {
+			b = append(b, '&')
+		}
+		b = appendFormEscaped(b, std[i].Name)
+		b = append(b, '=')
+		b = appendFormEscaped(b, std[i].Value)
+	}
+	return b
+}
+
+// nameValueSize is room for the standard data of a typical ticket, escaped.
+func nameValueSize(std *stdData) int {
+	n := 16
+	for i := range std {
+		n += len(std[i].Name) + len(std[i].Value) + 2
+	}
+	return n + n/4
+}
+
+// nameValueURL is the URL of a GET: query, the encoded standard data, is appended
+// after the URL's own parameters (kept byte for byte); a fragment is dropped.
+func nameValueURL(u url.URL, query string) string {
+	q := u.RawQuery
+	if q != "" && !strings.HasSuffix(q, "&") {
+		q += "&"
+	}
+	u.RawQuery = q + query
+	u.ForceQuery = false
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
 }
 
 // nameValue encodes the standard data as id=8176&number=...&udf=... in standard
-// order. GET appends it to the URL's query after the URL's own parameters (kept
-// byte for byte); POST sends it as an application/x-www-form-urlencoded body. NULL
-// and empty values are written as an empty value ("udf=").
+// order. GET appends it to the URL's query; POST sends it as an
+// application/x-www-form-urlencoded body.
 func (r *renderer) nameValue(req *Request, u *url.URL) error {
 	std, err := r.standard()
 	if err != nil {
 		return err
 	}
-	var b strings.Builder
-	b.Grow(256)
-	for i, v := range std {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		formEscape(&b, v.Name)
-		b.WriteByte('=')
-		formEscape(&b, v.Value)
-	}
+	body := appendNameValue(make([]byte, 0, nameValueSize(&std)), &std)
 	if req.Method == "GET" {
-		q := u.RawQuery
-		if q != "" && !strings.HasSuffix(q, "&") {
-			q += "&"
-		}
-		u.RawQuery = q + b.String()
-		u.ForceQuery = false
-		u.Fragment, u.RawFragment = "", ""
-		req.URL = u.String()
+		req.URL = nameValueURL(*u, string(body))
 		return nil
 	}
 	req.Header["Content-Type"] = "application/x-www-form-urlencoded"
-	req.Body = []byte(b.String())
+	req.Body = body
 	return nil
 }

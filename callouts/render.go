@@ -78,10 +78,58 @@ func Render(cfg *rules.Config, c *rules.Callout, ev *rules.Event) (*Request, err
 	if ev == nil {
 		return nil, fmt.Errorf("callout %q: render: no event", c.Name)
 	}
+	r := newRenderer(cfg, c, ev)
+	req, u, err := r.request()
+	if err != nil {
+		return nil, err
+	}
+	switch c.Format {
+	case rules.FormatNameValue:
+		err = r.nameValue(req, u)
+	case rules.FormatSOAP:
+		err = r.soap(req)
+	case rules.FormatXMLRPC:
+		err = r.xmlrpc(req)
+	case rules.FormatJSON:
+		err = r.json(req)
+	default:
+		err = r.errorf("unknown format %q (want name-value, soap, xmlrpc or json)", c.Format)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// request judges the callout's definition (rules.CheckCallout, the one judge the
+// loader and the API use, so only data-dependent errors remain after it) and
+// returns a request holding what every request of it shares — method, URL, custom
+// headers, the names of the secret ones — with the parsed URL.
+func (r *renderer) request() (*Request, *url.URL, error) {
+	c := r.c
+	if err := rules.CheckCallout(c); err != nil {
+		return nil, nil, r.errorf("%v", err)
+	}
+	method := strings.ToUpper(strings.TrimSpace(c.Method))
+	if method == "" {
+		method = "POST"
+	}
+	u, err := url.Parse(c.URL) // CheckCallout parsed it: no error
+	if err != nil {
+		return nil, nil, r.errorf("invalid URL: %v", err)
+	}
+	req := &Request{Method: method, URL: c.URL, Header: r.customHeaders(), SecretHeaders: c.SecretHeaders}
+	return req, u, nil
+}
+
+// newRenderer prepares the rendering of callout c for event ev under cfg (nil: an
+// empty configuration), looking up the callout_fields and schema of the event's
+// source (rules.Config.CalloutSource).
+func newRenderer(cfg *rules.Config, c *rules.Callout, ev *rules.Event) renderer {
 	if cfg == nil {
 		cfg = &rules.Config{}
 	}
-	r := &renderer{cfg: cfg, c: c, ev: ev, loc: cfg.Location, rec: ev.Current()}
+	r := renderer{cfg: cfg, c: c, ev: ev, loc: cfg.Location, rec: ev.Current()}
 	if r.loc == nil {
 		r.loc = time.UTC
 	}
@@ -96,37 +144,7 @@ func Render(cfg *rules.Config, c *rules.Callout, ev *rules.Event) (*Request, err
 			}
 		}
 	}
-	// The definition is judged by the same function as the loader and the API use,
-	// so only data-dependent errors remain below.
-	if err := rules.CheckCallout(c); err != nil {
-		return nil, r.errorf("%v", err)
-	}
-	method := strings.ToUpper(strings.TrimSpace(c.Method))
-	if method == "" {
-		method = "POST"
-	}
-	header := r.customHeaders()
-	var err error
-	req := &Request{Method: method, URL: c.URL, Header: header, SecretHeaders: c.SecretHeaders}
-	switch c.Format {
-	case rules.FormatNameValue:
-		var u *url.URL
-		if u, err = url.Parse(c.URL); err == nil { // CheckCallout parsed it: no error
-			err = r.nameValue(req, u)
-		}
-	case rules.FormatSOAP:
-		err = r.soap(req)
-	case rules.FormatXMLRPC:
-		err = r.xmlrpc(req)
-	case rules.FormatJSON:
-		err = r.json(req)
-	default:
-		err = r.errorf("unknown format %q (want name-value, soap, xmlrpc or json)", c.Format)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return req, nil
+	return r
 }
 
 func (r *renderer) errorf(format string, args ...any) error {
@@ -245,10 +263,15 @@ func (r *renderer) fieldText(ref string) (string, bool) {
 	return r.text(v, f)
 }
 
+// stdData is the standard callout data in wire order: id, number, status,
+// created_datetime, last_activity_datetime, domain, udf. A fixed array, so that
+// rendering does not allocate for it.
+type stdData [7]stdValue
+
 // standard returns the standard callout data in wire order (design §5).
-func (r *renderer) standard() ([]stdValue, error) {
+func (r *renderer) standard() (stdData, error) {
 	cf := r.cf
-	out := make([]stdValue, 0, 7)
+	var out stdData
 
 	id := stdValue{Name: StdID}
 	if cf.ID != "" {
@@ -269,15 +292,19 @@ func (r *renderer) standard() ([]stdValue, error) {
 			id.Int, id.IsInt, id.Value = n, true, strconv.FormatInt(n, 10)
 		}
 	}
-	out = append(out, id)
+	out[0] = id
 
 	entries := cf.Entries()
-	for _, e := range entries[1:] { // number, status, created_datetime, last_activity_datetime
-		v, ok := r.fieldText(e.Field)
-		out = append(out, stdValue{Name: e.Key, Value: v, Null: !ok})
+	for i, e := range entries[1:] { // number, status, created_datetime, last_activity_datetime
+		out[1+i] = r.stdText(e.Key, e.Field)
 	}
-	out = append(out, stdValue{Name: StdDomain, Value: r.cfg.Domain, Null: r.cfg.Domain == ""})
-	udf, ok := r.fieldText(r.c.UDF)
-	out = append(out, stdValue{Name: StdUDF, Value: udf, Null: !ok})
+	out[5] = stdValue{Name: StdDomain, Value: r.cfg.Domain, Null: r.cfg.Domain == ""}
+	out[6] = r.stdText(StdUDF, r.c.UDF)
 	return out, nil
+}
+
+// stdText is the standard item name read from the field ref.
+func (r *renderer) stdText(name, ref string) stdValue {
+	v, ok := r.fieldText(ref)
+	return stdValue{Name: name, Value: v, Null: !ok}
 }

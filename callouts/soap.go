@@ -33,13 +33,26 @@ func SOAPNamespace(soapAction, method string) string {
 // child of <METHOD xmlns="NAMESPACE"> per standard field, each on its own line.
 // NULL and empty values give an empty element (<udf></udf>).
 func (r *renderer) soap(req *Request) error {
-	method, action := r.c.MethodName, r.c.SOAPAction // checked by rules.CheckCallout
 	std, err := r.standard()
 	if err != nil {
 		return err
 	}
-	// The tree is built with a line break before and after every element, as in
-	// the seed, rather than by Indent, so values are never touched.
+	setSOAPHeaders(req.Header, r.c.SOAPAction)
+	req.Body = buildSOAPEnvelope(r.c.MethodName, r.c.SOAPAction, &std)
+	return nil
+}
+
+// setSOAPHeaders sets the SOAP 1.1 headers over the custom ones.
+func setSOAPHeaders(h map[string]string, action string) {
+	delete(h, "Soapaction") // a custom header of the same name; the action wins
+	h["Content-Type"] = "text/xml; charset=utf-8"
+	h["SOAPAction"] = `"` + action + `"`
+}
+
+// buildSOAPEnvelope builds the envelope with etree. The tree is built with a line break
+// before and after every element, as in the seed, rather than by Indent, so values
+// are never touched.
+func buildSOAPEnvelope(method, action string, std *stdData) []byte {
 	doc := etree.NewDocument()
 	doc.WriteSettings.CanonicalEndTags = true
 	// Escape & < > and write CR as &#xD; so that every value survives a parser exactly.
@@ -68,9 +81,5 @@ func (r *renderer) soap(req *Request) error {
 	for _, tok := range doc.Child {
 		tok.WriteTo(&buf, &doc.WriteSettings)
 	}
-	delete(req.Header, "Soapaction") // a custom header of the same name; the action wins
-	req.Header["Content-Type"] = "text/xml; charset=utf-8"
-	req.Header["SOAPAction"] = `"` + action + `"`
-	req.Body = buf.Bytes()
-	return nil
+	return buf.Bytes()
 }

@@ -28,11 +28,29 @@ type xmlrpcStandard struct {
 // a <string> (the text, empty, or the decimal digits) so that no value is lost or
 // invalid.
 func (r *renderer) xmlrpc(req *Request) error {
-	method := r.c.MethodName // checked by rules.CheckCallout
 	std, err := r.standard()
 	if err != nil {
 		return err
 	}
+	body, err := xmlrpcCall(r.c.MethodName, &std, xmlrpcIntID(&std))
+	if err != nil {
+		return r.errorf("xmlrpc: %v", err)
+	}
+	req.Header["Content-Type"] = "text/xml"
+	req.Body = body
+	return nil
+}
+
+// xmlrpcIntID reports whether the id is sent as an <int>: it is an integer within
+// XML-RPC's 32-bit range.
+func xmlrpcIntID(std *stdData) bool {
+	id := std[0]
+	return id.IsInt && id.Int >= math.MinInt32 && id.Int <= math.MaxInt32
+}
+
+// xmlrpcCall builds the method call with kolo/xmlrpc; intID sends the id as
+// std[0].Int in an <int>, otherwise std[0].Value in a <string>.
+func xmlrpcCall(method string, std *stdData, intID bool) ([]byte, error) {
 	p := xmlrpcStandard{
 		ID:                   std[0].Value,
 		Number:               std[1].Value,
@@ -42,14 +60,8 @@ func (r *renderer) xmlrpc(req *Request) error {
 		Domain:               std[5].Value,
 		UDF:                  std[6].Value,
 	}
-	if id := std[0]; id.IsInt && id.Int >= math.MinInt32 && id.Int <= math.MaxInt32 {
-		p.ID = id.Int
+	if intID {
+		p.ID = std[0].Int
 	}
-	body, err := xmlrpc.EncodeMethodCall(method, p)
-	if err != nil {
-		return r.errorf("xmlrpc: %v", err)
-	}
-	req.Header["Content-Type"] = "text/xml"
-	req.Body = body
-	return nil
+	return xmlrpc.EncodeMethodCall(method, p)
 }

@@ -112,6 +112,7 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 		return res, nil, nil // rejected: nothing is rendered or enqueued
 	}
 	ev = out.Event // callouts render the final values
+	render := state.encoders.ForEvent(ev)
 	var jobs []store.Job
 	now := e.now()
 	var renderErrs []error
@@ -124,7 +125,7 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 				dp.Recipients = e.recipients(state.cfg, c.Notify, ev, "callout", c.Name)
 			}
 			maxAttempts := policy.Attempts()
-			req, err := callouts.Render(state.cfg, c, ev)
+			req, err := render.Render(c)
 			if err != nil {
 				// Isolated: this callout fails alone, visibly; the others fire.
 				err = fmt.Errorf("rule %q: %w", m.Rule.Name, err)

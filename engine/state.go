@@ -23,6 +23,7 @@ type configState struct {
 	revision   int64            // the store registry revision stored was read at
 	cfg        *rules.Config    // base with the stored webhooks added
 	callouts   map[string]*rules.Callout
+	encoders   *callouts.Encoders        // cfg's callouts compiled for rendering
 	renamed    map[string]*rules.Callout // a callout by each of its renamed_from names
 	templates  map[string]*notify.Templates
 	mailer     Mailer
@@ -65,6 +66,7 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 		revision:  revision,
 		cfg:       cfg,
 		callouts:  make(map[string]*rules.Callout),
+		encoders:  callouts.Compile(cfg),
 		renamed:   make(map[string]*rules.Callout),
 		templates: make(map[string]*notify.Templates),
 		orphaned:  logOrphans(base, effective, e.log),

@@ -1,0 +1,205 @@
+package callouts
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/ruleflow/ruleflow/rules"
+)
+
+// Encoders renders the callouts of one loaded configuration with what can be
+// prepared once per callout done once: the method, URL and custom headers checked,
+// the name-value GET URL split around its query, and the SOAP and XML-RPC envelopes
+// compiled into templates (built with beevik/etree and kolo/xmlrpc, which stay the
+// source of truth). Rendering an event then only computes and escapes its values.
+//
+// Encoders.Render gives byte for byte what Render gives, and the same errors. Build
+// one per configuration load with Compile and use it with that configuration only;
+// it is read-only afterwards and safe for concurrent use.
+type Encoders struct {
+	cfg      *rules.Config
+	compiled map[*rules.Callout]*compiledCallout
+}
+
+// compiledCallout is what Compile prepared for one callout definition.
+type compiledCallout struct {
+	def    rules.Callout     // the definition as compiled, to notice a changed one
+	method string            // GET or POST
+	header map[string]string // the headers of every request; copied per request
+	// urlPrefix and urlSuffix surround the query of a name-value GET.
+	urlPrefix, urlSuffix string
+	// envelope is the SOAP envelope, or the XML-RPC call with a <string> id;
+	// intEnvelope the XML-RPC call with an <int> id.
+	envelope, intEnvelope *template
+}
+
+// Compile prepares the callouts of cfg — its callouts and every callout a rule or
+// webhook of it fires. A callout whose definition Render would refuse is not
+// compiled: Encoders.Render then renders it with Render, which reports the error.
+func Compile(cfg *rules.Config) *Encoders {
+	if cfg == nil {
+		cfg = &rules.Config{}
+	}
+	e := &Encoders{cfg: cfg, compiled: make(map[*rules.Callout]*compiledCallout)}
+	add := func(c *rules.Callout) {
+		if c == nil || e.compiled[c] != nil {
+			return
+		}
+		if cc, err := compileCallout(cfg, c); err == nil {
+			e.compiled[c] = cc
+		}
+	}
+	for _, c := range cfg.Callouts {
+		add(c)
+	}
+	for _, r := range cfg.AllRules() {
+		for _, c := range r.Targets {
+			add(c)
+		}
+	}
+	return e
+}
+
+// compileCallout judges c's definition as Render does (rules.CheckCallout, in
+// renderer.request) and prepares its requests.
+func compileCallout(cfg *rules.Config, c *rules.Callout) (*compiledCallout, error) {
+	r := &renderer{cfg: cfg, c: c}
+	req, u, err := r.request()
+	if err != nil {
+		return nil, err
+	}
+	cc := &compiledCallout{def: *c, method: req.Method, header: req.Header}
+	cc.def.Headers = maps.Clone(c.Headers)
+	cc.def.SecretHeaders = slices.Clone(c.SecretHeaders)
+	switch c.Format {
+	case rules.FormatNameValue:
+		if req.Method == "POST" {
+			cc.header["Content-Type"] = "application/x-www-form-urlencoded"
+			break
+		}
+		marker := templateMarker(0)
+		full := nameValueURL(*u, marker)
+		if strings.Count(full, marker) != 1 {
+			return nil, fmt.Errorf("name-value URL: marker not found exactly once")
+		}
+		cc.urlPrefix, cc.urlSuffix, _ = strings.Cut(full, marker)
+	case rules.FormatSOAP:
+		setSOAPHeaders(cc.header, c.SOAPAction)
+		build := func(std *stdData) ([]byte, error) {
+			return buildSOAPEnvelope(c.MethodName, c.SOAPAction, std), nil
+		}
+		if cc.envelope, err = compileTemplate(build, etreeText, false); err != nil {
+			return nil, err
+		}
+	case rules.FormatXMLRPC:
+		cc.header["Content-Type"] = "text/xml"
+		build := func(intID bool) func(*stdData) ([]byte, error) {
+			return func(std *stdData) ([]byte, error) { return xmlrpcCall(c.MethodName, std, intID) }
+		}
+		if cc.envelope, err = compileTemplate(build(false), encodingXML, false); err != nil {
+			return nil, err
+		}
+		if cc.intEnvelope, err = compileTemplate(build(true), encodingXML, true); err != nil {
+			return nil, err
+		}
+	case rules.FormatJSON:
+		// Rendered per event by the JSON encoder; the checks above are what it shares.
+	default:
+		return nil, fmt.Errorf("unknown format %q", c.Format)
+	}
+	return cc, nil
+}
+
+// current reports whether c still reads as it did when it was compiled. Loaded
+// definitions are not changed, but one changed in place must not be sent stale.
+func (cc *compiledCallout) current(c *rules.Callout) bool {
+	d := &cc.def
+	return c.URL == d.URL && c.Method == d.Method && c.Format == d.Format &&
+		c.MethodName == d.MethodName && c.SOAPAction == d.SOAPAction && maps.Equal(c.Headers, d.Headers) &&
+		slices.Equal(c.SecretHeaders, d.SecretHeaders)
+}
+
+// Render builds the HTTP request for callout c fired by event ev, as Render(cfg, c,
+// ev) does with the configuration e was compiled from.
+func (e *Encoders) Render(c *rules.Callout, ev *rules.Event) (*Request, error) {
+	er := e.ForEvent(ev)
+	return er.Render(c)
+}
+
+// ForEvent returns a renderer of the callouts fired by ev, which computes what they
+// share — the standard data but the udf — once.
+func (e *Encoders) ForEvent(ev *rules.Event) EventRenderer {
+	return EventRenderer{enc: e, ev: ev}
+}
+
+// EventRenderer renders the callouts one event fires (Encoders.ForEvent). It is
+// meant for one goroutine, for the time the event is handled.
+type EventRenderer struct {
+	enc *Encoders
+	ev  *rules.Event
+	// shared is the standard data of the event (udf excepted), valid when
+	// haveShared is set.
+	shared     stdData
+	haveShared bool
+}
+
+// Render builds the HTTP request for callout c, as Render(cfg, c, ev) does with the
+// configuration and the event of er.
+func (er *EventRenderer) Render(c *rules.Callout) (*Request, error) {
+	e, ev := er.enc, er.ev
+	if e == nil {
+		return Render(nil, c, ev)
+	}
+	cc := e.compiled[c]
+	if cc == nil || ev == nil || !cc.current(c) {
+		return Render(e.cfg, c, ev)
+	}
+	r := newRenderer(e.cfg, c, ev)
+	req := &Request{Method: cc.method, URL: c.URL, Header: maps.Clone(cc.header), SecretHeaders: c.SecretHeaders}
+	if c.Format == rules.FormatJSON {
+		if err := r.json(req); err != nil {
+			return nil, err
+		}
+		return req, nil
+	}
+	std, err := er.standard(&r)
+	if err != nil {
+		return nil, err
+	}
+	switch c.Format {
+	case rules.FormatNameValue:
+		if cc.method == "POST" {
+			req.Body = appendNameValue(make([]byte, 0, nameValueSize(&std)), &std)
+			break
+		}
+		u := make([]byte, 0, len(cc.urlPrefix)+nameValueSize(&std)+len(cc.urlSuffix))
+		u = append(u, cc.urlPrefix...)
+		u = appendNameValue(u, &std)
+		req.URL = string(append(u, cc.urlSuffix...))
+	case rules.FormatSOAP, rules.FormatXMLRPC:
+		t := cc.envelope
+		if cc.intEnvelope != nil && xmlrpcIntID(&std) {
+			t = cc.intEnvelope
+		}
+		req.Body = t.fill(&std)
+	}
+	return req, nil
+}
+
+// standard returns r.standard(), computing the part every callout of the event
+// shares only once. An error is not kept: it names the callout.
+func (er *EventRenderer) standard(r *renderer) (stdData, error) {
+	if !er.haveShared {
+		std, err := r.standard()
+		if err != nil {
+			return std, err
+		}
+		er.shared, er.haveShared = std, true
+		return std, nil
+	}
+	std := er.shared
+	std[6] = r.stdText(StdUDF, r.c.UDF)
+	return std, nil
+}
