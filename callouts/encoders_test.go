@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ruleflow/ruleflow/qualification/goldentest"
 	"github.com/ruleflow/ruleflow/rules"
 )
 
@@ -51,7 +52,7 @@ func renderBoth(t *testing.T, cfg *rules.Config, enc *Encoders, c *rules.Callout
 
 // TestEncodersGolden: the compiled encoders give the golden files byte for byte.
 func TestEncodersGolden(t *testing.T) {
-	if *update {
+	if goldentest.Updating() {
 		t.Skip("golden files are written by TestRenderGolden")
 	}
 	for _, tc := range goldenCases() {
