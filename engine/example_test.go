@@ -58,20 +58,21 @@ func saveHookEvent() *rules.Event {
 	}
 }
 
-// Example embeds the engine without a store (a dry run): Handle decides which
-// callouts an update fires and renders their requests, but stores and sends nothing.
-func Example() {
-	cfg, err := rules.Parse("ruleflow.yaml", []byte(strings.ReplaceAll(config, "URL", "https://rmm.example.com")))
+// ExampleEngine_Handle embeds the engine without a store (a dry run): Handle decides
+// which callouts an update fires and renders their requests, but stores and sends nothing.
+func ExampleEngine_Handle() {
+	ctx := context.Background()
+	cfg, err := rules.Parse("ruleflow.yaml", []byte(strings.ReplaceAll(config, "URL", "http://127.0.0.1:8081")))
 	if err != nil {
 		log.Fatal(err)
 	}
-	e, err := engine.Open(context.Background(), engine.Options{Config: cfg})
+	e, err := engine.Open(ctx, engine.Options{Config: cfg})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer e.Close()
+	defer e.Shutdown(ctx)
 
-	res, err := e.Handle(context.Background(), saveHookEvent())
+	res, err := e.Handle(ctx, saveHookEvent())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -82,46 +83,64 @@ func Example() {
 	}
 	// Output:
 	// rule "Ticket completed" fired callout "Close RMM alert"
-	// POST https://rmm.example.com/alerts/close
+	// POST http://127.0.0.1:8081/alerts/close
 	// id=8176&number=T20261120.0001&status=Complete&created_datetime=&last_activity_datetime=&domain=EXAMPLE.COM&udf=A-17
 }
 
-// Example_durable embeds the engine with a SQLite outbox: Handle returns once the
+// ExampleOpen embeds the engine with a SQLite outbox: Handle returns once the
 // delivery is stored, and the dispatcher sends it (with retries) in the background.
-func Example_durable() {
+// Its body is the README's "Embedding in Go" snippet (readme_test.go keeps them equal).
+func ExampleOpen() {
+	ctx := context.Background()
 	received := make(chan string, 1)
-	remote := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
+	rmm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm() // the RMM tool: records the alert it was asked to close
 		received <- r.URL.Path + " udf=" + r.PostForm.Get("udf")
 	}))
-	defer remote.Close()
-
+	defer rmm.Close()
 	dir, err := os.MkdirTemp("", "ruleflow-example")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	cfg, err := rules.Parse("ruleflow.yaml", []byte(strings.ReplaceAll(config, "URL", remote.URL)))
+
+	cfg, err := rules.Parse("ruleflow.yaml", []byte(strings.ReplaceAll(config, "URL", rmm.URL))) // or rules.Load(path)
 	if err != nil {
-		log.Fatal(err)
+		log.Fatal(err) // file:line:col: message, with an excerpt
 	}
-	e, err := engine.Open(context.Background(), engine.Options{
+	e, err := engine.Open(ctx, engine.Options{
 		Config: cfg,
-		Store:  "sqlite:" + filepath.Join(dir, "ruleflow.db"), // the key file is created beside it
+		Store:  "sqlite:" + filepath.Join(dir, "ruleflow.db"), // "" for a dry run; postgres://... for several nodes
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// Notes: host, // optional: AddNote(ctx, form, entryID, text)
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer e.Close() // waits for deliveries in flight
+	defer func() {
+		// Like http.Server.Shutdown: stop claiming, let the deliveries in flight finish
+		// until ctx is done, then cut them off (each is recorded and retried later) and
+		// release this node's leases. Close() is Shutdown with Options.ShutdownTimeout.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		e.Shutdown(ctx)
+	}()
 
-	res, err := e.Handle(context.Background(), saveHookEvent())
+	res, err := e.Handle(ctx, &rules.Event{
+		Kind: rules.KindUpdate, Form: "Ticket", EntryID: "8176", User: "jsmith", Time: time.Now(),
+		Before: rules.Record{"TicketID": int64(8176), "TicketNumber": "T20261120.0001", "Status": "In Progress", "RMM Alert ID": "A-17"},
+		After:  rules.Record{"TicketID": int64(8176), "TicketNumber": "T20261120.0001", "Status": "Complete", "RMM Alert ID": "A-17"},
+	})
 	if err != nil {
-		log.Fatal(err) // the save hook would reject the save: nothing was stored
+		log.Fatal(err) // nothing was stored: reject or retry the save
 	}
-	fmt.Println("fired:", len(res.Fired), "stored:", res.Fired[0].DeliveryID != "")
-	fmt.Println("remote got:", <-received)
+	for _, f := range res.Fired {
+		fmt.Printf("rule %q fired callout %q, stored: %v\n", f.Rule, f.Callout, f.DeliveryID != "")
+	}
+	// A rule whose condition could not be evaluated for this event (say, a division by
+	// zero) did not fire; res.RuleErrors says which and why. The other rules fired.
+	fmt.Println("RMM got:", <-received)
 	// Output:
-	// fired: 1 stored: true
-	// remote got: /alerts/close udf=A-17
+	// rule "Ticket completed" fired callout "Close RMM alert", stored: true
+	// RMM got: /alerts/close udf=A-17
 }
