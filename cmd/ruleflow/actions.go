@@ -37,11 +37,7 @@ func writeActionsText(out *bufio.Writer, res *engine.Result, loc *time.Location)
 
 // replayActions is the --format json line of an event that set values or was rejected.
 type replayActions struct {
-	File     string           `json:"file"`
-	Line     int              `json:"line"`
-	Event    rules.Kind       `json:"event"`
-	Form     string           `json:"form"`
-	EntryID  string           `json:"entry_id"`
+	replayEvent
 	Set      json.RawMessage  `json:"set,omitempty"`
 	Rejected *rules.Rejection `json:"rejected,omitempty"`
 	Limited  []rules.Limit    `json:"limited,omitempty"`
@@ -52,7 +48,7 @@ func writeActionsJSON(enc *json.Encoder, name string, line int, ev *rules.Event,
 	if len(res.Set) == 0 && res.Rejected == nil && len(res.Limited) == 0 {
 		return nil
 	}
-	rec := replayActions{File: name, Line: line, Event: ev.Kind, Form: ev.Form, EntryID: ev.EntryID, Rejected: res.Rejected, Limited: res.Limited}
+	rec := replayActions{replayEvent: replayEventOf(name, line, ev), Rejected: res.Rejected, Limited: res.Limited}
 	if len(res.Set) > 0 {
 		rec.Set = engine.SetJSON(res.Set, loc)
 	}

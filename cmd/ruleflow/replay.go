@@ -326,13 +326,22 @@ func printable(line string) bool {
 	return true
 }
 
+// replayEvent names the fixture event a --format json line is about.
+type replayEvent struct {
+	File    string     `json:"file"`
+	Line    int        `json:"line"`
+	Event   rules.Kind `json:"event"`
+	Form    string     `json:"form"`
+	EntryID string     `json:"entry_id"`
+}
+
+func replayEventOf(file string, line int, ev *rules.Event) replayEvent {
+	return replayEvent{File: file, Line: line, Event: ev.Kind, Form: ev.Form, EntryID: ev.EntryID}
+}
+
 // replayRecord is one fired callout in --format json.
 type replayRecord struct {
-	File       string         `json:"file"`
-	Line       int            `json:"line"`
-	Event      rules.Kind     `json:"event"`
-	Form       string         `json:"form"`
-	EntryID    string         `json:"entry_id"`
+	replayEvent
 	Time       time.Time      `json:"time"`
 	Rule       string         `json:"rule"`
 	Callout    string         `json:"callout"`
@@ -359,7 +368,7 @@ func writeReplayJSON(out *bufio.Writer, cfg *rules.Config, name string, line int
 			fd := res.Fired[i]
 			i++
 			rec := replayRecord{
-				File: name, Line: line, Event: ev.Kind, Form: ev.Form, EntryID: ev.EntryID, Time: ev.Time.UTC(),
+				replayEvent: replayEventOf(name, line, ev), Time: ev.Time.UTC(),
 				Rule: m.Rule.Name, Callout: c.Name, Format: c.Format, DeliveryID: fd.DeliveryID, RenderError: fd.RenderError,
 			}
 			if fd.Request != nil {
