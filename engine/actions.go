@@ -59,14 +59,18 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 		rejected = rejected || res.Rejected != nil
 		total += len(jobs)
 	}
-	if rejected || total == 0 || e.store == nil {
+	if e.store == nil {
+		return results, nil
+	}
+	if rejected || total == 0 {
+		e.countFires(ctx, results)
 		return results, nil
 	}
 	all := make([]store.Job, 0, total)
 	for _, jobs := range jobsOf {
 		all = append(all, jobs...)
 	}
-	if err := e.store.Enqueue(ctx, all); err != nil {
+	if err := e.store.EnqueueFired(ctx, all, fires(results, e.now())); err != nil {
 		if errors.Is(err, store.ErrClosed) {
 			err = ErrClosed // Close raced with this Handle
 		}

@@ -90,14 +90,16 @@ type Options struct {
 // Engine evaluates events against the rules and delivers what they fire. It is safe
 // for concurrent use.
 type Engine struct {
-	cfg     atomic.Pointer[configState]
-	store   *store.Store
-	opts    Options
-	log     *slog.Logger
-	key     *rules.Key
-	metrics *metrics
-	now     func() time.Time
-	client  *http.Client // sends callouts: Options.HTTPClient or the egress-guarded default
+	cfg atomic.Pointer[configState]
+	// overrides are the management API's active flags, as last read from the store.
+	overrides atomic.Pointer[overrideSet]
+	store     *store.Store
+	opts      Options
+	log       *slog.Logger
+	key       *rules.Key
+	metrics   *metrics
+	now       func() time.Time
+	client    *http.Client // sends callouts: Options.HTTPClient or the egress-guarded default
 
 	disp      *dispatcher
 	stateMu   sync.Mutex // serialises changes of cfg

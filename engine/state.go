@@ -57,6 +57,7 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 	if err != nil {
 		return nil, err
 	}
+	cfg = e.applyOverrides(cfg)
 	if err := refuseTimeRules(cfg); err != nil {
 		return nil, err
 	}

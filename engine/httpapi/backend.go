@@ -32,6 +32,14 @@ type Backend interface {
 	// configuration no longer declares.
 	WebhookOrphaned(w *rules.Webhook) bool
 
+	// The management API (management.go): the configuration file's callouts and
+	// rules with their active flags in force, and callout tests.
+	Callouts(ctx context.Context) ([]engine.CalloutInfo, error)
+	SetCalloutActive(ctx context.Context, name string, active bool) (engine.CalloutInfo, error)
+	Rules(ctx context.Context) ([]engine.RuleInfo, error)
+	SetRuleActive(ctx context.Context, name string, active bool) (engine.RuleInfo, error)
+	TestCallout(ctx context.Context, name string, ev *rules.Event, send bool) (*engine.CalloutTest, error)
+
 	// Records is the durable state the API reads and writes, or nil when the
 	// engine runs without a store.
 	Records() Records
@@ -45,6 +53,8 @@ type Records interface {
 	List(ctx context.Context, f store.Filter) ([]store.Job, error)
 	Get(ctx context.Context, id string) (store.Job, []store.Attempt, error)
 	Retry(ctx context.Context, id string, now time.Time) error
+	CountMatching(ctx context.Context, f store.RetryFilter) (int64, error)
+	RetryMatching(ctx context.Context, f store.RetryFilter, now time.Time) (int64, error)
 
 	ListCallbackTokens(ctx context.Context) ([]store.CallbackToken, error)
 	GetCallbackToken(ctx context.Context, apiName string) (store.CallbackToken, error)

@@ -150,6 +150,8 @@ func (h *Handler) routes() {
 	admin("GET", "/v1/deliveries", h.listDeliveries)
 	admin("GET", "/v1/deliveries/{id}", h.getDelivery)
 	admin("POST", "/v1/deliveries/{id}/retry", h.retryDelivery)
+	h.managementRoutes(admin)
+	h.uiRoutes(handle)
 
 	handle("GET", "/healthz", h.healthz)
 	if h.opts.Gatherer != nil {
