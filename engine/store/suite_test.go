@@ -52,6 +52,10 @@ func runStoreSuite(t *testing.T, open opener) {
 		{"CallbackTokens", testCallbackTokens},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Closed", testClosed},
+		{"Overrides", testOverrides},
+		{"RuleStats", testRuleStats},
+		{"CalloutStats", testCalloutStats},
+		{"BulkRetry", testBulkRetry},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
