@@ -69,7 +69,7 @@ func (e *Engine) TestCallout(ctx context.Context, name string, ev *rules.Event, 
 	if err != nil {
 		return nil, fmt.Errorf("callout %q: %w", name, err)
 	}
-	t.DeliveryID = store.NewID("test", e.now())
+	t.DeliveryID = store.NewID("test_", e.now())
 	sender := &callouts.Sender{Client: e.client, UserAgent: "ruleflow/" + Version(), Now: e.now}
 	res, sendErr := sender.Send(withEgressOrigin(ctx, state, c, &DeliveryPayload{}), req, t.DeliveryID, timeoutOf(c), cred)
 	t.Response = &TestResponse{Status: res.StatusCode, Header: res.Header, Body: res.Response, Duration: res.Duration}
