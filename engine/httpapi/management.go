@@ -93,9 +93,9 @@ func ruleOf(r engine.RuleInfo) ruleJSON {
 		LastFired: timePtr(r.LastFired), FireCount: r.FireCount}
 }
 
-// page reads limit (1 to 1000, default 100) and after (a name) and returns the
+// namePage reads limit (1 to 1000, default 100) and after (a name) and returns the
 // page of items (sorted by name) after the cursor, and the next cursor.
-func page[T any](q map[string][]string, items []T, name func(T) string) ([]T, string, error) {
+func namePage[T any](q map[string][]string, items []T, name func(T) string) ([]T, string, error) {
 	for k := range q {
 		if k != "limit" && k != "after" {
 			return nil, "", fmt.Errorf("unknown query parameter %q (want limit or after)", k)
@@ -134,7 +134,7 @@ func (h *Handler) listCallouts(w http.ResponseWriter, r *http.Request) {
 		h.internalError(w, r, err)
 		return
 	}
-	items, next, err := page(r.URL.Query(), list, func(c engine.CalloutInfo) string { return c.Name })
+	items, next, err := namePage(r.URL.Query(), list, func(c engine.CalloutInfo) string { return c.Name })
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -155,7 +155,7 @@ func (h *Handler) listRules(w http.ResponseWriter, r *http.Request) {
 		h.internalError(w, r, err)
 		return
 	}
-	items, next, err := page(r.URL.Query(), list, func(ri engine.RuleInfo) string { return ri.Name })
+	items, next, err := namePage(r.URL.Query(), list, func(ri engine.RuleInfo) string { return ri.Name })
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return

@@ -52,6 +52,13 @@ rules:
     form: Ticket
     events: [create]
     callouts: [Closer]
+callback_functions:
+  - api_name: reopen
+    description: Reopen a ticket
+    parameters: {id: int}
+target_urls:
+  - name: freshdesk
+    region: US
 `
 
 // managementReceiver counts the requests of each path.
