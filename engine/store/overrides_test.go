@@ -185,6 +185,11 @@ func testBulkRetry(t *testing.T, open opener) {
 	if err != nil || n != 3 {
 		t.Fatalf("RetryMatching = %d, %v; want 3", n, err)
 	}
+	// The counts the triggers keep follow the re-drive.
+	stats, err := s.CalloutStats(ctx, []string{"VSA close alert"})
+	if st := stats["VSA close alert"]; err != nil || st.Pending != 3 || st.Delivered != 1 || st.Failed != 1 {
+		t.Errorf("stats after the re-drive = %+v, %v; want 3 pending, 1 delivered, 1 failed", st, err)
+	}
 	for id, want := range map[string]Status{"dlv_br0": StatusDelivered, "dlv_br1": StatusFailed, "dlv_br2": StatusPending,
 		"dlv_br4": StatusPending, "dlv_br5": StatusFailed} {
 		j, atts, _ := s.Get(ctx, id)

@@ -21,3 +21,40 @@ CREATE TABLE rule_stats (
 
 CREATE INDEX jobs_status_id ON jobs (status, id);
 CREATE INDEX jobs_callout_kind_status ON jobs (callout, kind, status, id);
+-- created_at bounds the bulk re-drive (since, until) within a status.
+CREATE INDEX jobs_status_created ON jobs (status, created_at);
+
+-- callout_counts: the callout deliveries of each callout by status, kept by a
+-- trigger in the transaction of every change, so the listing of the callouts
+-- reads a few rows instead of counting the outbox. Each backend writes the shard
+-- of its process ID, so nodes committing at once do not queue on one row.
+CREATE TABLE callout_counts (
+    callout TEXT    NOT NULL,
+    status  TEXT    NOT NULL,
+    shard   INTEGER NOT NULL,
+    n       BIGINT  NOT NULL,
+    PRIMARY KEY (callout, status, shard)
+);
+INSERT INTO callout_counts (callout, status, shard, n)
+    SELECT callout, status, 0, COUNT(*) FROM jobs WHERE kind = 'callout' GROUP BY callout, status;
+
+CREATE FUNCTION ruleflow_count_callout_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    s integer := pg_backend_pid() % 16;
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.status = OLD.status THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.kind = 'callout' THEN
+        INSERT INTO callout_counts AS c (callout, status, shard, n) VALUES (OLD.callout, OLD.status, s, -1)
+            ON CONFLICT (callout, status, shard) DO UPDATE SET n = c.n - 1;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.kind = 'callout' THEN
+        INSERT INTO callout_counts AS c (callout, status, shard, n) VALUES (NEW.callout, NEW.status, s, 1)
+            ON CONFLICT (callout, status, shard) DO UPDATE SET n = c.n + 1;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER jobs_count AFTER INSERT OR DELETE OR UPDATE OF status ON jobs
+    FOR EACH ROW EXECUTE FUNCTION ruleflow_count_callout_jobs();
