@@ -198,10 +198,9 @@ type CalloutStat struct {
 }
 
 // CalloutStats counts the callout deliveries (kind callout) of each name by
-// status and finds each one's newest delivery. The counts are kept by triggers
-// in the callout_counts table (003_overrides.sql), the newest delivery is three
-// seeks in the index on (callout, kind, status, id): a few rows per callout,
-// however many deliveries the outbox holds.
+// status and finds each one's newest delivery (the highest ID). Both are kept
+// by triggers in the callout_counts table (003_overrides.sql): a few rows per
+// callout, however many deliveries the outbox holds.
 func (s *Store) CalloutStats(ctx context.Context, names []string) (map[string]CalloutStat, error) {
 	if s.committer.isClosed() {
 		return nil, ErrClosed
@@ -210,14 +209,15 @@ func (s *Store) CalloutStats(ctx context.Context, names []string) (map[string]Ca
 	err := readTx(ctx, s.db, func(t tx) error {
 		for _, name := range names {
 			var st CalloutStat
-			r, err := t.query(ctx, `SELECT status, CAST(SUM(n) AS BIGINT) FROM callout_counts WHERE callout = ? GROUP BY status`, name)
+			r, err := t.query(ctx, `SELECT status, CAST(SUM(n) AS BIGINT), MAX(last_id) FROM callout_counts WHERE callout = ? GROUP BY status`, name)
 			if err != nil {
 				return err
 			}
+			var last string
 			for r.Next() {
-				var status string
+				var status, id string
 				var n int64
-				if err := r.Scan(&status, &n); err != nil {
+				if err := r.Scan(&status, &n, &id); err != nil {
 					r.Close()
 					return err
 				}
@@ -229,21 +229,10 @@ func (s *Store) CalloutStats(ctx context.Context, names []string) (map[string]Ca
 				case StatusFailed:
 					st.Failed = n
 				}
+				last = max(last, id)
 			}
 			if err := r.Close(); err != nil {
 				return err
-			}
-			var last string
-			for _, status := range []Status{StatusPending, StatusDelivered, StatusFailed} {
-				var id string
-				ok, err := queryRow(ctx, t, `SELECT id FROM jobs WHERE callout = ? AND kind = 'callout' AND status = ? ORDER BY id DESC LIMIT 1`,
-					[]any{name, string(status)}, &id)
-				if err != nil {
-					return err
-				}
-				if ok && id > last {
-					last = id
-				}
 			}
 			if last != "" {
 				j, ok, err := queryOne(ctx, t, scanJob, "SELECT "+jobColumns+" FROM jobs WHERE id = ?", last)
@@ -266,7 +255,9 @@ func (s *Store) CalloutStats(ctx context.Context, names []string) (map[string]Ca
 
 // RetryFilter selects the deliveries RetryMatching re-drives. Status is failed
 // (the default) or pending; the other fields do not filter when zero. Since and
-// Until bound the creation time: Since <= created_at < Until.
+// Until bound the creation time: Since <= created_at < Until. Since also bounds
+// the job ID as NewID makes them (a job whose ID the caller chose and that sorts
+// before the IDs of Since is not selected by Since).
 type RetryFilter struct {
 	Status  Status
 	Kind    Kind
@@ -298,7 +289,9 @@ func (f RetryFilter) where() (string, []any, error) {
 		where, args = append(where, "callout = ?"), append(args, f.Callout)
 	}
 	if !f.Since.IsZero() {
-		where, args = append(where, "created_at >= ?"), append(args, utc(f.Since))
+		// The ID bound lets the index on (status, id) find the range: an ID made
+		// by NewID holds its job's creation time, to the millisecond.
+		where, args = append(where, "id >= ?", "created_at >= ?"), append(args, idFloor(JobIDPrefix, f.Since), utc(f.Since))
 	}
 	if !f.Until.IsZero() {
 		where, args = append(where, "created_at < ?"), append(args, utc(f.Until))
@@ -352,4 +345,16 @@ WHERE `+where, append([]any{now, now}, args...)...)
 		return 0, fmt.Errorf("store: retry: %w", err)
 	}
 	return n, nil
+}
+
+// idFloor is the lowest ID NewID(prefix, t') makes for any t' at or after t.
+func idFloor(prefix string, t time.Time) string {
+	ms := uint64(t.UnixMilli()) & (1<<48 - 1)
+	b := []byte(prefix + "00000000000000000000000000")
+	dst := b[len(prefix):]
+	for i := 9; i >= 0; i-- {
+		dst[i] = crockford[ms&31]
+		ms >>= 5
+	}
+	return string(b)
 }

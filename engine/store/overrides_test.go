@@ -213,3 +213,21 @@ func testBulkRetry(t *testing.T, open opener) {
 		}
 	}
 }
+
+// TestIDFloor: the floor of a time sorts at or before every ID made at or after
+// it, and after every ID made a millisecond before.
+func TestIDFloor(t *testing.T) {
+	at := time.Date(2026, 12, 2, 1, 2, 3, 456789000, time.UTC)
+	floor := idFloor(JobIDPrefix, at)
+	if got, ok := IDTime(JobIDPrefix, floor); !ok || !got.Equal(at.Truncate(time.Millisecond)) {
+		t.Errorf("IDTime(%s) = %v, %v; want %v", floor, got, ok, at.Truncate(time.Millisecond))
+	}
+	for _, d := range []time.Duration{0, time.Microsecond, time.Millisecond, time.Hour} {
+		if id := NewID(JobIDPrefix, at.Add(d)); id < floor {
+			t.Errorf("NewID(at+%v) = %s sorts before the floor %s", d, id, floor)
+		}
+	}
+	if id := NewID(JobIDPrefix, at.Add(-time.Millisecond)); id >= floor {
+		t.Errorf("NewID(at-1ms) = %s does not sort before the floor %s", id, floor)
+	}
+}

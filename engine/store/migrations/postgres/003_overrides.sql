@@ -20,10 +20,7 @@ CREATE TABLE rule_stats (
 );
 
 CREATE INDEX jobs_status_id ON jobs (status, id);
-CREATE INDEX jobs_callout_kind_status ON jobs (callout, kind, status, id);
--- created_at bounds the bulk re-drive (since, until) within a status.
-CREATE INDEX jobs_status_created ON jobs (status, created_at);
-
+CREATE INDEX jobs_callout_id ON jobs (callout, id);
 -- callout_counts: the callout deliveries of each callout by status, kept by a
 -- trigger in the transaction of every change, so the listing of the callouts
 -- reads a few rows instead of counting the outbox. Each backend writes the shard
@@ -33,10 +30,11 @@ CREATE TABLE callout_counts (
     status  TEXT    NOT NULL,
     shard   INTEGER NOT NULL,
     n       BIGINT  NOT NULL,
+    last_id TEXT    NOT NULL, -- the highest job ID inserted with this status (the newest delivery)
     PRIMARY KEY (callout, status, shard)
 );
-INSERT INTO callout_counts (callout, status, shard, n)
-    SELECT callout, status, 0, COUNT(*) FROM jobs WHERE kind = 'callout' GROUP BY callout, status;
+INSERT INTO callout_counts (callout, status, shard, n, last_id)
+    SELECT callout, status, 0, COUNT(*), MAX(id) FROM jobs WHERE kind = 'callout' GROUP BY callout, status;
 
 CREATE FUNCTION ruleflow_count_callout_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -46,12 +44,13 @@ BEGIN
         RETURN NULL;
     END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.kind = 'callout' THEN
-        INSERT INTO callout_counts AS c (callout, status, shard, n) VALUES (OLD.callout, OLD.status, s, -1)
+        INSERT INTO callout_counts AS c (callout, status, shard, n, last_id) VALUES (OLD.callout, OLD.status, s, -1, '')
             ON CONFLICT (callout, status, shard) DO UPDATE SET n = c.n - 1;
     END IF;
     IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.kind = 'callout' THEN
-        INSERT INTO callout_counts AS c (callout, status, shard, n) VALUES (NEW.callout, NEW.status, s, 1)
-            ON CONFLICT (callout, status, shard) DO UPDATE SET n = c.n + 1;
+        INSERT INTO callout_counts AS c (callout, status, shard, n, last_id)
+            VALUES (NEW.callout, NEW.status, s, 1, CASE WHEN TG_OP = 'INSERT' THEN NEW.id ELSE '' END)
+            ON CONFLICT (callout, status, shard) DO UPDATE SET n = c.n + 1, last_id = GREATEST(c.last_id, excluded.last_id);
     END IF;
     RETURN NULL;
 END

@@ -20,10 +20,7 @@ CREATE TABLE rule_stats (
 ) STRICT;
 
 CREATE INDEX jobs_status_id ON jobs (status, id);
-CREATE INDEX jobs_callout_kind_status ON jobs (callout, kind, status, id);
--- created_at bounds the bulk re-drive (since, until) within a status.
-CREATE INDEX jobs_status_created ON jobs (status, created_at);
-
+CREATE INDEX jobs_callout_id ON jobs (callout, id);
 -- callout_counts: the callout deliveries of each callout by status, kept by
 -- triggers in the transaction of every change, so the listing of the callouts
 -- reads a few rows instead of counting the outbox. shard is always 0 here (one
@@ -33,19 +30,21 @@ CREATE TABLE callout_counts (
     status  TEXT    NOT NULL,
     shard   INTEGER NOT NULL,
     n       INTEGER NOT NULL,
+    last_id TEXT    NOT NULL, -- the highest job ID inserted with this status (the newest delivery)
     PRIMARY KEY (callout, status, shard)
 ) STRICT;
-INSERT INTO callout_counts (callout, status, shard, n)
-    SELECT callout, status, 0, COUNT(*) FROM jobs WHERE kind = 'callout' GROUP BY callout, status;
+INSERT INTO callout_counts (callout, status, shard, n, last_id)
+    SELECT callout, status, 0, COUNT(*), MAX(id) FROM jobs WHERE kind = 'callout' GROUP BY callout, status;
 
 CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs WHEN NEW.kind = 'callout' BEGIN
-    INSERT INTO callout_counts (callout, status, shard, n) VALUES (NEW.callout, NEW.status, 0, 1)
-        ON CONFLICT (callout, status, shard) DO UPDATE SET n = n + 1;
+    INSERT INTO callout_counts (callout, status, shard, n, last_id) VALUES (NEW.callout, NEW.status, 0, 1, NEW.id)
+        ON CONFLICT (callout, status, shard) DO UPDATE SET n = n + 1,
+            last_id = CASE WHEN excluded.last_id > last_id THEN excluded.last_id ELSE last_id END;
 END;
 CREATE TRIGGER jobs_count_update AFTER UPDATE OF status ON jobs
     WHEN OLD.kind = 'callout' AND NEW.status <> OLD.status BEGIN
     UPDATE callout_counts SET n = n - 1 WHERE callout = OLD.callout AND status = OLD.status AND shard = 0;
-    INSERT INTO callout_counts (callout, status, shard, n) VALUES (NEW.callout, NEW.status, 0, 1)
+    INSERT INTO callout_counts (callout, status, shard, n, last_id) VALUES (NEW.callout, NEW.status, 0, 1, '')
         ON CONFLICT (callout, status, shard) DO UPDATE SET n = n + 1;
 END;
 CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs WHEN OLD.kind = 'callout' BEGIN
