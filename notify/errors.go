@@ -95,7 +95,7 @@ func templateError(source, name string, err error) *ConfigError {
 		}
 		msg = strings.TrimPrefix(msg, " ")
 	}
-	return &ConfigError{Source: source, Line: line, Col: col, Msg: msg}
+	return &ConfigError{Source: source, Line: line, Col: col, Msg: budgetMessage(msg)}
 }
 
 // leadingNumber parses "12:rest" or "12: rest" into 12 and the text after the colon;
