@@ -139,14 +139,35 @@ func budgetMessage(msg string) string {
 	return msg
 }
 
-// boundedText is a text template whose loops and calls, if it has any, are bounded.
-type boundedText struct {
-	*texttemplate.Template
-	loops bool
+// template is what text/template and html/template have in common here.
+type template interface {
+	Name() string
+	Execute(w io.Writer, data any) error
 }
 
-// newBoundedText instruments every template associated with t.
-func newBoundedText(t *texttemplate.Template) *boundedText {
+// bounded is a template whose loops and calls, if it has any, are bounded. A
+// template with loops or calls is itself never executed: each render runs a copy
+// that knows its own budget (html/template also refuses to copy a template once run).
+type bounded struct {
+	template
+	steps    bool
+	copyWith func(funcs map[string]any) (template, error) // a copy with funcs added
+}
+
+// execute runs the template against data, charging its steps to b.
+func (t *bounded) execute(w io.Writer, data any, b *renderBudget) error {
+	if !t.steps {
+		return t.Execute(w, data)
+	}
+	c, err := t.copyWith(b.funcs())
+	if err != nil {
+		return err
+	}
+	return c.Execute(w, data)
+}
+
+// boundText instruments every template associated with t; nil stays nil.
+func boundText(t *texttemplate.Template) *bounded {
 	if t == nil {
 		return nil
 	}
@@ -154,47 +175,26 @@ func newBoundedText(t *texttemplate.Template) *boundedText {
 	for _, x := range t.Templates() {
 		trees = append(trees, x.Tree)
 	}
-	return &boundedText{Template: t, loops: instrumentSet(trees)}
+	return &bounded{template: t, steps: instrumentSet(trees), copyWith: func(funcs map[string]any) (template, error) {
+		c, err := t.Clone()
+		if err != nil {
+			return nil, err
+		}
+		return c.Funcs(funcs), nil
+	}}
 }
 
-// execute runs the template against data, charging its steps to b. A template with
-// loops or calls runs as a copy that knows b, so concurrent renders keep separate budgets.
-func (t *boundedText) execute(w io.Writer, data any, b *renderBudget) error {
-	if !t.loops {
-		return t.Execute(w, data)
-	}
-	c, err := t.Clone()
-	if err != nil {
-		return err
-	}
-	return c.Funcs(b.funcs()).Execute(w, data)
-}
-
-// boundedHTML is an html/template whose loops and calls, if it has any, are bounded. The
-// template itself is never executed: html/template refuses to copy a template once
-// run, and each render needs a copy that knows its own budget.
-type boundedHTML struct {
-	*htmltemplate.Template
-	loops bool
-}
-
-// newBoundedHTML instruments every template associated with h.
-func newBoundedHTML(h *htmltemplate.Template) *boundedHTML {
+// boundHTML instruments every template associated with h.
+func boundHTML(h *htmltemplate.Template) *bounded {
 	var trees []*parse.Tree
 	for _, x := range h.Templates() {
 		trees = append(trees, x.Tree)
 	}
-	return &boundedHTML{Template: h, loops: instrumentSet(trees)}
-}
-
-// execute runs the template against data, charging its steps to b.
-func (h *boundedHTML) execute(w io.Writer, data any, b *renderBudget) error {
-	if !h.loops {
-		return h.Execute(w, data)
-	}
-	c, err := h.Clone()
-	if err != nil {
-		return err
-	}
-	return c.Funcs(b.funcs()).Execute(w, data)
+	return &bounded{template: h, steps: instrumentSet(trees), copyWith: func(funcs map[string]any) (template, error) {
+		c, err := h.Clone()
+		if err != nil {
+			return nil, err
+		}
+		return c.Funcs(funcs), nil
+	}}
 }

@@ -45,12 +45,12 @@ func funcs() map[string]any {
 // use by several goroutines.
 type Templates struct {
 	to       []string
-	subject  *boundedText
-	dflt     *boundedText // the default subject, used when a custom one renders empty
-	text     *boundedText
-	html     *boundedHTML
-	htmlPre  bool   // html wraps the rendered text in <pre> instead of executing Data
-	idDomain string // right-hand side of generated Message-IDs
+	subject  *bounded // text/template
+	dflt     *bounded // text/template: the default subject, used when a custom one renders empty
+	text     *bounded // text/template
+	html     *bounded // html/template
+	htmlPre  bool     // html wraps the rendered text in <pre> instead of executing Data
+	idDomain string   // right-hand side of generated Message-IDs
 
 	renderTime time.Duration // MaxRenderTime; shorter in tests
 }
@@ -77,9 +77,9 @@ func NewTemplates(n *rules.Notify, baseDir string) (*Templates, error) {
 	if err != nil {
 		return nil, err // the embedded templates are known to parse
 	}
-	t.dflt = newBoundedText(dfltSubject)
+	t.dflt = boundText(dfltSubject)
 	if subject := parseText("notify.subject", n.Subject, "notify.subject_file", n.SubjectFile, baseDir, nil, &errs); subject != nil {
-		t.subject = newBoundedText(subject)
+		t.subject = boundText(subject)
 	} else {
 		t.subject = t.dflt
 	}
@@ -88,7 +88,7 @@ func NewTemplates(n *rules.Notify, baseDir string) (*Templates, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.text = newBoundedText(parseText("notify.body", n.Body, "notify.body_file", n.BodyFile, baseDir, dfltText, &errs))
+	t.text = boundText(parseText("notify.body", n.Body, "notify.body_file", n.BodyFile, baseDir, dfltText, &errs))
 
 	switch {
 	case n.HTMLBodyFile != "":
@@ -103,12 +103,12 @@ func NewTemplates(n *rules.Notify, baseDir string) (*Templates, error) {
 			errs = append(errs, templateError(path, path, err))
 			break
 		}
-		t.html = newBoundedHTML(h)
+		t.html = boundHTML(h)
 	case n.Body != "" || n.BodyFile != "":
 		t.htmlPre = true
-		t.html = newBoundedHTML(htmltemplate.Must(htmltemplate.New("body.pre.html.tmpl").ParseFS(defaultFS, "templates/body.pre.html.tmpl")))
+		t.html = boundHTML(htmltemplate.Must(htmltemplate.New("body.pre.html.tmpl").ParseFS(defaultFS, "templates/body.pre.html.tmpl")))
 	default:
-		t.html = newBoundedHTML(htmltemplate.Must(htmltemplate.New("body.html.tmpl").Funcs(funcs()).ParseFS(defaultFS, "templates/body.html.tmpl")))
+		t.html = boundHTML(htmltemplate.Must(htmltemplate.New("body.html.tmpl").Funcs(funcs()).ParseFS(defaultFS, "templates/body.html.tmpl")))
 	}
 
 	if len(errs) == 0 {
