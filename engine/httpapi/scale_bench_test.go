@@ -141,6 +141,7 @@ func BenchmarkListsAtScale(b *testing.B) {
 		{"deliveries-callout", "GET", "/v1/deliveries?kind=callout&callout=C3&limit=100&after=" + mid, ""},
 		{"deliveries-callout-failed", "GET", "/v1/deliveries?kind=callout&callout=C3&status=failed&limit=100", ""},
 		{"deliveries-rare-callout", "GET", "/v1/deliveries?callout=Rare&limit=100&after=" + mid, ""},
+		{"deliveries-rare-callout-from-start", "GET", "/v1/deliveries?callout=Rare&limit=100", ""},
 		{"deliveries-entry", "GET", "/v1/deliveries?form=Ticket&entry_id=4242&limit=100", ""},
 		{"callouts", "GET", "/v1/callouts", ""},
 		{"rules", "GET", "/v1/rules", ""},
