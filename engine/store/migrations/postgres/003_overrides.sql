@@ -20,6 +20,7 @@ CREATE TABLE rule_stats (
 );
 
 CREATE INDEX jobs_status_id ON jobs (status, id);
+CREATE INDEX jobs_callout_id ON jobs (callout, id);
 -- callout_counts: the callout deliveries of each callout by status, kept by a
 -- trigger in the transaction of every change, so the listing of the callouts
 -- reads a few rows instead of counting the outbox. Each backend writes the shard

@@ -20,6 +20,7 @@ CREATE TABLE rule_stats (
 ) STRICT;
 
 CREATE INDEX jobs_status_id ON jobs (status, id);
+CREATE INDEX jobs_callout_id ON jobs (callout, id);
 -- callout_counts: the callout deliveries of each callout by status, kept by
 -- triggers in the transaction of every change, so the listing of the callouts
 -- reads a few rows instead of counting the outbox. shard is always 0 here (one
