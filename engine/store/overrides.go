@@ -280,7 +280,7 @@ func (f RetryFilter) where() (string, []any, error) {
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
 		return "", nil, fmt.Errorf("store: retry: until %s is not after since %s", f.Until.UTC().Format(time.RFC3339), f.Since.UTC().Format(time.RFC3339))
 	}
-	where := []string{"status = ?"}
+	where := []string{"status = ?", "status <> 'delivered'"} // the second lets jobs_open_id serve it
 	args := []any{string(status)}
 	if f.Kind != "" {
 		where, args = append(where, "kind = ?"), append(args, string(f.Kind))
@@ -289,7 +289,7 @@ func (f RetryFilter) where() (string, []any, error) {
 		where, args = append(where, "callout = ?"), append(args, f.Callout)
 	}
 	if !f.Since.IsZero() {
-		// The ID bound lets the index on (status, id) find the range: an ID made
+		// The ID bound lets the index jobs_open_id find the range: an ID made
 		// by NewID holds its job's creation time, to the millisecond.
 		where, args = append(where, "id >= ?", "created_at >= ?"), append(args, idFloor(JobIDPrefix, f.Since), utc(f.Since))
 	}
