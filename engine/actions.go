@@ -39,6 +39,7 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 	state := e.cfg.Load()
 	results := make([]*Result, len(evs))
 	jobsOf := make([][]store.Job, len(evs))
+	dpsOf := make([][]*DeliveryPayload, len(evs))
 	rejected, total := false, 0
 	for i, ev := range evs {
 		if ev.Time.IsZero() {
@@ -47,7 +48,7 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 			withTime.Time = e.now()
 			ev = &withTime
 		}
-		res, jobs, err := e.decide(state, ev)
+		res, jobs, dps, err := e.decide(state, ev)
 		if err != nil {
 			if len(evs) > 1 {
 				err = fmt.Errorf("event %d: %w (nothing was enqueued for the %d events)", i, err, len(evs))
@@ -55,7 +56,7 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 			return nil, err
 		}
 		e.metrics.eventHandled(ev.Kind, len(res.Matches))
-		results[i], jobsOf[i] = res, jobs
+		results[i], jobsOf[i], dpsOf[i] = res, jobs, dps
 		rejected = rejected || res.Rejected != nil
 		total += len(jobs)
 	}
@@ -63,10 +64,12 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 		return results, nil
 	}
 	all := make([]store.Job, 0, total)
-	for _, jobs := range jobsOf {
+	dps := make([]*DeliveryPayload, 0, total)
+	for i, jobs := range jobsOf {
 		all = append(all, jobs...)
+		dps = append(dps, dpsOf[i]...)
 	}
-	if err := e.store.Enqueue(ctx, all); err != nil {
+	if err := e.enqueue(ctx, all, dps); err != nil {
 		if errors.Is(err, store.ErrClosed) {
 			err = ErrClosed // Close raced with this Handle
 		}
@@ -82,9 +85,6 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 		}
 	}
 	e.metrics.enqueued(total)
-	if e.disp != nil {
-		e.disp.wake()
-	}
 	return results, nil
 }
 

@@ -24,11 +24,12 @@ var mailRetry = callouts.Policy{Interval: 10 * time.Second, Max: mailMaxAttempts
 
 // attempt makes one attempt of a claimed job under state, taking at most limit
 // (see attemptLimit), and returns its outcome. ctx ends at the lease's deadline or
-// at shutdown.
-func (e *Engine) attempt(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job, limit time.Duration) store.Outcome {
+// at shutdown. p is a callout's payload as rendered (the fast path), or nil: then
+// the stored one is decoded.
+func (e *Engine) attempt(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job, p *DeliveryPayload, limit time.Duration) store.Outcome {
 	switch job.Kind {
 	case store.KindCallout:
-		return e.attemptCallout(ctx, state, sender, job)
+		return e.attemptCallout(ctx, state, sender, job, p)
 	case store.KindEmail:
 		ctx, cancel := context.WithTimeout(ctx, limit)
 		defer cancel()
@@ -45,10 +46,12 @@ func (e *Engine) permanentFailure(job store.Job, reason string) store.Outcome {
 	return store.Outcome{ID: job.ID, Status: store.StatusFailed, Attempt: store.Attempt{StartedAt: e.now(), Error: reason}}
 }
 
-func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job) store.Outcome {
-	var p DeliveryPayload
-	if err := json.Unmarshal(job.Payload, &p); err != nil || p.Request == nil && p.RenderError == "" {
-		return e.permanentFailure(job, fmt.Sprintf("unreadable delivery payload: %v", err))
+func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job, p *DeliveryPayload) store.Outcome {
+	if p == nil {
+		var err error
+		if p, err = DecodeDeliveryPayload(job.Payload); err != nil || p.Request == nil && p.RenderError == "" {
+			return e.permanentFailure(job, fmt.Sprintf("unreadable delivery payload: %v", err))
+		}
 	}
 	c := state.callout(job.Callout)
 	start := e.now()
@@ -63,7 +66,7 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 		if cred, err := callouts.CredentialsFor(c, e.key); err != nil {
 			sendErr = err
 		} else {
-			res, sendErr = sender.Send(withEgressOrigin(ctx, state, c, &p), p.Request, job.ID, timeoutOf(c), cred)
+			res, sendErr = sender.Send(withEgressOrigin(ctx, state, c, p), p.Request, job.ID, timeoutOf(c), cred)
 		}
 	}
 	delivered, reason := sendErr == nil, ""

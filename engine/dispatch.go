@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ruleflow/ruleflow/callouts"
@@ -52,6 +53,13 @@ type dispatcher struct {
 	claimerDone chan struct{}
 	workersWG   sync.WaitGroup
 	settlerDone chan struct{}
+
+	// The fast path (fastpath.go): stopping refuses new hand-offs, fastWG counts
+	// the ones in flight, which stop waits for before it closes work.
+	fastMu   sync.RWMutex
+	stopping bool
+	fastWG   sync.WaitGroup
+	fastPath atomic.Int64 // jobs handed over from memory, for tests
 }
 
 // settled is one attempt's outcome, or a job given back unattempted (skip).
@@ -122,6 +130,10 @@ func (d *dispatcher) wake() {
 func (d *dispatcher) stop(ctx context.Context) (cutOff bool) {
 	d.stopClaims()
 	<-d.claimerDone
+	d.fastMu.Lock()
+	d.stopping = true
+	d.fastMu.Unlock()
+	d.fastWG.Wait()
 	close(d.work)
 	done := make(chan struct{})
 	go func() { d.workersWG.Wait(); close(done) }()

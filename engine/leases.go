@@ -35,6 +35,9 @@ const noteTimeout = 30 * time.Second
 type claimed struct {
 	job   store.Job
 	until time.Time // on the monotonic clock: from before the claim or extension
+	// payload is the callout's payload as rendered, for a job handed over by the
+	// fast path; nil means decode job.Payload.
+	payload *DeliveryPayload
 }
 
 // claimLease is the lease a claim asks for under state: enough for any callout's
@@ -82,7 +85,7 @@ func (d *dispatcher) run(c claimed) settled {
 	}
 	ctx, cancel := context.WithDeadline(d.sendCtx, c.until.Add(-d.reserve()))
 	defer cancel()
-	out := d.e.attempt(ctx, state, d.sender, c.job, limit)
+	out := d.e.attempt(ctx, state, d.sender, c.job, c.payload, limit)
 	if d.sendCtx.Err() != nil && out.Status != store.StatusDelivered {
 		out = d.cutOff(out)
 	}

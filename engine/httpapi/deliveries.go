@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -158,8 +157,7 @@ func (h *Handler) getDelivery(w http.ResponseWriter, r *http.Request) {
 	}
 	d := deliveryOf(job)
 	if job.Kind == store.KindCallout {
-		var p engine.DeliveryPayload
-		if json.Unmarshal(job.Payload, &p) == nil && p.Request != nil {
+		if p, err := engine.DecodeDeliveryPayload(job.Payload); err == nil && p.Request != nil {
 			m := p.Request.Masked()
 			d.Request = &requestJSON{Method: m.Method, URL: m.URL, Header: m.Header, Body: string(m.Body)}
 		}

@@ -86,26 +86,72 @@ func prepareJobs(jobs []Job, now time.Time) error {
 // parameters per statement, PostgreSQL 65,535).
 const insertChunk = 128
 
+// rowLease is the lease a job is inserted with (EnqueueLeased): held by owner for
+// lease from now on the lease clock (the database's on PostgreSQL, until on
+// SQLite). The zero rowLease inserts the job unleased.
+type rowLease struct {
+	owner string
+	lease time.Duration
+	until time.Time // now + lease on the caller's clock
+}
+
 // insertJobs inserts prepared jobs with multi-row INSERTs. A taken ID aborts: it is
 // returned as the error (wrapping ErrDuplicate) so the transaction rolls back and
 // none of the jobs is stored. When again is set (the write runs again after a COMMIT
 // whose outcome is unknown) it is idempotent by job ID: an ID taken by an identical
-// job — this very write, committed — counts as inserted.
-func (s *Store) insertJobs(ctx context.Context, t tx, jobs []Job, again bool) error {
+// job — this very write, committed — counts as inserted. leases[i], when leases is
+// not nil, is the lease jobs[i] is inserted with.
+func (s *Store) insertJobs(ctx context.Context, t tx, jobs []Job, leases []rowLease, again bool) error {
+	return s.writeJobs(ctx, t, jobs, leases, true, again)
+}
+
+// writeJobs is insertJobs; without check it inserts with plain INSERTs, so a
+// taken ID fails the statement with the database's unique-constraint error.
+func (s *Store) writeJobs(ctx context.Context, t tx, jobs []Job, leases []rowLease, check bool, again ...bool) error {
+	retry := len(again) > 0 && again[0]
+	dbClock := s.dbLeaseClock()
 	for len(jobs) > 0 {
-		chunk := jobs[:min(len(jobs), insertChunk)]
-		jobs = jobs[len(chunk):]
+		n := min(len(jobs), insertChunk)
+		chunk := jobs[:n]
+		jobs = jobs[n:]
+		var chunkLeases []rowLease
+		if leases != nil {
+			chunkLeases, leases = leases[:n], leases[n:]
+		}
 		var q strings.Builder
 		q.WriteString(`INSERT INTO jobs (id, kind, callout, rule, form, entry_id, event_kind, payload, parent_id,
-	status, attempts, max_attempts, retry_budget, next_at, created_at, updated_at) VALUES `)
-		args := make([]any, 0, 15*len(chunk))
+	status, attempts, max_attempts, retry_budget, next_at, created_at, updated_at, lease_owner, lease_until) VALUES `)
+		args := make([]any, 0, 17*len(chunk))
+		row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)"
+		if dbClock {
+			// The lease runs on the database's clock (see Claim); NULL stays NULL.
+			row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, now() + CAST(? AS BIGINT) * INTERVAL '1 microsecond')"
+		}
 		for i, j := range chunk {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)")
+			q.WriteString(row)
+			var l rowLease
+			if chunkLeases != nil {
+				l = chunkLeases[i]
+			}
+			var until any // NULL: not leased
+			switch {
+			case l.owner == "":
+			case dbClock:
+				until = l.lease.Microseconds()
+			default:
+				until = l.until
+			}
 			args = append(args, j.ID, string(j.Kind), j.Callout, j.Rule, j.Form, j.EntryID, j.EventKind, j.Payload, j.ParentID,
-				string(StatusPending), j.MaxAttempts, j.MaxAttempts, j.NextAt, j.CreatedAt, j.UpdatedAt)
+				string(StatusPending), j.MaxAttempts, j.MaxAttempts, j.NextAt, j.CreatedAt, j.UpdatedAt, l.owner, until)
+		}
+		if !check {
+			if _, err := t.exec(ctx, q.String(), args...); err != nil {
+				return err
+			}
+			continue
 		}
 		q.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
 		r, err := t.query(ctx, q.String(), args...)
@@ -129,7 +175,7 @@ func (s *Store) insertJobs(ctx context.Context, t tx, jobs []Job, again bool) er
 				if inserted[j.ID] {
 					continue
 				}
-				if !again {
+				if !retry {
 					return fmt.Errorf("store: job %s: %w ID", j.ID, ErrDuplicate)
 				}
 				if err := sameJobStored(ctx, t, j); err != nil {
@@ -204,12 +250,78 @@ func (s *Store) Enqueue(ctx context.Context, jobs []Job) error {
 	if err := prepareJobs(jobs, time.Now()); err != nil {
 		return err
 	}
-	own := append([]Job(nil), jobs...)
-	// Idempotent by job ID: after a COMMIT whose reply was lost the committer runs
-	// the insert again, and it finds the rows that did commit.
-	return s.committer.doIdempotent(ctx, len(own), func(ctx context.Context, t tx, again bool) (error, error) {
-		return nil, s.insertJobs(ctx, t, own, again)
-	})
+	return s.enqueue(ctx, &insertSpec{jobs: append([]Job(nil), jobs...)})
+}
+
+// EnqueueLeased is Enqueue for jobs the caller will attempt itself: they are
+// inserted already leased to owner for lease (from now; on PostgreSQL from the
+// database's now(), as Claim does), so no claim has to find them. The caller hands
+// them to its workers from memory once EnqueueLeased returns, and settles them like
+// claimed jobs; if it dies instead, the lease expires and any node claims them. The
+// jobs' LeaseOwner and LeaseUntil (on the caller's clock) are set in jobs.
+func (s *Store) EnqueueLeased(ctx context.Context, jobs []Job, owner string, lease time.Duration, now time.Time) error {
+	switch {
+	case owner == "":
+		return errors.New("store: enqueue leased: empty owner")
+	case lease <= 0:
+		return fmt.Errorf("store: enqueue leased: lease must be positive, got %v", lease)
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	if err := prepareJobs(jobs, now); err != nil {
+		return err
+	}
+	until := utc(utc(now).Add(lease))
+	leases := make([]rowLease, len(jobs))
+	for i := range jobs {
+		jobs[i].LeaseOwner, jobs[i].LeaseUntil = owner, until
+		leases[i] = rowLease{owner: owner, lease: lease, until: until}
+	}
+	return s.enqueue(ctx, &insertSpec{jobs: append([]Job(nil), jobs...), leases: leases})
+}
+
+// insertSpec is one Enqueue's rows: prepared jobs and, when not nil, the lease
+// each is inserted with.
+type insertSpec struct {
+	jobs   []Job
+	leases []rowLease
+}
+
+// enqueue queues the insert of spec and waits for its commit. Idempotent by job
+// ID: after a COMMIT whose reply was lost the committer runs the insert again, and
+// it finds the rows that did commit. In a group commit the committer merges it
+// with the other inserts of the group (mergeInserts).
+func (s *Store) enqueue(ctx context.Context, spec *insertSpec) error {
+	o := &op{ctx: ctx, weight: len(spec.jobs), idempotent: true, insert: spec, done: make(chan error, 1)}
+	o.fn = func(ctx context.Context, t tx) (error, error) {
+		return nil, s.insertJobs(ctx, t, spec.jobs, spec.leases, o.again)
+	}
+	return s.committer.submit(o)
+}
+
+// mergeInserts is the committer's merge: the rows of several Enqueue calls in
+// multi-row INSERTs without RETURNING. A taken ID — in the table or twice among
+// the calls — fails the statement and so the group, whose calls then run alone and
+// each learns its own result.
+func (s *Store) mergeInserts(ctx context.Context, t tx, specs []*insertSpec) error {
+	n := 0
+	for _, sp := range specs {
+		n += len(sp.jobs)
+	}
+	jobs := make([]Job, 0, n)
+	leases := make([]rowLease, 0, n)
+	for _, sp := range specs {
+		jobs = append(jobs, sp.jobs...)
+		if sp.leases != nil {
+			leases = append(leases, sp.leases...)
+		} else {
+			for range sp.jobs {
+				leases = append(leases, rowLease{})
+			}
+		}
+	}
+	return s.writeJobs(ctx, t, jobs, leases, false)
 }
 
 // Claim leases up to limit due jobs to owner for lease and returns them, oldest
@@ -426,7 +538,7 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 		}
 		// A follow-up whose ID is taken fails the whole call: outcomes must not
 		// half-apply.
-		return nil, s.insertJobs(ctx, t, follow, false)
+		return nil, s.insertJobs(ctx, t, follow, nil, false)
 	})
 	if err != nil {
 		return nil, err

@@ -182,7 +182,7 @@ func OpenOptions(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		max = 256
 	}
 	s := &Store{db: db, log: log.With("store", string(d.Driver))}
-	s.committer = newCommitter(db, max, s.log)
+	s.committer = newCommitter(db, max, s.log, s.mergeInserts)
 	s.log.Debug("store opened", "dsn", d.Redacted())
 	return s, nil
 }
