@@ -43,6 +43,10 @@ type dispatcher struct {
 
 	wakeCh   chan struct{}
 	slots    chan struct{}
+	// fastSlots bounds the fast path's jobs handed over but not yet settled
+	// (fastpath.go), apart from the claimer's, so a claim in progress never takes
+	// the room Handle needs.
+	fastSlots chan struct{}
 	work     chan claimed
 	outcomes chan settled
 
@@ -67,6 +71,7 @@ type settled struct {
 	job  store.Job
 	out  store.Outcome
 	skip bool
+	fast bool // the job came by the fast path: its slot is a fastSlots one
 }
 
 func newDispatcher(e *Engine) *dispatcher {
@@ -97,7 +102,8 @@ func newDispatcher(e *Engine) *dispatcher {
 		poll:        poll,
 		wakeCh:      make(chan struct{}, 1),
 		slots:       make(chan struct{}, queuedPerWorker*workers),
-		work:        make(chan claimed, queuedPerWorker*workers),
+		fastSlots:   make(chan struct{}, queuedPerWorker*workers),
+		work:        make(chan claimed, 2*queuedPerWorker*workers), // room for every slot of both kinds
 		outcomes:    make(chan settled, queuedPerWorker*workers),
 		claimerDone: make(chan struct{}),
 		settlerDone: make(chan struct{}),
@@ -254,8 +260,12 @@ func (d *dispatcher) settleLoop() {
 			}
 		}
 		d.settle(batch)
-		for range batch {
-			<-d.slots
+		for _, s := range batch {
+			if s.fast {
+				<-d.fastSlots
+			} else {
+				<-d.slots
+			}
 		}
 	}
 }

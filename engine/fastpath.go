@@ -16,10 +16,11 @@ import (
 // retries that fall due later, and for jobs other nodes enqueued without
 // delivering them (NoDispatch).
 //
-// A job takes the fast path only when the dispatcher has a free slot for it (see
-// dispatcher.slots): the in-memory queue stays as bounded as the claimed one, so a
-// job never waits in memory on a lease it cannot use. Otherwise it is enqueued
-// unleased and the claimer is woken, as before.
+// A job takes the fast path only when the dispatcher has a free fast-path slot for
+// it (dispatcher.fastSlots, as many as the claimer has): the in-memory queue stays
+// bounded as the claimed one is, so a job does not wait in memory on a lease it
+// cannot use. Otherwise it is enqueued unleased and the claimer is woken, as
+// before.
 
 // enqueue stores jobs (dps[i] is jobs[i]'s rendered payload, nil for jobs that are
 // not callouts) and, when the dispatcher can take them at once, hands them to it.
@@ -49,10 +50,10 @@ func (d *dispatcher) reserveFast(n int) bool {
 	}
 	for i := range n {
 		select {
-		case d.slots <- struct{}{}:
+		case d.fastSlots <- struct{}{}:
 		default:
 			for range i {
-				<-d.slots
+				<-d.fastSlots
 			}
 			return false
 		}
@@ -68,13 +69,13 @@ func (d *dispatcher) handOff(jobs []store.Job, dps []*DeliveryPayload, until tim
 	defer d.fastWG.Done()
 	if err != nil {
 		for range jobs {
-			<-d.slots
+			<-d.fastSlots
 		}
 		return
 	}
 	d.fastPath.Add(int64(len(jobs)))
 	for i, j := range jobs {
-		// Never blocks: work holds as many jobs as there are slots.
-		d.work <- claimed{job: j, until: until, payload: dps[i]}
+		// Never blocks: work has room for every slot.
+		d.work <- claimed{job: j, until: until, payload: dps[i], fast: true}
 	}
 }

@@ -38,6 +38,7 @@ type claimed struct {
 	// payload is the callout's payload as rendered, for a job handed over by the
 	// fast path; nil means decode job.Payload.
 	payload *DeliveryPayload
+	fast    bool // handed over by the fast path (it holds a fastSlots slot)
 }
 
 // claimLease is the lease a claim asks for under state: enough for any callout's
@@ -79,7 +80,7 @@ func (d *dispatcher) run(c claimed) settled {
 			}
 			// Another node may hold the job now, or will once the lease ends:
 			// sending could overlap with its attempt. Give it back untouched.
-			return settled{job: c.job, skip: true}
+			return settled{job: c.job, skip: true, fast: c.fast}
 		}
 		c.until = until
 	}
@@ -89,7 +90,7 @@ func (d *dispatcher) run(c claimed) settled {
 	if d.sendCtx.Err() != nil && out.Status != store.StatusDelivered {
 		out = d.cutOff(out)
 	}
-	return settled{job: c.job, out: out}
+	return settled{job: c.job, out: out, fast: c.fast}
 }
 
 // extend renews job's lease to lease from now and returns the local time it ends.

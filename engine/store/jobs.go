@@ -206,32 +206,6 @@ func sameJobStored(ctx context.Context, t tx, j Job) error {
 	return nil
 }
 
-// insertAttempts records attempts with multi-row INSERTs.
-func insertAttempts(ctx context.Context, t tx, atts []Attempt) error {
-	for len(atts) > 0 {
-		chunk := atts[:min(len(atts), insertChunk)]
-		atts = atts[len(chunk):]
-		var q strings.Builder
-		q.WriteString("INSERT INTO job_attempts (job_id, n, started_at, duration_us, status_code, error, response) VALUES ")
-		args := make([]any, 0, 7*len(chunk))
-		for i, a := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-			resp := a.Response
-			if len(resp) > MaxResponseBytes {
-				resp = resp[:MaxResponseBytes]
-			}
-			args = append(args, a.JobID, a.N, utc(a.StartedAt), a.Duration.Microseconds(), a.StatusCode, a.Error, resp)
-		}
-		if _, err := t.exec(ctx, q.String(), args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Enqueue stores jobs as pending. It returns only when they are durably committed
 // (see Open for the SQLite synchronous setting), or with an error, in which case
 // none of them is stored.
@@ -515,26 +489,19 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 	err = s.committer.do(ctx, weight, func(ctx context.Context, t tx) (error, error) {
 		// The op may run twice (alone, after a failed group commit): it must not
 		// consume own.
-		var atts []Attempt
 		var follow []Job
 		for start := 0; start < len(own); start += insertChunk {
 			chunk := own[start:min(len(own), start+insertChunk)]
-			ns, res, err := s.settleChunk(ctx, t, owner, chunk)
+			res, err := s.settleChunk(ctx, t, owner, chunk)
 			if err != nil {
 				return nil, err
 			}
 			for i, o := range chunk {
 				results[start+i] = res[i]
 				if res[i] == nil {
-					a := o.Attempt
-					a.JobID, a.N = o.ID, ns[i]
-					atts = append(atts, a)
 					follow = append(follow, o.Follow...)
 				}
 			}
-		}
-		if err := insertAttempts(ctx, t, atts); err != nil {
-			return nil, err
 		}
 		// A follow-up whose ID is taken fails the whole call: outcomes must not
 		// half-apply.
@@ -562,74 +529,108 @@ func checkOutcome(o Outcome) error {
 	return nil
 }
 
-// settleChunk updates the jobs of outs (distinct IDs) with one UPDATE … FROM
-// (VALUES …) inside t and returns each one's new attempt number. A lost lease or a
-// missing job is a result (ErrLeaseLost, ErrNotFound) and writes nothing.
-func (s *Store) settleChunk(ctx context.Context, t tx, owner string, outs []Outcome) (ns []int, results []error, err error) {
+// How attempts are kept (migration 003_lean_rows). The last attempt of a job is
+// in its jobs row: last_attempt_at (its start), last_duration_us, last_status_code,
+// last_error and last_response. Settling the next attempt first copies that one
+// into job_attempts (keepLastAttempts), then overwrites the row with the new one.
+// A delivery that succeeds at its first attempt — nearly all of them — so writes
+// one row update and no attempt row. Get puts the jobs row's attempt after those of
+// job_attempts unless job_attempts holds it already (rows written before 003 kept
+// every attempt there).
+
+// settleChunk records the outcomes outs (distinct IDs) inside t with set-based
+// statements: one that moves the jobs' previous attempts to job_attempts and one
+// UPDATE … FROM (VALUES …) on PostgreSQL (one round trip for both, as a
+// data-modifying WITH); on SQLite, where a statement costs no round trip, one
+// cached single-row UPDATE per outcome beats the join. A lost lease or a missing
+// job is a result (ErrLeaseLost, ErrNotFound) and writes nothing.
+func (s *Store) settleChunk(ctx context.Context, t tx, owner string, outs []Outcome) (results []error, err error) {
 	if s.db.driver() == DriverSQLite {
 		return s.settleRows(ctx, t, owner, outs)
 	}
 	tt := s.db.timeType()
 	var q strings.Builder
-	q.WriteString(`UPDATE jobs SET status = v.column2, attempts = attempts + 1, next_at = COALESCE(v.column3, next_at),
-	last_status_code = v.column4, last_error = v.column5, first_attempt_at = COALESCE(first_attempt_at, v.column6),
-	last_attempt_at = v.column6, lease_owner = '', lease_until = NULL, updated_at = v.column7
-FROM (VALUES `)
-	args := make([]any, 0, 7*len(outs)+1)
+	q.WriteString(`WITH v (id, status, next, code, err, started, ended, dur, resp) AS (VALUES `)
+	args := make([]any, 0, 9*len(outs)+2)
 	for i, o := range outs {
 		if i == 0 {
 			// The first row's CASTs type the VALUES columns (PostgreSQL would make
 			// untyped parameters text).
-			q.WriteString("(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS " + tt + "), CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS " + tt + "), CAST(? AS " + tt + "))")
+			q.WriteString("(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS " + tt + "), CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS " + tt + "), CAST(? AS " + tt + "), CAST(? AS BIGINT), CAST(? AS BYTEA))")
 		} else {
-			q.WriteString(", (?, ?, ?, ?, ?, ?, ?)")
+			q.WriteString(", (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 		}
 		a := o.Attempt
 		var next any // NULL keeps next_at
 		if o.Status == StatusPending {
 			next = utc(o.NextAt)
 		}
-		args = append(args, o.ID, string(o.Status), next, a.StatusCode, a.Error, utc(a.StartedAt), utc(a.StartedAt.Add(a.Duration)))
+		args = append(args, o.ID, string(o.Status), next, a.StatusCode, a.Error, utc(a.StartedAt), utc(a.StartedAt.Add(a.Duration)),
+			a.Duration.Microseconds(), clipResponse(a.Response))
 	}
-	q.WriteString(`) AS v
-WHERE jobs.id = v.column1 AND jobs.status = 'pending' AND jobs.lease_owner = ?
-RETURNING id, attempts`)
-	args = append(args, owner)
+	q.WriteString(`),
+kept AS (
+	INSERT INTO job_attempts (job_id, n, started_at, duration_us, status_code, error, response)
+	SELECT j.id, j.attempts, j.last_attempt_at, j.last_duration_us, j.last_status_code, j.last_error, j.last_response
+	FROM jobs j JOIN v ON j.id = v.id
+	WHERE j.attempts > 0 AND j.status = 'pending' AND j.lease_owner = ?
+	ON CONFLICT (job_id, n) DO NOTHING)
+UPDATE jobs SET status = v.status, attempts = attempts + 1, next_at = COALESCE(v.next, next_at),
+	last_status_code = v.code, last_error = v.err, first_attempt_at = COALESCE(first_attempt_at, v.started),
+	last_attempt_at = v.started, last_duration_us = v.dur, last_response = v.resp,
+	lease_owner = '', lease_until = NULL, updated_at = v.ended
+FROM v
+WHERE jobs.id = v.id AND jobs.status = 'pending' AND jobs.lease_owner = ?
+RETURNING jobs.id`)
+	args = append(args, owner, owner)
 	r, err := t.query(ctx, q.String(), args...)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	got := make(map[string]int, len(outs))
+	got := make(map[string]bool, len(outs))
 	for r.Next() {
 		var id string
-		var n int
-		if err := r.Scan(&id, &n); err != nil {
+		if err := r.Scan(&id); err != nil {
 			r.Close()
-			return nil, nil, err
+			return nil, err
 		}
-		got[id] = n
+		got[id] = true
 	}
 	if err := r.Close(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	ns = make([]int, len(outs))
 	results = make([]error, len(outs))
 	for i, o := range outs {
-		if n, ok := got[o.ID]; ok {
-			ns[i] = n
+		if got[o.ID] {
 			continue
 		}
 		if results[i], err = unsettled(ctx, t, o.ID); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return ns, results, nil
+	return results, nil
 }
 
-// settleRows is settleChunk with one cached single-row UPDATE per outcome: on
-// SQLite, where a statement costs no round trip, this beats UPDATE … FROM.
-func (s *Store) settleRows(ctx context.Context, t tx, owner string, outs []Outcome) (ns []int, results []error, err error) {
-	ns = make([]int, len(outs))
+// settleRows is settleChunk on SQLite: one statement keeps the previous attempts
+// of the whole chunk, then one cached single-row UPDATE per outcome.
+func (s *Store) settleRows(ctx context.Context, t tx, owner string, outs []Outcome) (results []error, err error) {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO job_attempts (job_id, n, started_at, duration_us, status_code, error, response)
+SELECT id, attempts, last_attempt_at, last_duration_us, last_status_code, last_error, last_response
+FROM jobs WHERE id IN (`)
+	args := make([]any, 0, len(outs)+1)
+	for i, o := range outs {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("?")
+		args = append(args, o.ID)
+	}
+	q.WriteString(`) AND attempts > 0 AND status = 'pending' AND lease_owner = ?
+ON CONFLICT (job_id, n) DO NOTHING`)
+	if _, err := t.exec(ctx, q.String(), append(args, owner)...); err != nil {
+		return nil, err
+	}
 	results = make([]error, len(outs))
 	for i, o := range outs {
 		a := o.Attempt
@@ -637,23 +638,31 @@ func (s *Store) settleRows(ctx context.Context, t tx, owner string, outs []Outco
 		if o.Status == StatusPending {
 			next = utc(o.NextAt)
 		}
-		ok, err := queryRow(ctx, t, `UPDATE jobs SET status = ?, attempts = attempts + 1, next_at = COALESCE(?, next_at),
+		n, err := t.exec(ctx, `UPDATE jobs SET status = ?, attempts = attempts + 1, next_at = COALESCE(?, next_at),
 	last_status_code = ?, last_error = ?, first_attempt_at = COALESCE(first_attempt_at, ?), last_attempt_at = ?,
-	lease_owner = '', lease_until = NULL, updated_at = ?
-WHERE id = ? AND status = 'pending' AND lease_owner = ?
-RETURNING attempts`,
-			[]any{string(o.Status), next, a.StatusCode, a.Error, utc(a.StartedAt), utc(a.StartedAt), utc(a.StartedAt.Add(a.Duration)), o.ID, owner}, &ns[i])
+	last_duration_us = ?, last_response = ?, lease_owner = '', lease_until = NULL, updated_at = ?
+WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
+			string(o.Status), next, a.StatusCode, a.Error, utc(a.StartedAt), utc(a.StartedAt),
+			a.Duration.Microseconds(), clipResponse(a.Response), utc(a.StartedAt.Add(a.Duration)), o.ID, owner)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		if ok {
+		if n > 0 {
 			continue
 		}
 		if results[i], err = unsettled(ctx, t, o.ID); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return ns, results, nil
+	return results, nil
+}
+
+// clipResponse is the part of a response body an attempt keeps.
+func clipResponse(b []byte) []byte {
+	if len(b) > MaxResponseBytes {
+		return b[:MaxResponseBytes]
+	}
+	return b
 }
 
 // unsettled returns the result for job id when its settling UPDATE matched no
@@ -711,7 +720,18 @@ func (s *Store) Get(ctx context.Context, id string) (Job, []Attempt, error) {
 		}
 		atts, err = queryAll(ctx, t, scanAttempt, `SELECT job_id, n, started_at, duration_us, status_code, error, response
 FROM job_attempts WHERE job_id = ? ORDER BY n`, id)
-		return err
+		if err != nil || job.Attempts == 0 || len(atts) > 0 && atts[len(atts)-1].N >= job.Attempts {
+			return err
+		}
+		// The last attempt is in the jobs row (see settleChunk).
+		last := Attempt{JobID: job.ID, N: job.Attempts, StartedAt: job.LastAttemptAt, StatusCode: job.LastStatusCode, Error: job.LastError}
+		var us int64
+		if _, err := queryRow(ctx, t, "SELECT last_duration_us, last_response FROM jobs WHERE id = ?", []any{id}, &us, &last.Response); err != nil {
+			return err
+		}
+		last.Duration = time.Duration(us) * time.Microsecond
+		atts = append(atts, last)
+		return nil
 	})
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {

@@ -52,6 +52,9 @@ func runStoreSuite(t *testing.T, open opener) {
 		{"CallbackTokens", testCallbackTokens},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Closed", testClosed},
+		{"LeanAttempts", testLeanAttempts},
+		{"EnqueueLeased", testEnqueueLeased},
+		{"MergedEnqueueDuplicate", testMergedEnqueueDuplicate},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -731,7 +734,7 @@ func testMigrationsIdempotent(t *testing.T, open opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]int{1, 2}, versions); diff != "" {
+	if diff := cmp.Diff([]int{1, 2, 3}, versions); diff != "" {
 		t.Errorf("schema_migrations (-want +got):\n%s", diff)
 	}
 }
