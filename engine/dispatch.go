@@ -41,14 +41,14 @@ type dispatcher struct {
 	margin  time.Duration // a lease's slack beyond the attempt it covers
 	poll    time.Duration
 
-	wakeCh   chan struct{}
-	slots    chan struct{}
+	wakeCh chan struct{}
+	slots  chan struct{}
 	// fastSlots bounds the fast path's jobs handed over but not yet settled
 	// (fastpath.go), apart from the claimer's, so a claim in progress never takes
 	// the room Handle needs.
 	fastSlots chan struct{}
-	work     chan claimed
-	outcomes chan settled
+	work      chan claimed
+	outcomes  chan settled
 
 	claimCtx    context.Context // cancelled when Close starts: no more claims
 	stopClaims  context.CancelFunc
