@@ -187,6 +187,11 @@ func OpenOptions(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	return s, nil
 }
 
+// Commits returns how many write transactions this Store has run so far (group
+// commits: one per batch of writes, whatever the number of callers in it), for
+// benchmarks and metrics.
+func (s *Store) Commits() int64 { return s.committer.commits.Load() }
+
 // Driver reports which backend the store uses.
 func (s *Store) Driver() Driver { return s.db.driver() }
 
