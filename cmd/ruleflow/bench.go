@@ -208,8 +208,7 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, o benchOptions) err
 	case o.nodes > 1 && !strings.HasPrefix(o.store, "postgres"):
 		return fmt.Errorf("--nodes %d: several nodes need a shared PostgreSQL outbox (--store postgres://…)", o.nodes)
 	}
-	cfg, err := benchConfig("http://127.0.0.1:9", o.format) // checks --format before anything starts
-	if err != nil {
+	if _, err := benchConfig("http://127.0.0.1:9", o.format); err != nil { // --format, before anything starts
 		return err
 	}
 	dsn, storeName := o.store, "the outbox "+o.store
@@ -248,7 +247,8 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, o benchOptions) err
 		return fmt.Errorf("bench: receiver: %w", err)
 	}
 	defer rawRecv.close()
-	if cfg, err = benchConfig(rawRecv.url, o.format); err != nil {
+	cfg, err := benchConfig(rawRecv.url, o.format)
+	if err != nil {
 		return err
 	}
 	req, err := callouts.Render(cfg, cfg.Callouts[0], benchEvent(1))

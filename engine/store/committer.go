@@ -83,18 +83,10 @@ func newCommitter(db backend, maxBatch int, log *slog.Logger, merge func(context
 // the write into a transaction, the write is dropped and do returns ctx.Err(); once
 // taken, do waits for the commit and returns its result, so an error from do means
 // nothing was written — except when the COMMIT itself failed (the connection broke
-// during it) and its outcome is unknown; doIdempotent runs such a write again.
+// during it) and its outcome is unknown; an idempotent op (Store.enqueue) is then run
+// again.
 func (c *committer) do(ctx context.Context, weight int, fn func(context.Context, tx) (error, error)) error {
 	return c.submit(&op{ctx: ctx, weight: weight, fn: fn, done: make(chan error, 1)})
-}
-
-// doIdempotent is do for an fn that may run again after a commit whose outcome is
-// unknown; again is true on such a run, and fn must then accept finding its own
-// committed write.
-func (c *committer) doIdempotent(ctx context.Context, weight int, fn func(ctx context.Context, t tx, again bool) (error, error)) error {
-	o := &op{ctx: ctx, weight: weight, idempotent: true, done: make(chan error, 1)}
-	o.fn = func(ctx context.Context, t tx) (error, error) { return fn(ctx, t, o.again) }
-	return c.submit(o)
 }
 
 func (c *committer) submit(o *op) error {
