@@ -271,10 +271,10 @@ type runState struct {
 	cfg    *Config
 	ev     *Event // the caller's event
 	out    *Outcome
-	env    *qualification.Env // of out.Event; nil after a change
+	env    *qualification.Env // of out.Event, updated in place by apply
 	fired  []bool
-	failed []int          // rules that errored: not evaluated again
-	setter map[string]int // field → index of the rule that set it last
+	failed []int         // rules that errored: not evaluated again
+	setter []fieldSetter // the rule that set each field last
 	redo   []int          // fired rules whose value another rule changed
 	// changed are the fields whose value (or TR. value) changed in this pass.
 	changed []string
@@ -310,26 +310,23 @@ func (s *runState) holds(i int, r *Rule, report bool) bool {
 // whether a value or the transaction's set fields changed.
 func (s *runState) apply(i int, r *Rule, pass int) (ok, changed bool) {
 	env := s.environment()
-	vals := make([]any, len(r.SetFields))
-	for k, sf := range r.SetFields {
+	var buf [4]any
+	vals := buf[:0]
+	for _, sf := range r.SetFields {
 		v, err := sf.Expr.Eval(env)
 		if err != nil {
 			s.errs = append(s.errs, fmt.Errorf("rule %q: set %q: %w", r.Name, sf.Field, err))
 			return false, false
 		}
-		vals[k] = v
+		vals = append(vals, v)
 	}
 	ev := s.out.Event
 	if ev == s.ev { // copy on first write: the caller's event is not ours
 		cp := *ev
-		cp.After = maps.Clone(ev.After)
-		if cp.After == nil {
-			cp.After = Record{}
-		}
 		cp.Set = env.SetFields()
 		ev = &cp
 		s.out.Event = ev
-		s.setter = map[string]int{}
+		s.out.Set = make([]Assignment, 0, 4)
 	}
 	for k, sf := range r.SetFields {
 		old, had := ev.After[sf.Field]
@@ -337,23 +334,49 @@ func (s *runState) apply(i int, r *Rule, pass int) (ok, changed bool) {
 		if !wasSet {
 			ev.Set = append(ev.Set, sf.Field)
 		}
-		ev.After[sf.Field] = vals[k]
+		// The Env updates its views and its copy of the after-values in place.
+		env.Assign(sf.Field, vals[k])
+		ev.After = env.AfterValues()
 		if !had || !qualification.SameValue(old, vals[k]) || !wasSet {
 			changed = true
 			if !slices.Contains(s.changed, sf.Field) {
 				s.changed = append(s.changed, sf.Field)
 			}
-			if j, ok := s.setter[sf.Field]; ok && j != i && !slices.Contains(s.redo, j) {
+			if j, ok := s.setterOf(sf.Field); ok && j != i && !slices.Contains(s.redo, j) {
 				s.redo = append(s.redo, j)
 			}
 		}
-		s.setter[sf.Field] = i
+		s.setSetter(sf.Field, i)
 		s.out.Set = append(s.out.Set, Assignment{Rule: r.Name, Field: sf.Field, Value: vals[k], Pass: pass})
 	}
-	if changed {
-		s.env = nil
-	}
 	return true, changed
+}
+
+// setterOf returns the index of the rule that set field last.
+func (s *runState) setterOf(field string) (int, bool) {
+	for _, st := range s.setter {
+		if st.field == field {
+			return st.rule, true
+		}
+	}
+	return 0, false
+}
+
+// setSetter records that rule i set field last.
+func (s *runState) setSetter(field string, i int) {
+	for k := range s.setter {
+		if s.setter[k].field == field {
+			s.setter[k].rule = i
+			return
+		}
+	}
+	s.setter = append(s.setter, fieldSetter{field, i})
+}
+
+// fieldSetter is the rule that set a field last.
+type fieldSetter struct {
+	field string
+	rule  int
 }
 
 // report records the changes the limits stopped: after a last pass that still
