@@ -56,6 +56,7 @@ func compile(src string, opts Options, ext *externalState) (*Program, error) {
 		p.fields = append(p.fields, name)
 	}
 	sortStrings(p.fields)
+	p.readMask()
 	p.pool.New = newVM
 	return p, nil
 }

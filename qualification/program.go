@@ -27,6 +27,8 @@ type Program struct {
 	fields []string
 	ext    *externalState // EXTERNAL() nesting depth and the cache of qualifications read from fields
 	pool   sync.Pool      // of *vm.VM
+	mask   uint64         // fields as a mask of the schema's field indexes (fieldset.go)
+	maskOK bool           // mask holds every field
 }
 
 // Source returns the qualification the program was compiled from.

@@ -225,13 +225,14 @@ func (c *Config) Run(ev *Event) *Outcome {
 	for out.Passes < MaxPasses && changed {
 		out.Passes++
 		changed = false
-		prev := run.changed
-		run.changed = nil
+		// prev holds the fields the last pass changed; changed collects this pass's.
+		run.prev, run.changed = run.changed, run.prev
+		run.changed.Reset()
 		for i, r := range rules {
 			if run.fired[i] || !r.IsActive() {
 				continue
 			}
-			if out.Passes > 1 && !readsAny(r, prev) {
+			if out.Passes > 1 && !readsAny(r, &run.prev) {
 				continue // it did not hold, and reads nothing that changed since
 			}
 			if !run.holds(i, r, out.Passes == 1) {
@@ -275,10 +276,11 @@ type runState struct {
 	fired  []bool
 	failed []int         // rules that errored: not evaluated again
 	setter []fieldSetter // the rule that set each field last
-	redo   []int          // fired rules whose value another rule changed
-	// changed are the fields whose value (or TR. value) changed in this pass.
-	changed []string
-	errs    []error
+	redo   []int         // fired rules whose value another rule changed
+	// changed are the fields whose value (or TR. value) changed in this pass,
+	// prev those of the pass before.
+	changed, prev qualification.FieldSet
+	errs          []error
 }
 
 func (s *runState) environment() *qualification.Env {
@@ -327,6 +329,7 @@ func (s *runState) apply(i int, r *Rule, pass int) (ok, changed bool) {
 		ev = &cp
 		s.out.Event = ev
 		s.out.Set = make([]Assignment, 0, 4)
+		s.setter = make([]fieldSetter, 0, 4)
 	}
 	for k, sf := range r.SetFields {
 		old, had := ev.After[sf.Field]
@@ -339,9 +342,7 @@ func (s *runState) apply(i int, r *Rule, pass int) (ok, changed bool) {
 		ev.After = env.AfterValues()
 		if !had || !qualification.SameValue(old, vals[k]) || !wasSet {
 			changed = true
-			if !slices.Contains(s.changed, sf.Field) {
-				s.changed = append(s.changed, sf.Field)
-			}
+			s.changed.Add(sf.Field)
 			if j, ok := s.setterOf(sf.Field); ok && j != i && !slices.Contains(s.redo, j) {
 				s.redo = append(s.redo, j)
 			}
@@ -418,14 +419,9 @@ func (s *runState) wouldChange(r *Rule) bool {
 }
 
 // readsAny reports whether rule r's condition reads one of fields.
-func readsAny(r *Rule, fields []string) bool {
+func readsAny(r *Rule, fields *qualification.FieldSet) bool {
 	if r.Program == nil {
 		return false // a rule without a condition fired in the first pass
 	}
-	for _, f := range fields {
-		if r.Program.Reads(f) {
-			return true
-		}
-	}
-	return false
+	return r.Program.ReadsAny(fields)
 }
