@@ -134,7 +134,7 @@ func TestReadsAny(t *testing.T) {
 		names []string
 	}{
 		{"schema", Options{Schema: ticketSchema(t)},
-			[]string{`'Status' = "New"`, `'TR.Priority' > 2 OR 'DB.Assignee' = "x"`, `'Short Description' LIKE "%a%"`, `$USER$ = "x"`},
+			[]string{`'Status' = "New"`, `'TR.Priority' > 2 OR 'DB.Assignee' = "x"`, `'Short Description' LIKE "%a%"`, `$USER$ = "x"`, `EXTERNAL('Assignee')`},
 			[]string{"Status", "Priority", "Assignee", "Cost", "Not A Field"}},
 		{"no schema", Options{},
 			[]string{`'Status' = "New"`, `'TR.Priority' > 2 OR 'DB.Assignee' = "x"`, `$USER$ = "x"`},
@@ -162,6 +162,9 @@ func TestReadsAny(t *testing.T) {
 					}
 					if fs.Len() != popcount(subset) {
 						t.Fatalf("Len %d for subset %b", fs.Len(), subset)
+					}
+					if strings.Contains(c, "EXTERNAL") && want != (subset != 0) {
+						t.Fatalf("%s: Reads is %v for %q; want true: EXTERNAL may read any field", c, want, fs.names)
 					}
 					if got := p.ReadsAny(&fs); got != want {
 						t.Errorf("%s: ReadsAny(%q) = %v, want %v", c, fs.names, got, want)

@@ -51,7 +51,7 @@ func compile(src string, opts Options, ext *externalState) (*Program, error) {
 	if cerr != nil {
 		return nil, newError(src, 0, "internal error compiling qualification: "+cerr.Error())
 	}
-	p := &Program{src: src, prog: prog, opts: opts, ext: ext}
+	p := &Program{src: src, prog: prog, opts: opts, ext: ext, readsAll: b.external}
 	for name := range b.names {
 		p.fields = append(p.fields, name)
 	}

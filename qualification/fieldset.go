@@ -44,10 +44,14 @@ func (s *FieldSet) maskFor(schema *Schema) (mask uint64, other bool) {
 }
 
 // ReadsAny reports whether the qualification reads a field of s (in any view:
-// plain, TR. or DB.), as Reads does for each name of s.
+// plain, TR. or DB.), as Reads does for each name of s: always, when s is not
+// empty and the qualification uses EXTERNAL().
 func (p *Program) ReadsAny(s *FieldSet) bool {
 	if len(s.names) == 0 {
 		return false
+	}
+	if p.readsAll {
+		return true
 	}
 	if p.opts.Schema != nil && p.maskOK {
 		if mask, other := s.maskFor(p.opts.Schema); !other {

@@ -29,6 +29,9 @@ type Program struct {
 	pool   sync.Pool      // of *vm.VM
 	mask   uint64         // fields as a mask of the schema's field indexes (fieldset.go)
 	maskOK bool           // mask holds every field
+	// readsAll is set for a qualification with EXTERNAL(): the qualification
+	// it reads from a field may read any other field (Reads, ReadsAny).
+	readsAll bool
 }
 
 // Source returns the qualification the program was compiled from.
