@@ -240,7 +240,7 @@ func convertTo(f *Field, a any, loc *time.Location) (any, string) {
 			if x == "" {
 				return nil, ""
 			}
-			return x, ""
+			return a, "" // already boxed: not again
 		case int64:
 			return strconv.FormatInt(x, 10), ""
 		case float64:

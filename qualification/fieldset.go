@@ -16,6 +16,9 @@ type FieldSet struct {
 // Add adds name to the set.
 func (s *FieldSet) Add(name string) {
 	if !slices.Contains(s.names, name) {
+		if s.names == nil {
+			s.names = make([]string, 0, 4)
+		}
 		s.names = append(s.names, name)
 		s.schema = nil
 	}
