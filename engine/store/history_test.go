@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func historyRec(form, entry string, at time.Time, doc string) HistoryRecord {
+	return HistoryRecord{ID: NewID(HistoryIDPrefix, at), CreatedAt: at, Form: form, EntryID: entry, EventKind: "update", Doc: []byte(doc)}
+}
+
+// testHistory: records come back newest first, filtered by form and entry, paged
+// by the before cursor, with every field as written.
+func testHistory(t *testing.T, open opener) {
+	s, _ := open(t)
+	ctx := context.Background()
+	var want []HistoryRecord
+	for i := range 5 {
+		entry := "1"
+		if i%2 == 1 {
+			entry = "2"
+		}
+		r := historyRec("Ticket", entry, t0.Add(time.Duration(i)*time.Second), fmt.Sprintf(`{"n":%d}`, i))
+		if err := s.EnqueueHistory(ctx, nil, []HistoryRecord{r}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, r)
+	}
+	other := historyRec("Change", "1", t0.Add(10*time.Second), `{}`)
+	if err := s.EnqueueHistory(ctx, nil, []HistoryRecord{other}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.History(ctx, HistoryFilter{Form: "Ticket", EntryID: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]HistoryRecord{want[4], want[2], want[0]}, got); diff != "" {
+		t.Errorf("Ticket 1 (-want +got):\n%s", diff)
+	}
+	page1, err := s.History(ctx, HistoryFilter{Form: "Ticket", Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page2, err := s.History(ctx, HistoryFilter{Form: "Ticket", Limit: 2, Before: page1[1].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range append(page1, page2...) {
+		ids = append(ids, r.ID)
+	}
+	if diff := cmp.Diff([]string{want[4].ID, want[3].ID, want[2].ID, want[1].ID}, ids); diff != "" {
+		t.Errorf("pages (-want +got):\n%s", diff)
+	}
+	all, err := s.History(ctx, HistoryFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 6 || all[0].ID != other.ID {
+		t.Errorf("unfiltered: %d records, first %s; want 6, first %s", len(all), all[0].ID, other.ID)
+	}
+}
+
+// testHistoryAtomic: the history of an Enqueue that fails is not stored, and that
+// of one that succeeds is stored with its jobs.
+func testHistoryAtomic(t *testing.T, open opener) {
+	s, _ := open(t)
+	ctx := context.Background()
+	mustEnqueue(t, s, callout("dlv_taken"))
+	bad := historyRec("Ticket", "8176", t0, `{"bad":true}`)
+	err := s.EnqueueHistory(ctx, []Job{callout("dlv_new"), callout("dlv_taken")}, []HistoryRecord{bad})
+	if !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("EnqueueHistory with a taken job ID: %v, want ErrDuplicate", err)
+	}
+	if got, _ := s.History(ctx, HistoryFilter{}); len(got) != 0 {
+		t.Errorf("history of a failed enqueue stored: %+v", got)
+	}
+	good := historyRec("Ticket", "8176", t0, `{"good":true}`)
+	if err := s.EnqueueHistory(ctx, []Job{callout("dlv_ok")}, []HistoryRecord{good}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Get(ctx, "dlv_ok"); err != nil {
+		t.Errorf("job: %v", err)
+	}
+	got, err := s.History(ctx, HistoryFilter{})
+	if err != nil || len(got) != 1 || string(got[0].Doc) != `{"good":true}` {
+		t.Errorf("history = %+v, %v; want the good record", got, err)
+	}
+}
+
+// testHistoryAppend: AppendHistory returns before the commit; the record is
+// there once the committer has run, and Close commits what is still queued.
+func testHistoryAppend(t *testing.T, open opener) {
+	s, reopen := open(t)
+	ctx := context.Background()
+	for i := range 50 {
+		if err := s.AppendHistory(ctx, []HistoryRecord{historyRec("Ticket", "1", t0.Add(time.Duration(i)*time.Millisecond), `{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	if err := s.AppendHistory(ctx, []HistoryRecord{historyRec("Ticket", "1", t0, `{}`)}); !errors.Is(err, ErrClosed) {
+		t.Errorf("AppendHistory after Close: %v, want ErrClosed", err)
+	}
+	s2 := reopen()
+	got, err := s2.History(ctx, HistoryFilter{Limit: 1000})
+	if err != nil || len(got) != 50 {
+		t.Fatalf("after Close: %d records, %v; want 50", len(got), err)
+	}
+}
+
+// testHistoryPurge deletes the records older than the cut-off in bounded batches,
+// oldest first, and nothing newer.
+func testHistoryPurge(t *testing.T, open opener) {
+	s, _ := open(t)
+	ctx := context.Background()
+	var recs []HistoryRecord
+	for i := range 25 {
+		recs = append(recs, historyRec("Ticket", "1", t0.Add(time.Duration(i)*time.Hour), `{}`))
+	}
+	if err := s.EnqueueHistory(ctx, nil, recs); err != nil {
+		t.Fatal(err)
+	}
+	cut := t0.Add(20 * time.Hour) // records 0..19 are older
+	var counts []int64
+	for {
+		n, err := s.PurgeHistory(ctx, cut, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts = append(counts, n)
+		if n < 8 {
+			break
+		}
+	}
+	if diff := cmp.Diff([]int64{8, 8, 4}, counts); diff != "" {
+		t.Errorf("batches (-want +got):\n%s", diff)
+	}
+	left, err := s.History(ctx, HistoryFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 5 || left[len(left)-1].ID != recs[20].ID {
+		t.Errorf("left %d records, oldest %s; want 5, oldest %s", len(left), left[len(left)-1].ID, recs[20].ID)
+	}
+	if _, err := s.PurgeHistory(ctx, cut, 0); err == nil {
+		t.Error("PurgeHistory with limit 0: no error")
+	}
+}
