@@ -40,6 +40,7 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 	results := make([]*Result, len(evs))
 	jobsOf := make([][]store.Job, len(evs))
 	rejected, total := false, 0
+	handled := make([]*rules.Event, len(evs)) // with their time set, for the history
 	for i, ev := range evs {
 		if ev.Time.IsZero() {
 			// The caller's event is not ours to change (a host may share it).
@@ -55,18 +56,23 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 			return nil, err
 		}
 		e.metrics.eventHandled(ev.Kind, len(res.Matches))
-		results[i], jobsOf[i] = res, jobs
+		results[i], jobsOf[i], handled[i] = res, jobs, ev
 		rejected = rejected || res.Rejected != nil
 		total += len(jobs)
 	}
+	hist, err := e.historyOf(state, handled, results, jobsOf, rejected)
+	if err != nil {
+		return nil, err
+	}
 	if rejected || total == 0 || e.store == nil {
+		e.appendHistory(ctx, hist) // nothing to wait for: queued, not awaited
 		return results, nil
 	}
 	all := make([]store.Job, 0, total)
 	for _, jobs := range jobsOf {
 		all = append(all, jobs...)
 	}
-	if err := e.store.Enqueue(ctx, all); err != nil {
+	if err := e.store.EnqueueHistory(ctx, all, hist); err != nil {
 		if errors.Is(err, store.ErrClosed) {
 			err = ErrClosed // Close raced with this Handle
 		}

@@ -102,6 +102,7 @@ type Engine struct {
 	disp      *dispatcher
 	stateMu   sync.Mutex // serialises changes of cfg
 	stopWatch context.CancelFunc
+	stopPurge func() // stops the background history purge (history.go)
 	watchDone chan struct{}
 	closeOnce sync.Once
 	closeErr  error
@@ -158,6 +159,7 @@ func Open(ctx context.Context, opts Options) (_ *Engine, err error) {
 			return nil, err
 		}
 		e.startWatch()
+		e.stopPurge = e.startHistoryPurge()
 	}
 	if e.store != nil && !opts.NoDispatch {
 		e.disp = newDispatcher(e)
@@ -217,6 +219,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		if e.stopWatch != nil {
 			e.stopWatch()
 			<-e.watchDone
+		}
+		if e.stopPurge != nil {
+			e.stopPurge()
 		}
 		var cutOff error
 		if e.disp != nil && e.disp.stop(ctx) {
