@@ -161,38 +161,53 @@ func BenchmarkHandle(b *testing.B) {
 
 // BenchmarkHandleDurable is BenchmarkHandle with a SQLite outbox (no dispatcher):
 // each Handle stores its five deliveries before it returns. Parallel callers share
-// group commits.
+// group commits. history=on records the event history in the same transaction (the
+// default); history=off is `history: {keep: 0}`; their ratio is the history's cost.
 func BenchmarkHandleDurable(b *testing.B) {
 	for _, parallel := range []bool{false, true} {
 		name := "serial"
 		if parallel {
 			name = "parallel"
 		}
-		b.Run(name, func(b *testing.B) {
-			e := openEngine(b, Options{Config: benchConfig(b, "http://127.0.0.1:9"), Store: sqliteDSN(b), NoDispatch: true})
-			ctx := context.Background()
-			b.ReportAllocs()
-			if !parallel {
-				ev := benchEvent()
-				for b.Loop() {
-					if _, err := e.Handle(ctx, ev); err != nil {
+		for _, history := range []string{"off", "on"} {
+			b.Run(name+"/history="+history, func(b *testing.B) {
+				cfg := benchConfig(b, "http://127.0.0.1:9")
+				if history == "off" {
+					var err error
+					cfg, err = rules.Parse("bench.yaml", []byte(benchYAML("http://127.0.0.1:9")+"history: {keep: 0}\n"))
+					if err != nil {
 						b.Fatal(err)
 					}
 				}
+				benchHandleDurable(b, cfg, parallel)
+			})
+		}
+	}
+}
+
+func benchHandleDurable(b *testing.B, cfg *rules.Config, parallel bool) {
+	e := openEngine(b, Options{Config: cfg, Store: sqliteDSN(b), NoDispatch: true})
+	ctx := context.Background()
+	b.ReportAllocs()
+	if !parallel {
+		ev := benchEvent()
+		for b.Loop() {
+			if _, err := e.Handle(ctx, ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return
+	}
+	b.SetParallelism(16) // 16 × GOMAXPROCS concurrent save hooks
+	b.RunParallel(func(pb *testing.PB) {
+		ev := benchEvent()
+		for pb.Next() {
+			if _, err := e.Handle(ctx, ev); err != nil {
+				b.Error(err)
 				return
 			}
-			b.SetParallelism(16) // 16 × GOMAXPROCS concurrent save hooks
-			b.RunParallel(func(pb *testing.PB) {
-				ev := benchEvent()
-				for pb.Next() {
-					if _, err := e.Handle(ctx, ev); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		})
-	}
+		}
+	})
 }
 
 // benchDeliverConcurrency is how many save hooks call Handle at once in

@@ -71,33 +71,29 @@ type HistoryCallout struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// historyDoc is the compact record stored in the history table's doc column.
+// historyDoc is the record stored in the history table's doc column, written by
+// appendJSON (historydoc.go) in a compact JSON form.
 type historyDoc struct {
-	R []docRule        `json:"r"`           // every rule listed, in order
-	C []docCallout     `json:"c,omitempty"` // the callouts of the rules that held
-	S json.RawMessage  `json:"s,omitempty"` // values set
-	X *rules.Rejection `json:"x,omitempty"`
-	L []rules.Limit    `json:"l,omitempty"`
-	B bool             `json:"b,omitempty"` // another event of the batch was rejected: nothing fired
+	R []docRule        // every rule listed, in order
+	C []docCallout     // the callouts of the rules that held
+	S json.RawMessage  // values set
+	X *rules.Rejection // the rejection
+	L []rules.Limit    // the changes the cascade limits stopped
+	B bool             // another event of the batch was rejected: nothing fired
 }
 
-// docRule is a rule: o is t (true), f (false), e (error, with e) or i (inactive);
-// c are the callouts of a rule that did not hold (those of one that held are in
+// docRule is a rule: O is t (true), f (false), e (error, with E) or i (inactive);
+// C are the callouts of a rule that did not hold (those of one that held are in
 // historyDoc.C).
 type docRule struct {
-	N string   `json:"n"`
-	O string   `json:"o"`
-	E string   `json:"e,omitempty"`
-	C []string `json:"c,omitempty"`
+	N, O, E string
+	C       []string
 }
 
-// docCallout is a callout of a rule that held: d its delivery, s why it was
+// docCallout is a callout of a rule that held: D its delivery, S why it was
 // skipped (inactive, udf empty, render error).
 type docCallout struct {
-	N string `json:"n"`
-	R string `json:"r"`
-	D string `json:"d,omitempty"`
-	S string `json:"s,omitempty"`
+	N, R, D, S string
 }
 
 // historyOn reports whether events handled under state get a history record.
@@ -172,7 +168,7 @@ func (e *Engine) historyRecord(state *configState, ev *rules.Event, res *Result,
 	if len(res.Set) > 0 {
 		doc.S = SetJSON(res.Set, state.cfg.Location)
 	}
-	b, err := json.Marshal(&doc)
+	b, err := doc.appendJSON(make([]byte, 0, 256+24*len(doc.R)+64*len(doc.C)))
 	if err != nil {
 		return store.HistoryRecord{}, fmt.Errorf("engine: encode history: %w", err)
 	}
@@ -213,8 +209,8 @@ func (e *Engine) appendHistory(ctx context.Context, hist []store.HistoryRecord) 
 
 // DecodeHistory turns a stored history record into the entry the API shows.
 func DecodeHistory(rec store.HistoryRecord) (HistoryEntry, error) {
-	var doc historyDoc
-	if err := json.Unmarshal(rec.Doc, &doc); err != nil {
+	doc, err := decodeHistoryDoc(rec.Doc)
+	if err != nil {
 		return HistoryEntry{}, fmt.Errorf("engine: history %s: %w", rec.ID, err)
 	}
 	h := HistoryEntry{
