@@ -25,6 +25,15 @@ import (
 // notification e-mails of all events are stored in one transaction before
 // HandleBatch returns, so either every event's deliveries are stored or none is.
 func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result, error) {
+	if e.tr != nil {
+		return e.handleBatchTraced(ctx, evs) // telemetry.go
+	}
+	return e.handleBatch(ctx, evs, nil)
+}
+
+// handleBatch is HandleBatch; parents, when tracing, are the traceparents of the
+// events' spans, stored with their jobs.
+func (e *Engine) handleBatch(ctx context.Context, evs []*rules.Event, parents []string) ([]*Result, error) {
 	if e.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -57,6 +66,9 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 		}
 		e.metrics.eventHandled(ev.Kind, len(res.Matches))
 		results[i], jobsOf[i], handled[i] = res, jobs, ev
+		if parents != nil {
+			stampTraceParent(jobs, parents[i])
+		}
 		rejected = rejected || res.Rejected != nil
 		total += len(jobs)
 	}

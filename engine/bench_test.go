@@ -199,6 +199,7 @@ func benchHandleDurable(b *testing.B, cfg *rules.Config, parallel bool) {
 		return
 	}
 	b.SetParallelism(16) // 16 × GOMAXPROCS concurrent save hooks
+	b.ResetTimer()       // not the configuration's parsing nor the store's opening
 	b.RunParallel(func(pb *testing.PB) {
 		ev := benchEvent()
 		for pb.Next() {
