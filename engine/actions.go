@@ -72,7 +72,7 @@ func (e *Engine) handleBatch(ctx context.Context, evs []*rules.Event, parents []
 		rejected = rejected || res.Rejected != nil
 		total += len(jobs)
 	}
-	hist, err := e.historyOf(state, handled, results, jobsOf, rejected)
+	hist, err := e.historyOf(ctx, state, handled, results, jobsOf, rejected)
 	if err != nil {
 		return nil, err
 	}

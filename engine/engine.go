@@ -107,7 +107,7 @@ type Engine struct {
 	disp      *dispatcher
 	stateMu   sync.Mutex // serialises changes of cfg
 	stopWatch context.CancelFunc
-	stopPurge func() // stops the background history purge (history.go)
+	stopPurge func()   // stops the background history purge (history.go)
 	tr        *tracing // OpenTelemetry tracing; nil when off (telemetry.go)
 	watchDone chan struct{}
 	closeOnce sync.Once
@@ -214,6 +214,7 @@ func (e *Engine) Reload(cfg *rules.Config) error {
 	if err != nil {
 		return err
 	}
+	e.warnTelemetryReload(old.cfg, cfg) // telemetry.go
 	e.cfg.Store(state)
 	return nil
 }

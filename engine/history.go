@@ -2,9 +2,12 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/ruleflow/ruleflow/engine/store"
@@ -74,6 +77,10 @@ type HistoryCallout struct {
 // historyDoc is the record stored in the history table's doc column, written by
 // appendJSON (historydoc.go) in a compact JSON form.
 type historyDoc struct {
+	// D marks a record relative to a rule list (store.HistoryRecord.RulesID): R
+	// then holds only the rules that held or failed, by index (docRule.I), and
+	// every other rule of the list did not hold.
+	D bool
 	R []docRule        // every rule listed, in order
 	C []docCallout     // the callouts of the rules that held
 	S json.RawMessage  // values set
@@ -88,6 +95,56 @@ type historyDoc struct {
 type docRule struct {
 	N, O, E string
 	C       []string
+	I       int // in a record relative to a rule list: the rule's index in it
+}
+
+// ruleList is the list of rules (with their callouts) that events of one form
+// and kind are run through under one configuration, stored once
+// (store.PutHistoryRules) so each record names only the rules that held.
+type ruleList struct {
+	id     string
+	doc    []byte
+	stored atomic.Bool
+}
+
+// minRuleList is the fewest rules for which records refer to a stored rule list;
+// below it a record lists every rule itself.
+const minRuleList = 4
+
+// ruleListFor returns the stored rule list of (form, kind) under state, storing it
+// first if this engine has not yet; nil when there are few rules, or when it could
+// not be stored (the record then lists every rule itself).
+func (e *Engine) ruleListFor(ctx context.Context, state *configState, ev *rules.Event, all []*rules.Rule) *ruleList {
+	if len(all) < minRuleList {
+		return nil
+	}
+	key := ev.Form + "\x00" + string(ev.Kind)
+	v, ok := state.histRules.Load(key)
+	if !ok {
+		d := historyDoc{R: make([]docRule, len(all))}
+		for i, r := range all {
+			d.R[i] = docRule{N: r.Name, O: "f", C: r.Callouts}
+			if !r.IsActive() {
+				d.R[i].O = "i"
+			}
+		}
+		doc, err := d.appendJSON(nil)
+		if err != nil {
+			e.log.Warn("engine: history rule list not encoded", "form", ev.Form, "event", ev.Kind, "error", err)
+			return nil
+		}
+		sum := sha256.Sum256(doc)
+		v, _ = state.histRules.LoadOrStore(key, &ruleList{id: "rl_" + hex.EncodeToString(sum[:16]), doc: doc})
+	}
+	rl := v.(*ruleList)
+	if !rl.stored.Load() {
+		if err := e.store.PutHistoryRules(ctx, rl.id, rl.doc, e.now()); err != nil {
+			e.log.Warn("engine: history rule list not stored; the record lists every rule", "form", ev.Form, "event", ev.Kind, "error", err)
+			return nil
+		}
+		rl.stored.Store(true)
+	}
+	return rl
 }
 
 // docCallout is a callout of a rule that held: D its delivery, S why it was
@@ -104,7 +161,7 @@ func (e *Engine) historyOn(state *configState) bool {
 // historyRecord builds the history record of ev (with its time set), decided as
 // res with jobs (their IDs assigned, callouts first in res.Fired order).
 // batchRejected means another event of its batch was rejected, so nothing fired.
-func (e *Engine) historyRecord(state *configState, ev *rules.Event, res *Result, jobs []store.Job, batchRejected bool, now time.Time) (store.HistoryRecord, error) {
+func (e *Engine) historyRecord(ctx context.Context, state *configState, ev *rules.Event, res *Result, jobs []store.Job, batchRejected bool, now time.Time) (store.HistoryRecord, error) {
 	doc := historyDoc{X: res.Rejected, L: res.Limited, B: batchRejected && res.Rejected == nil}
 	errs := rules.RuleErrors(res.RuleErrors)
 	// The rules that held, each with the index of its first callout in res.Fired
@@ -121,11 +178,18 @@ func (e *Engine) historyRecord(state *configState, ev *rules.Event, res *Result,
 		n += len(res.Matches[i].Fire)
 	}
 	all := state.cfg.RulesFor(ev.Form, ev.Kind)
-	doc.R = make([]docRule, 0, len(all))
-	for _, r := range all {
+	rl := e.ruleListFor(ctx, state, ev, all)
+	rulesID := ""
+	if rl != nil {
+		doc.D, rulesID = true, rl.id
+		doc.R = make([]docRule, 0, len(res.Matches)+len(errs))
+	} else {
+		doc.R = make([]docRule, 0, len(all))
+	}
+	for i, r := range all {
 		if h, ok := held[r]; ok {
 			m, fired := h.m, h.first
-			doc.R = append(doc.R, docRule{N: r.Name, O: "t"})
+			doc.R = append(doc.R, docRule{N: r.Name, O: "t", I: i})
 			if res.Rejected != nil {
 				for _, c := range r.Targets {
 					doc.C = append(doc.C, docCallout{N: c.Name, R: r.Name, S: "event rejected"})
@@ -154,10 +218,12 @@ func (e *Engine) historyRecord(state *configState, ev *rules.Event, res *Result,
 			}
 			continue
 		}
-		dr := docRule{N: r.Name, O: "f", C: r.Callouts}
+		dr := docRule{N: r.Name, O: "f", C: r.Callouts, I: i}
 		switch re := errs[r.Name]; {
 		case re != nil:
 			dr.O, dr.E = "e", re.Err.Error()
+		case doc.D:
+			continue // did not hold: the rule list says so
 		case res.Rejected != nil:
 			continue // not run to the end: the rejection stopped it
 		case !r.IsActive():
@@ -174,20 +240,20 @@ func (e *Engine) historyRecord(state *configState, ev *rules.Event, res *Result,
 	}
 	return store.HistoryRecord{
 		ID: store.NewID(store.HistoryIDPrefix, now), CreatedAt: now,
-		Form: ev.Form, EntryID: ev.EntryID, EventKind: string(ev.Kind), Doc: b,
+		Form: ev.Form, EntryID: ev.EntryID, EventKind: string(ev.Kind), Doc: b, RulesID: rulesID,
 	}, nil
 }
 
 // historyOf returns the history records of a batch's events, nil when history is
 // off.
-func (e *Engine) historyOf(state *configState, evs []*rules.Event, results []*Result, jobsOf [][]store.Job, rejected bool) ([]store.HistoryRecord, error) {
+func (e *Engine) historyOf(ctx context.Context, state *configState, evs []*rules.Event, results []*Result, jobsOf [][]store.Job, rejected bool) ([]store.HistoryRecord, error) {
 	if !e.historyOn(state) {
 		return nil, nil
 	}
 	now := e.now()
 	out := make([]store.HistoryRecord, len(evs))
 	for i, ev := range evs {
-		rec, err := e.historyRecord(state, ev, results[i], jobsOf[i], rejected, now)
+		rec, err := e.historyRecord(ctx, state, ev, results[i], jobsOf[i], rejected, now)
 		if err != nil {
 			return nil, err
 		}
@@ -210,6 +276,9 @@ func (e *Engine) appendHistory(ctx context.Context, hist []store.HistoryRecord) 
 // DecodeHistory turns a stored history record into the entry the API shows.
 func DecodeHistory(rec store.HistoryRecord) (HistoryEntry, error) {
 	doc, err := decodeHistoryDoc(rec.Doc)
+	if err == nil && doc.D {
+		err = doc.expand(rec)
+	}
 	if err != nil {
 		return HistoryEntry{}, fmt.Errorf("engine: history %s: %w", rec.ID, err)
 	}

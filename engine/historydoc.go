@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/ruleflow/ruleflow/engine/store"
 	"github.com/ruleflow/ruleflow/rules"
 )
 
@@ -59,7 +60,11 @@ func (d *historyDoc) appendJSON(b []byte) ([]byte, error) {
 			r = append(r, ',')
 		}
 		r = append(r, '[')
-		r = appendJSONString(r, dr.N)
+		if d.D {
+			r = strconv.AppendInt(r, int64(dr.I), 10)
+		} else {
+			r = appendJSONString(r, dr.N)
+		}
 		r = append(r, ',', '"')
 		r = append(r, dr.O...)
 		r = append(r, '"')
@@ -68,12 +73,19 @@ func (d *historyDoc) appendJSON(b []byte) ([]byte, error) {
 			r = appendJSONString(r, dr.E)
 		}
 		for _, c := range dr.C {
+			if d.D {
+				break // the rule list has them
+			}
 			r = append(r, ',')
 			r = strconv.AppendInt(r, int64(indexOf(c)), 10)
 		}
 		r = append(r, ']')
 	}
-	b = append(b, `{"k":[`...)
+	b = append(b, '{')
+	if d.D {
+		b = append(b, `"d":true,`...)
+	}
+	b = append(b, `"k":[`...)
 	for i, n := range names {
 		if i > 0 {
 			b = append(b, ',')
@@ -163,6 +175,7 @@ func appendJSONString(b []byte, s string) []byte {
 
 // storedDoc is the stored form as encoding/json reads it.
 type storedDoc struct {
+	D bool                `json:"d"`
 	K []string            `json:"k"`
 	R [][]json.RawMessage `json:"r"`
 	C [][4]string         `json:"c"`
@@ -178,13 +191,17 @@ func decodeHistoryDoc(data []byte) (historyDoc, error) {
 	if err := json.Unmarshal(data, &sd); err != nil {
 		return historyDoc{}, err
 	}
-	d := historyDoc{S: sd.S, X: sd.X, L: sd.L, B: sd.B, R: make([]docRule, 0, len(sd.R))}
+	d := historyDoc{D: sd.D, S: sd.S, X: sd.X, L: sd.L, B: sd.B, R: make([]docRule, 0, len(sd.R))}
 	for _, parts := range sd.R {
 		if len(parts) < 2 {
 			return historyDoc{}, errors.New("rule entry with fewer than two elements")
 		}
 		var dr docRule
-		if err := json.Unmarshal(parts[0], &dr.N); err != nil {
+		if d.D {
+			if err := json.Unmarshal(parts[0], &dr.I); err != nil || dr.I < 0 {
+				return historyDoc{}, fmt.Errorf("rule index %s", parts[0])
+			}
+		} else if err := json.Unmarshal(parts[0], &dr.N); err != nil {
 			return historyDoc{}, fmt.Errorf("rule name: %w", err)
 		}
 		if err := json.Unmarshal(parts[1], &dr.O); err != nil {
@@ -210,4 +227,35 @@ func decodeHistoryDoc(data []byte) (historyDoc, error) {
 		d.C = append(d.C, docCallout{N: c[0], R: c[1], D: c[2], S: c[3]})
 	}
 	return d, nil
+}
+
+// expand turns a record relative to a rule list into one that lists every rule:
+// each rule of rec's list, with the outcome d gives it, else its outcome in the
+// list (false, or inactive). A rejected event keeps only the rules d lists.
+func (d *historyDoc) expand(rec store.HistoryRecord) error {
+	if rec.Rules == nil {
+		return fmt.Errorf("rule list %q is missing", rec.RulesID)
+	}
+	base, err := decodeHistoryDoc(rec.Rules)
+	if err != nil {
+		return fmt.Errorf("rule list %s: %w", rec.RulesID, err)
+	}
+	over := make(map[int]docRule, len(d.R))
+	for _, r := range d.R {
+		if r.I >= len(base.R) {
+			return fmt.Errorf("rule %d: not in rule list %s of %d rules", r.I, rec.RulesID, len(base.R))
+		}
+		over[r.I] = r
+	}
+	out := make([]docRule, 0, len(base.R))
+	for i, b := range base.R {
+		if o, ok := over[i]; ok {
+			b.O, b.E = o.O, o.E
+		} else if d.X != nil {
+			continue // the rejection ended the run
+		}
+		out = append(out, b)
+	}
+	d.R, d.D = out, false
+	return nil
 }

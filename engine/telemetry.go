@@ -226,3 +226,17 @@ func endAttempt(span trace.Span, out store.Outcome) {
 	}
 	span.End()
 }
+
+// warnTelemetryReload logs that a changed telemetry block takes effect only when
+// the engine is opened again: the exporter is made once, at Open.
+func (e *Engine) warnTelemetryReload(old, cfg *rules.Config) {
+	endpoint := func(c *rules.Config) rules.Telemetry {
+		if c == nil || c.Telemetry == nil {
+			return rules.Telemetry{}
+		}
+		return *c.Telemetry
+	}
+	if endpoint(old) != endpoint(cfg) {
+		e.log.Warn("engine: the telemetry block changed; it takes effect at the next start", "otlp_endpoint", rules.MaskURLsIn(endpoint(cfg).OTLPEndpoint))
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // traceparentRE is a valid W3C traceparent: version 00, trace ID, parent ID, flags.
@@ -240,5 +242,31 @@ func TestWithTraceParent(t *testing.T) {
 		if got := string(withTraceParent([]byte(in), tp)); got != want {
 			t.Errorf("withTraceParent(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// BenchmarkHandleTracing is BenchmarkHandle/fire5 (no store) with tracing off,
+// with an embedder's no-op provider, and with the SDK recording every span (to an
+// exporter that drops them): the cost of tracing, and that off costs nothing.
+func BenchmarkHandleTracing(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		tp   trace.TracerProvider
+	}{
+		{"off", nil},
+		{"noop", noop.NewTracerProvider()},
+		{"sdk", sdktrace.NewTracerProvider(sdktrace.WithSyncer(tracetest.NewNoopExporter()))},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := openEngine(b, Options{Config: benchConfig(b, "http://127.0.0.1:9"), TracerProvider: bc.tp})
+			ev := benchEvent()
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := e.Handle(ctx, ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

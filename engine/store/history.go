@@ -20,6 +20,10 @@ type HistoryRecord struct {
 	EntryID   string
 	EventKind string
 	Doc       []byte
+	// RulesID names the rule list (PutHistoryRules) Doc is relative to; "" for none.
+	RulesID string
+	// Rules is the document of that rule list, filled in by History.
+	Rules []byte
 }
 
 // HistoryFilter selects history records for History. Zero fields do not filter.
@@ -61,14 +65,14 @@ func insertHistory(ctx context.Context, t tx, recs []HistoryRecord) error {
 		chunk := recs[:min(len(recs), insertChunk)]
 		recs = recs[len(chunk):]
 		var q strings.Builder
-		q.WriteString("INSERT INTO history (id, created_at, form, entry_id, event_kind, doc) VALUES ")
-		args := make([]any, 0, 6*len(chunk))
+		q.WriteString("INSERT INTO history (id, created_at, form, entry_id, rules_id, event_kind, doc) VALUES ")
+		args := make([]any, 0, 7*len(chunk))
 		for i, r := range chunk {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?, ?, ?, ?, ?, ?)")
-			args = append(args, r.ID, r.CreatedAt, r.Form, r.EntryID, r.EventKind, r.Doc)
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, r.ID, r.CreatedAt, r.Form, r.EntryID, r.RulesID, r.EventKind, r.Doc)
 		}
 		q.WriteString(" ON CONFLICT (id) DO NOTHING")
 		if _, err := t.exec(ctx, q.String(), args...); err != nil {
@@ -152,13 +156,13 @@ func (s *Store) History(ctx context.Context, f HistoryFilter) ([]HistoryRecord, 
 		args = append(args, v)
 	}
 	if f.Form != "" {
-		add("form = ?", f.Form)
+		add("h.form = ?", f.Form)
 	}
 	if f.EntryID != "" {
-		add("entry_id = ?", f.EntryID)
+		add("h.entry_id = ?", f.EntryID)
 	}
 	if f.Before != "" {
-		add("id < ?", f.Before)
+		add("h.id < ?", f.Before)
 	}
 	limit := f.Limit
 	switch {
@@ -167,18 +171,23 @@ func (s *Store) History(ctx context.Context, f HistoryFilter) ([]HistoryRecord, 
 	case limit > 1000:
 		limit = 1000
 	}
-	q := "SELECT id, created_at, form, entry_id, event_kind, doc FROM history"
+	q := `SELECT h.id, h.created_at, h.form, h.entry_id, h.event_kind, h.doc, h.rules_id, COALESCE(r.doc, ?)
+FROM history h LEFT JOIN history_rules r ON r.id = h.rules_id`
+	args = append([]any{[]byte{}}, args...)
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY id DESC LIMIT ?"
+	q += " ORDER BY h.id DESC LIMIT ?"
 	args = append(args, limit)
 	var out []HistoryRecord
 	err := readTx(ctx, s.db, func(t tx) error {
 		var err error
 		out, err = queryAll(ctx, t, func(r rows) (HistoryRecord, error) {
 			var h HistoryRecord
-			err := r.Scan(&h.ID, &h.CreatedAt, &h.Form, &h.EntryID, &h.EventKind, &h.Doc)
+			err := r.Scan(&h.ID, &h.CreatedAt, &h.Form, &h.EntryID, &h.EventKind, &h.Doc, &h.RulesID, &h.Rules)
+			if len(h.Rules) == 0 {
+				h.Rules = nil
+			}
 			return h, err
 		}, q, args...)
 		return err
@@ -187,6 +196,23 @@ func (s *Store) History(ctx context.Context, f HistoryFilter) ([]HistoryRecord, 
 		return nil, fmt.Errorf("store: history: %w", err)
 	}
 	return out, nil
+}
+
+// PutHistoryRules stores a rule list that history records refer to by id (its
+// content's hash: storing it again is a no-op), and returns once it is committed.
+func (s *Store) PutHistoryRules(ctx context.Context, id string, doc []byte, now time.Time) error {
+	if id == "" || len(id) > 200 {
+		return errors.New("store: history rules: ID must be 1 to 200 bytes")
+	}
+	now = utc(now)
+	err := s.committer.do(ctx, 1, func(ctx context.Context, t tx) (error, error) {
+		_, err := t.exec(ctx, "INSERT INTO history_rules (id, created_at, doc) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING", id, now, doc)
+		return nil, err
+	})
+	if err != nil {
+		return fmt.Errorf("store: history rules %s: %w", id, err)
+	}
+	return nil
 }
 
 // PurgeHistory deletes up to limit history records made before before, oldest

@@ -152,3 +152,32 @@ func testHistoryPurge(t *testing.T, open opener) {
 		t.Error("PurgeHistory with limit 0: no error")
 	}
 }
+
+// testHistoryRules: a record's rule list comes back with it; storing a list twice
+// is a no-op; a record whose list is absent comes back without one.
+func testHistoryRules(t *testing.T, open opener) {
+	s, _ := open(t)
+	ctx := context.Background()
+	for range 2 {
+		if err := s.PutHistoryRules(ctx, "rl_1", []byte(`{"r":[]}`), t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := historyRec("Ticket", "1", t0, `{"d":true}`)
+	a.RulesID = "rl_1"
+	b := historyRec("Ticket", "1", t0.Add(time.Second), `{"d":true}`)
+	b.RulesID = "rl_gone"
+	if err := s.EnqueueHistory(ctx, nil, []HistoryRecord{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.History(ctx, HistoryFilter{})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("History = %+v, %v", got, err)
+	}
+	if got[1].RulesID != "rl_1" || string(got[1].Rules) != `{"r":[]}` || got[0].RulesID != "rl_gone" || got[0].Rules != nil {
+		t.Errorf("rule lists: %q %q, %q %q", got[1].RulesID, got[1].Rules, got[0].RulesID, got[0].Rules)
+	}
+	if err := s.PutHistoryRules(ctx, "", nil, t0); err == nil {
+		t.Error("empty ID accepted")
+	}
+}
