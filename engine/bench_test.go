@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -183,6 +184,53 @@ func BenchmarkHandleDurable(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkHandleDurablePaired is BenchmarkHandleDurable/serial with history off
+// and on alternated in one loop, each engine on its own SQLite file: both see the
+// same disk at the same time, so on/off is the history's cost without the drift
+// between two sub-benchmarks run one after the other on a shared machine.
+func BenchmarkHandleDurablePaired(b *testing.B) {
+	off, err := rules.Parse("bench.yaml", []byte(benchYAML("http://127.0.0.1:9")+"history: {keep: 0}\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	engines := []*Engine{
+		openEngine(b, Options{Config: off, Store: sqliteDSN(b), NoDispatch: true}),
+		openEngine(b, Options{Config: benchConfig(b, "http://127.0.0.1:9"), Store: sqliteDSN(b), NoDispatch: true}),
+	}
+	ctx := context.Background()
+	ev := benchEvent()
+	for _, e := range engines { // the first Handle stores the rule list
+		if _, err := e.Handle(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var spent [2][]time.Duration
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k := i % 2
+		start := time.Now()
+		if _, err := engines[k].Handle(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+		spent[k] = append(spent[k], time.Since(start))
+		i++
+	}
+	if len(spent[0]) > 0 && len(spent[1]) > 0 {
+		// Medians: one fsync stalled by another process's I/O must not decide it.
+		offNS, onNS := float64(medianDuration(spent[0])), float64(medianDuration(spent[1]))
+		b.ReportMetric(offNS, "off-median-ns")
+		b.ReportMetric(onNS, "on-median-ns")
+		b.ReportMetric(onNS/offNS, "on/off")
+	}
+}
+
+// medianDuration returns the median of ds, which it sorts.
+func medianDuration(ds []time.Duration) time.Duration {
+	slices.Sort(ds)
+	return ds[len(ds)/2]
 }
 
 func benchHandleDurable(b *testing.B, cfg *rules.Config, parallel bool) {

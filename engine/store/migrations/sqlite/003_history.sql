@@ -13,7 +13,7 @@ CREATE TABLE history (
     rules_id   TEXT    NOT NULL,
     event_kind TEXT    NOT NULL,
     doc        BLOB    NOT NULL
-) STRICT;
+) STRICT, WITHOUT ROWID; -- clustered on id: one b-tree fewer to write per event
 -- One record's history, newest first.
 CREATE INDEX history_record ON history (form, entry_id, id);
 
