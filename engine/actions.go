@@ -49,7 +49,10 @@ func (e *Engine) handleBatch(ctx context.Context, evs []*rules.Event, parents []
 	results := make([]*Result, len(evs))
 	jobsOf := make([][]store.Job, len(evs))
 	rejected, total := false, 0
-	handled := make([]*rules.Event, len(evs)) // with their time set, for the history
+	var handled []*rules.Event // with their time set, for the history (history.go)
+	if e.historyOn(state) {
+		handled = make([]*rules.Event, len(evs))
+	}
 	for i, ev := range evs {
 		if ev.Time.IsZero() {
 			// The caller's event is not ours to change (a host may share it).
@@ -65,17 +68,17 @@ func (e *Engine) handleBatch(ctx context.Context, evs []*rules.Event, parents []
 			return nil, err
 		}
 		e.metrics.eventHandled(ev.Kind, len(res.Matches))
-		results[i], jobsOf[i], handled[i] = res, jobs, ev
+		results[i], jobsOf[i] = res, jobs
+		if handled != nil {
+			handled[i] = ev
+		}
 		if parents != nil {
 			stampTraceParent(jobs, parents[i])
 		}
 		rejected = rejected || res.Rejected != nil
 		total += len(jobs)
 	}
-	hist, err := e.historyOf(ctx, state, handled, results, jobsOf, rejected)
-	if err != nil {
-		return nil, err
-	}
+	hist := e.historyOf(ctx, state, handled, results, jobsOf, rejected)
 	if rejected || total == 0 || e.store == nil {
 		e.appendHistory(ctx, hist) // nothing to wait for: queued, not awaited
 		return results, nil

@@ -244,22 +244,24 @@ func (e *Engine) historyRecord(ctx context.Context, state *configState, ev *rule
 	}, nil
 }
 
-// historyOf returns the history records of a batch's events, nil when history is
-// off.
-func (e *Engine) historyOf(ctx context.Context, state *configState, evs []*rules.Event, results []*Result, jobsOf [][]store.Job, rejected bool) ([]store.HistoryRecord, error) {
-	if !e.historyOn(state) {
-		return nil, nil
+// historyOf returns the history records of a batch's events (evs: nil when
+// history is off). The history never fails an event: a record that cannot be
+// built is logged and left out.
+func (e *Engine) historyOf(ctx context.Context, state *configState, evs []*rules.Event, results []*Result, jobsOf [][]store.Job, rejected bool) []store.HistoryRecord {
+	if evs == nil {
+		return nil
 	}
 	now := e.now()
-	out := make([]store.HistoryRecord, len(evs))
+	out := make([]store.HistoryRecord, 0, len(evs))
 	for i, ev := range evs {
 		rec, err := e.historyRecord(ctx, state, ev, results[i], jobsOf[i], rejected, now)
 		if err != nil {
-			return nil, err
+			e.log.Error("engine: event history not recorded", "form", ev.Form, "entry_id", ev.EntryID, "event", ev.Kind, "error", err)
+			continue
 		}
-		out[i] = rec
+		out = append(out, rec)
 	}
-	return out, nil
+	return out
 }
 
 // appendHistory queues the history of events that enqueued nothing. A failure
