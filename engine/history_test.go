@@ -279,3 +279,42 @@ func TestHistoryRetention(t *testing.T) {
 		})
 	}
 }
+
+// checkHistoryCovers checks that every delivery in ids is named by a history
+// record: the record is committed with the delivery, so a node killed with SIGKILL
+// leaves no delivery without its history.
+func checkHistoryCovers(t *testing.T, st *store.Store, ids []string) {
+	t.Helper()
+	named := map[string]bool{}
+	f := store.HistoryFilter{Limit: 1000}
+	for {
+		recs, err := st.History(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			h, err := DecodeHistory(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range h.Callouts {
+				if c.DeliveryID != "" {
+					named[c.DeliveryID] = true
+				}
+			}
+		}
+		if len(recs) < f.Limit {
+			break
+		}
+		f.Before = recs[len(recs)-1].ID
+	}
+	missing := 0
+	for _, id := range ids {
+		if !named[id] {
+			missing++
+		}
+	}
+	if missing > 0 || len(ids) == 0 {
+		t.Errorf("%d of %d deliveries stored by the killed node have no history record", missing, len(ids))
+	}
+}
