@@ -79,8 +79,17 @@ func (h *Handler) getTarget(w http.ResponseWriter, r *http.Request) {
 // public_url, or the scheme and host the request came to, then /hooks/<token>.
 func (h *Handler) targetURL(r *http.Request, name, token string) string {
 	base := baseURL(r)
-	if t, ok := h.eng.Config().Target(name); ok && t.PublicURL != "" {
-		base = strings.TrimSuffix(t.PublicURL, "/")
+	if t, ok := h.eng.Config().Target(name); ok {
+		base = publicBase(t, base)
 	}
 	return base + "/hooks/" + token
+}
+
+// publicBase is the scheme and host target t is reached on: its public_url, or
+// base.
+func publicBase(t *rules.TargetURL, base string) string {
+	if t.PublicURL != "" {
+		return strings.TrimSuffix(t.PublicURL, "/")
+	}
+	return strings.TrimSuffix(base, "/")
 }
