@@ -1,12 +1,16 @@
 package httpapi
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ruleflow/ruleflow/engine"
 	"github.com/ruleflow/ruleflow/engine/store"
 	"github.com/ruleflow/ruleflow/engine/store/storetest"
 )
@@ -34,6 +39,10 @@ type product struct {
 	calls    []productCall
 	failures int // how many register calls answer 500 before one succeeds
 	always   int // a status every register call answers with, when not 0
+	// hold, when set, makes every call wait until it is closed or the caller
+	// goes away (then the call is not recorded).
+	hold chan struct{}
+	held chan struct{} // receives a value when a call starts waiting
 }
 
 func newProduct(t *testing.T) *product {
@@ -41,6 +50,20 @@ func newProduct(t *testing.T) *product {
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		user, pass, _ := r.BasicAuth()
+		p.mu.Lock()
+		hold := p.hold
+		p.mu.Unlock()
+		if hold != nil {
+			select {
+			case p.held <- struct{}{}:
+			default:
+			}
+			select {
+			case <-hold:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		p.mu.Lock()
 		p.calls = append(p.calls, productCall{Method: r.Method, Path: r.URL.Path, Body: string(b), APIKey: r.Header.Get("X-Api-Key"), User: user, Password: pass})
 		n := len(p.calls)
@@ -88,11 +111,13 @@ target_urls:
       body: '{"url": {{json .TargetURL}}, "project": {{json .Iparams.project}}, "installation": {{json .InstallationID}}}'
       id_path: data.webhook.id
       retry: {interval: 1s, max: 2}
+      timeout: 2s
     deregister:
       method: DELETE
       url: '%s/webhooks/{{pathescape .RegistrationID}}'
       headers: {X-Api-Key: {value: sekrit-key-123, secret: true}}
       retry: {interval: 1s, max: 1}
+      timeout: 2s
 `, extra, p.srv.URL, p.srv.URL)
 	path := filepath.Join(t.TempDir(), "ruleflow.yaml")
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
@@ -123,6 +148,8 @@ func waitInstallation(t *testing.T, ts *testServer, id string, ok func(targetJSO
 			return tj
 		}
 		if time.Now().After(deadline) {
+			jobs, _ := ts.eng.Store().List(context.Background(), store.Filter{EntryID: id})
+			t.Logf("jobs: %+v", jobs)
 			t.Fatalf("installation %s never reached the expected state: registration %+v, deregistration %+v", id, tj.Registration, tj.Deregistration)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -411,4 +438,129 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// The kill test runs the API in a child process (this test binary re-executed with
+// -test.run=^TestRegisterKillChild$) and kills it with SIGKILL while the register
+// calls are in flight; these variables tell the child what to do.
+const (
+	killEnvChild  = "RULEFLOW_REGISTER_CHILD"  // "1" in the child
+	killEnvDSN    = "RULEFLOW_REGISTER_DSN"    // the store
+	killEnvConfig = "RULEFLOW_REGISTER_CONFIG" // the configuration file
+)
+
+// TestRegisterKillChild is the child of TestRegisterKilled; run on its own it skips.
+// It serves the API with a dispatching engine whose leases end 1 s after an
+// attempt's limit, prints "LISTEN <base URL>" and serves until it is killed.
+func TestRegisterKillChild(t *testing.T) {
+	if os.Getenv(killEnvChild) != "1" {
+		t.Skip("helper process of TestRegisterKilled: runs only when re-executed by it")
+	}
+	eng, err := engine.Open(context.Background(), engine.Options{
+		Config: loadConfig(t, os.Getenv(killEnvConfig)), Store: os.Getenv(killEnvDSN), Key: testKey(t),
+		Lease: time.Second, NodeID: "register-child", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Options{Engine: eng, AdminToken: adminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	if err := h.Bootstrap(context.Background(), io.Discard, srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("LISTEN %s\n", srv.URL)
+	io.Copy(io.Discard, os.Stdin) // until the parent kills us or closes the pipe
+}
+
+// TestRegisterKilled: POST /v1/targets answers, the engine is killed (SIGKILL)
+// while its register call is in flight, and the next engine on the store makes the
+// call once the dead node's lease has expired.
+func TestRegisterKilled(t *testing.T) {
+	for _, tc := range []struct{ name, driver string }{{"SQLite", "sqlite"}, {"Postgres", "postgres"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dsn := storetest.SQLiteDSN(t)
+			if tc.driver == "postgres" {
+				dsn = storetest.PostgresDSN(t, "register_")
+			}
+			p := newProduct(t)
+			p.hold, p.held = make(chan struct{}), make(chan struct{}, 1)
+			cfg := registerConfig(t, p, "")
+			cmd := exec.Command(os.Args[0], "-test.run=^TestRegisterKillChild$", "-test.v")
+			cmd.Env = append(os.Environ(), killEnvChild+"=1", killEnvDSN+"="+dsn, killEnvConfig+"="+cfg)
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			killed := false
+			t.Cleanup(func() {
+				stdin.Close()
+				if !killed {
+					cmd.Process.Kill()
+				}
+				cmd.Wait()
+			})
+			base := ""
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				if u, ok := strings.CutPrefix(sc.Text(), "LISTEN "); ok {
+					base = u
+					break
+				}
+			}
+			if base == "" {
+				t.Fatal("the child never listened")
+			}
+			go io.Copy(io.Discard, stdout)
+			req, _ := http.NewRequest("POST", base+"/v1/targets", strings.NewReader(`{"name":"jira","iparams":{"project":"K9"}}`))
+			req.Header.Set("Authorization", "Bearer "+adminToken)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tj targetJSON
+			err = json.NewDecoder(resp.Body).Decode(&tj)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != http.StatusCreated {
+				t.Fatalf("POST /v1/targets: %d %v", resp.StatusCode, err)
+			}
+			select { // a register call is in flight, held by the product
+			case <-p.held:
+			case <-time.After(10 * time.Second):
+				t.Fatal("no register call reached the product")
+			}
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			killed = true
+			cmd.Wait()
+			p.mu.Lock()
+			close(p.hold)
+			p.hold = nil
+			p.mu.Unlock()
+
+			ts := newTestServer(t, serverConfig{dsn: dsn, configFile: cfg, dispatch: true})
+			got := waitInstallation(t, ts, tj.ID, registered)
+			if got.Registration.Status != "registered" || got.Registration.ID == "" {
+				t.Fatalf("after the kill: %+v", got.Registration)
+			}
+			found := false
+			for _, c := range p.received() {
+				found = found || strings.Contains(c.Body, `"url": "`+base+tj.URL+`"`) && strings.Contains(c.Body, `"K9"`)
+			}
+			if !found {
+				t.Errorf("no register call with the installation's URL reached the product: %+v", p.received())
+			}
+		})
+	}
 }
