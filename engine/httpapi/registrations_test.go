@@ -564,3 +564,50 @@ func TestRegisterKilled(t *testing.T) {
 		})
 	}
 }
+
+// TestRevokeBeforeFailedRegistration: revoked while the register call retries, and
+// the register call then gives up: the waiting deregister call is skipped.
+func TestRevokeBeforeFailedRegistration(t *testing.T) {
+	p := newProduct(t)
+	p.always = http.StatusInternalServerError
+	ts := newTestServer(t, serverConfig{configFile: registerConfig(t, p, ""), dispatch: true})
+	id := bootstrapped(t, ts)
+	if r := ts.admin("DELETE", "/v1/targets/"+id, nil); r.status != http.StatusNoContent {
+		t.Fatalf("revoke: %d %s", r.status, r.body)
+	}
+	tj := waitInstallation(t, ts, id, deregistered)
+	if tj.Registration.Status != "failed" {
+		t.Errorf("registration %+v", tj.Registration)
+	}
+	if diff := cmp.Diff(&deregistrationJSON{Status: "skipped", Error: store.SkippedDeregistration, Job: tj.Deregistration.Job}, tj.Deregistration); diff != "" {
+		t.Errorf("deregistration (-want +got):\n%s", diff)
+	}
+	for _, c := range p.received() {
+		if c.Method == http.MethodDelete {
+			t.Errorf("a deregister call was made: %+v", c)
+		}
+	}
+}
+
+// TestRegisterRemovedFromConfig: a register call queued before a reload that
+// removed it fails unsent, saying why.
+func TestRegisterRemovedFromConfig(t *testing.T) {
+	p := newProduct(t)
+	first := newTestServer(t, serverConfig{configFile: registerConfig(t, p, "")}) // no dispatch: the call stays queued
+	id := bootstrapped(t, first)
+	dsn := first.dsn
+	first.close()
+	path := filepath.Join(t.TempDir(), "plain.yaml")
+	if err := os.WriteFile(path, []byte("version: 1\ntarget_urls:\n  - name: jira\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, serverConfig{dsn: dsn, configFile: path, dispatch: true})
+	tj := waitInstallation(t, ts, id, registered)
+	want := &registrationJSON{Status: "failed", Error: `target URL "jira" no longer declares register`, Job: tj.Registration.Job}
+	if diff := cmp.Diff(want, tj.Registration); diff != "" {
+		t.Errorf("registration (-want +got):\n%s", diff)
+	}
+	if n := len(p.received()); n != 0 {
+		t.Errorf("the product received %d calls", n)
+	}
+}
