@@ -141,3 +141,16 @@ func TestRegistrationIDAt(t *testing.T) {
 		t.Error("deeply nested garbage accepted")
 	}
 }
+
+// FuzzRegistrationIDAt: any answer and path give an ID or an error, never a panic,
+// and an ID is never empty. Seeds: testdata/fuzz/FuzzRegistrationIDAt.
+func FuzzRegistrationIDAt(f *testing.F) {
+	f.Add([]byte(`{"data":{"webhook":{"id":42}}}`), "data.webhook.id")
+	f.Add([]byte(`[{"id":"a"}]`), "0.id")
+	f.Fuzz(func(t *testing.T, body []byte, path string) {
+		id, err := RegistrationIDAt(body, path)
+		if err == nil && id == "" {
+			t.Fatalf("empty ID without an error for %q at %q", body, path)
+		}
+	})
+}
