@@ -343,3 +343,12 @@ func (d *decoder) checkTargetCall(t *TargetURL, which string, c *TargetCall, dat
 		}
 	}
 }
+
+// MarshalJSON writes the call with the values of its secret headers masked (its
+// password masks itself), so no JSON view of a configuration shows them.
+func (c TargetCall) MarshalJSON() ([]byte, error) {
+	type plain TargetCall // without this method
+	p := plain(c)
+	p.Headers = MaskHeaders(c.Headers, c.SecretHeaders)
+	return json.Marshal(p)
+}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -153,4 +154,17 @@ func FuzzRegistrationIDAt(f *testing.F) {
 			t.Fatalf("empty ID without an error for %q at %q", body, path)
 		}
 	})
+}
+
+func TestTargetCallJSONMasksSecrets(t *testing.T) {
+	cfg := mustParse(t, targetBase+"    register: {url: 'https://x.test/h', headers: {X-Key: {value: k-123, secret: true}, X-Team: blue}, username: u, password: pw-456}\n")
+	tg, _ := cfg.Target("jira")
+	b, err := json.Marshal(tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(b)
+	if strings.Contains(got, "k-123") || strings.Contains(got, "pw-456") || !strings.Contains(got, `"X-Team":"blue"`) || !strings.Contains(got, `"X-Key":"********"`) {
+		t.Errorf("JSON of a target with secrets: %s", got)
+	}
 }
