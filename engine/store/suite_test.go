@@ -732,13 +732,13 @@ func testMigrationsIdempotent(t *testing.T, open opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := loadMigrations(migrationFS, "migrations/"+string(s.Driver()))
+	ms, err := loadMigrations(migrationFS, "migrations/"+string(s3.db.driver()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []int
-	for _, m := range ms {
-		want = append(want, m.version)
+	want := make([]int, len(ms)) // every migration, once
+	for i := range want {
+		want[i] = i + 1
 	}
 	if diff := cmp.Diff(want, versions); diff != "" {
 		t.Errorf("schema_migrations (-want +got):\n%s", diff)
