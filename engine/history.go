@@ -373,11 +373,16 @@ func (e *Engine) PurgeHistory(ctx context.Context) (int64, error) {
 
 // startHistoryPurge runs PurgeHistory in the background until stop is called.
 func (e *Engine) startHistoryPurge() (stop func()) {
+	return e.startHistoryPurgeEvery(historyPurgeFirst, historyPurgeInterval)
+}
+
+// startHistoryPurgeEvery runs PurgeHistory after first, then at every interval.
+func (e *Engine) startHistoryPurgeEvery(first, interval time.Duration) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTimer(historyPurgeFirst)
+		t := time.NewTimer(first)
 		defer t.Stop()
 		for {
 			select {
@@ -390,7 +395,7 @@ func (e *Engine) startHistoryPurge() (stop func()) {
 			} else if n > 0 {
 				e.log.Debug("engine: history purged", "deleted", n)
 			}
-			t.Reset(historyPurgeInterval)
+			t.Reset(interval)
 		}
 	}()
 	return func() { cancel(); <-done }

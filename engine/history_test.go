@@ -318,3 +318,26 @@ func checkHistoryCovers(t *testing.T, st *store.Store, ids []string) {
 		t.Errorf("%d of %d deliveries stored by the killed node have no history record", missing, len(ids))
 	}
 }
+
+// TestHistoryBackgroundPurge: the purge runs on its own, on the engine's clock,
+// and stops with the engine.
+func TestHistoryBackgroundPurge(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	e := openEngine(t, Options{Config: parseConfig(t, "http://127.0.0.1:9", oneCallout+"history: {keep: 1h}\n"), Store: sqliteDSN(t), NoDispatch: true, Now: clock})
+	ev := completeEvent(1)
+	ev.Time = time.Time{}
+	if _, err := e.Handle(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	stop := e.startHistoryPurgeEvery(time.Millisecond, 5*time.Millisecond)
+	defer stop()
+	waitFor(t, 10*time.Second, "the background purge", func() bool {
+		recs, err := e.Store().History(context.Background(), store.HistoryFilter{})
+		return err == nil && len(recs) == 0
+	})
+}
