@@ -23,11 +23,12 @@ import (
 // before.
 
 // enqueue stores jobs (dps[i] is jobs[i]'s rendered payload, nil for jobs that are
-// not callouts) and, when the dispatcher can take them at once, hands them to it.
-func (e *Engine) enqueue(ctx context.Context, jobs []store.Job, dps []*DeliveryPayload) error {
+// not callouts) with the events' history in one transaction and, when the
+// dispatcher can take the jobs at once, hands them to it.
+func (e *Engine) enqueue(ctx context.Context, jobs []store.Job, dps []*DeliveryPayload, hist []store.HistoryRecord) error {
 	d := e.disp
 	if d == nil || !d.reserveFast(len(jobs)) {
-		err := e.store.Enqueue(ctx, jobs)
+		err := e.store.EnqueueHistory(ctx, jobs, hist)
 		if err == nil && d != nil {
 			d.wake()
 		}
@@ -35,7 +36,7 @@ func (e *Engine) enqueue(ctx context.Context, jobs []store.Job, dps []*DeliveryP
 	}
 	lease := d.claimLease(e.cfg.Load())
 	asked := time.Now() // the local deadline is measured from before the insert, as for a claim
-	err := e.store.EnqueueLeased(ctx, jobs, d.owner, lease, e.now())
+	err := e.store.EnqueueLeased(ctx, jobs, hist, d.owner, lease, e.now())
 	d.handOff(jobs, dps, asked.Add(lease), err)
 	return err
 }

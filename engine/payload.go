@@ -26,6 +26,7 @@ import (
 //	policy            interval and max interval (ns), max retries: varints
 //	notify            bytes: the callout's notify block as JSON, empty for none
 //	recipients        count, then strings
+//	traceparent       string: the W3C traceparent of the event's span (telemetry)
 //
 // A count is a uvarint; a string or bytes is a uvarint length and the bytes. The
 // body is kept as it was rendered: no base64, no escaping.
@@ -47,7 +48,7 @@ func EncodeDeliveryPayload(p *DeliveryPayload) ([]byte, error) {
 			return nil, err
 		}
 	}
-	size := 32 + len(p.RenderError) + len(p.TicketNumber) + len(p.Origin) + len(notify)
+	size := 32 + len(p.RenderError) + len(p.TicketNumber) + len(p.Origin) + len(notify) + len(p.TraceParent)
 	var flags byte
 	if r := p.Request; r != nil {
 		flags |= payloadHasRequest
@@ -96,6 +97,7 @@ func EncodeDeliveryPayload(p *DeliveryPayload) ([]byte, error) {
 	b = binary.AppendVarint(b, int64(p.Policy.Max))
 	b = appendString(b, string(notify))
 	b = appendStrings(b, p.Recipients)
+	b = appendString(b, p.TraceParent)
 	return b, nil
 }
 
@@ -143,6 +145,7 @@ func DecodeDeliveryPayload(data []byte) (*DeliveryPayload, error) {
 		}
 	}
 	p.Recipients = d.strings()
+	p.TraceParent = d.string()
 	switch {
 	case d.err != nil:
 		return nil, d.err

@@ -27,6 +27,7 @@ func samplePayload() *DeliveryPayload {
 		Notify:       &rules.Notify{To: []string{"ops@example.com", "resource:Tech"}, FailuresOnly: true, Subject: "{{.Callout}}"},
 		Recipients:   []string{"ops@example.com", "tech@example.com"},
 		Origin:       originAPI,
+		TraceParent:  "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 	}
 }
 

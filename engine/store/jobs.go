@@ -233,17 +233,22 @@ func (s *Store) Enqueue(ctx context.Context, jobs []Job) error {
 // them to its workers from memory once EnqueueLeased returns, and settles them like
 // claimed jobs; if it dies instead, the lease expires and any node claims them. The
 // jobs' LeaseOwner and LeaseUntil (on the caller's clock) are set in jobs.
-func (s *Store) EnqueueLeased(ctx context.Context, jobs []Job, owner string, lease time.Duration, now time.Time) error {
+//
+// hist is stored in the same transaction, as by EnqueueHistory.
+func (s *Store) EnqueueLeased(ctx context.Context, jobs []Job, hist []HistoryRecord, owner string, lease time.Duration, now time.Time) error {
 	switch {
 	case owner == "":
 		return errors.New("store: enqueue leased: empty owner")
 	case lease <= 0:
 		return fmt.Errorf("store: enqueue leased: lease must be positive, got %v", lease)
 	}
-	if len(jobs) == 0 {
+	if len(jobs) == 0 && len(hist) == 0 {
 		return nil
 	}
 	if err := prepareJobs(jobs, now); err != nil {
+		return err
+	}
+	if err := prepareHistory(hist, now); err != nil {
 		return err
 	}
 	until := utc(utc(now).Add(lease))
@@ -252,14 +257,15 @@ func (s *Store) EnqueueLeased(ctx context.Context, jobs []Job, owner string, lea
 		jobs[i].LeaseOwner, jobs[i].LeaseUntil = owner, until
 		leases[i] = rowLease{owner: owner, lease: lease, until: until}
 	}
-	return s.enqueue(ctx, &insertSpec{jobs: append([]Job(nil), jobs...), leases: leases})
+	return s.enqueue(ctx, &insertSpec{jobs: append([]Job(nil), jobs...), leases: leases, hist: append([]HistoryRecord(nil), hist...)})
 }
 
-// insertSpec is one Enqueue's rows: prepared jobs and, when not nil, the lease
-// each is inserted with.
+// insertSpec is one Enqueue's rows: prepared jobs, when not nil the lease each is
+// inserted with, and the history records written with them (EnqueueHistory).
 type insertSpec struct {
 	jobs   []Job
 	leases []rowLease
+	hist   []HistoryRecord
 }
 
 // enqueue queues the insert of spec and waits for its commit. Idempotent by job
@@ -267,9 +273,12 @@ type insertSpec struct {
 // it finds the rows that did commit. In a group commit the committer merges it
 // with the other inserts of the group (mergeInserts).
 func (s *Store) enqueue(ctx context.Context, spec *insertSpec) error {
-	o := &op{ctx: ctx, weight: len(spec.jobs), idempotent: true, insert: spec, done: make(chan error, 1)}
+	o := &op{ctx: ctx, weight: len(spec.jobs) + len(spec.hist), idempotent: true, insert: spec, done: make(chan error, 1)}
 	o.fn = func(ctx context.Context, t tx) (error, error) {
-		return nil, s.insertJobs(ctx, t, spec.jobs, spec.leases, o.again)
+		if err := s.insertJobs(ctx, t, spec.jobs, spec.leases, o.again); err != nil {
+			return nil, err
+		}
+		return nil, insertHistory(ctx, t, spec.hist)
 	}
 	return s.committer.submit(o)
 }
@@ -285,8 +294,10 @@ func (s *Store) mergeInserts(ctx context.Context, t tx, specs []*insertSpec) err
 	}
 	jobs := make([]Job, 0, n)
 	leases := make([]rowLease, 0, n)
+	var hist []HistoryRecord
 	for _, sp := range specs {
 		jobs = append(jobs, sp.jobs...)
+		hist = append(hist, sp.hist...)
 		if sp.leases != nil {
 			leases = append(leases, sp.leases...)
 		} else {
@@ -295,7 +306,10 @@ func (s *Store) mergeInserts(ctx context.Context, t tx, specs []*insertSpec) err
 			}
 		}
 	}
-	return s.writeJobs(ctx, t, jobs, leases, false)
+	if err := s.writeJobs(ctx, t, jobs, leases, false); err != nil {
+		return err
+	}
+	return insertHistory(ctx, t, hist)
 }
 
 // Claim leases up to limit due jobs to owner for lease and returns them, oldest
@@ -424,6 +438,9 @@ type Outcome struct {
 	NextAt  time.Time // for StatusPending: when to try again
 	Attempt Attempt   // the attempt just made; StartedAt must be set
 	Follow  []Job     // jobs to enqueue with the outcome (the notification e-mail)
+	// Registration, for a register or deregister call, is the installation's new
+	// registration state, written with the outcome (see registrations.go).
+	Registration *RegistrationUpdate
 }
 
 // Complete records a successful attempt of a job owner holds, marks the job
@@ -490,6 +507,7 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 		// The op may run twice (alone, after a failed group commit): it must not
 		// consume own.
 		var follow []Job
+		var regs []RegistrationUpdate
 		for start := 0; start < len(own); start += insertChunk {
 			chunk := own[start:min(len(own), start+insertChunk)]
 			res, err := s.settleChunk(ctx, t, owner, chunk)
@@ -500,8 +518,14 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 				results[start+i] = res[i]
 				if res[i] == nil {
 					follow = append(follow, o.Follow...)
+					if o.Registration != nil {
+						regs = append(regs, *o.Registration)
+					}
 				}
 			}
+		}
+		if err := updateRegistrations(ctx, t, regs); err != nil {
+			return nil, err
 		}
 		// A follow-up whose ID is taken fails the whole call: outcomes must not
 		// half-apply.
@@ -529,13 +553,13 @@ func checkOutcome(o Outcome) error {
 	return nil
 }
 
-// How attempts are kept (migration 003_lean_rows). The last attempt of a job is
+// How attempts are kept (migration 005_lean_rows). The last attempt of a job is
 // in its jobs row: last_attempt_at (its start), last_duration_us, last_status_code,
 // last_error and last_response. Settling the next attempt first copies that one
 // into job_attempts (keepLastAttempts), then overwrites the row with the new one.
 // A delivery that succeeds at its first attempt — nearly all of them — so writes
 // one row update and no attempt row. Get puts the jobs row's attempt after those of
-// job_attempts unless job_attempts holds it already (rows written before 003 kept
+// job_attempts unless job_attempts holds it already (rows written before 005 kept
 // every attempt there).
 
 // settleChunk records the outcomes outs (distinct IDs) inside t with set-based
@@ -929,7 +953,8 @@ func (s *Store) PendingByCallout(ctx context.Context) (map[string]int64, error) 
 	}
 	counts := map[string]int64{}
 	err := readTx(ctx, s.db, func(t tx) error {
-		r, err := t.query(ctx, `SELECT callout, COUNT(*) FROM jobs WHERE status = 'pending' AND kind = 'callout' GROUP BY callout`)
+		r, err := t.query(ctx, `SELECT callout, COUNT(*) FROM jobs WHERE status = 'pending' AND kind = 'callout'
+	AND event_kind NOT IN ('`+EventRegister+`', '`+EventDeregister+`') GROUP BY callout`)
 		if err != nil {
 			return err
 		}

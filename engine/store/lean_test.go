@@ -78,7 +78,7 @@ func testLeanAttempts(t *testing.T, open opener) {
 	if diff := cmp.Diff([]Attempt{w1, w2}, mustGetAttempts(t, s, "two")); diff != "" {
 		t.Errorf("job two attempts (-want +got):\n%s", diff)
 	}
-	// A row written before 003 holds its last attempt in job_attempts as well.
+	// A row written before 005 holds its last attempt in job_attempts as well.
 	err := writeTx(ctx, s.db, func(tx tx) error {
 		_, err := tx.exec(ctx, `INSERT INTO job_attempts (job_id, n, started_at, duration_us, status_code, error, response)
 VALUES (?, 1, ?, 7000, 500, 'HTTP 500', ?)`, "old", boom.StartedAt, []byte("boom"))
@@ -116,7 +116,7 @@ func testEnqueueLeased(t *testing.T, open opener) {
 	for i := range jobs {
 		jobs[i].NextAt, jobs[i].CreatedAt = t0, t0
 	}
-	if err := s.EnqueueLeased(ctx, jobs, "n1", time.Minute, t0); err != nil {
+	if err := s.EnqueueLeased(ctx, jobs, nil, "n1", time.Minute, t0); err != nil {
 		t.Fatal(err)
 	}
 	if jobs[0].LeaseOwner != "n1" || !jobs[0].LeaseUntil.Equal(t0.Add(time.Minute)) {
@@ -135,7 +135,7 @@ func testEnqueueLeased(t *testing.T, open opener) {
 	if err := s.Complete(ctx, "crashed", "n1", Attempt{StartedAt: t0, StatusCode: 200}, nil); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("first owner's Complete after the takeover: %v, want ErrLeaseLost", err)
 	}
-	err := s.EnqueueLeased(ctx, []Job{callout("mine")}, "n1", time.Minute, t0)
+	err := s.EnqueueLeased(ctx, []Job{callout("mine")}, nil, "n1", time.Minute, t0)
 	if !errors.Is(err, ErrDuplicate) {
 		t.Errorf("EnqueueLeased of a taken ID: %v, want ErrDuplicate", err)
 	}
@@ -147,7 +147,7 @@ func testEnqueueLeased(t *testing.T, open opener) {
 		{"", time.Minute, "store: enqueue leased: empty owner"},
 		{"n1", 0, "store: enqueue leased: lease must be positive, got 0s"},
 	} {
-		if err := s.EnqueueLeased(ctx, []Job{callout("x")}, tc.owner, tc.lease, t0); err == nil || err.Error() != tc.want {
+		if err := s.EnqueueLeased(ctx, []Job{callout("x")}, nil, tc.owner, tc.lease, t0); err == nil || err.Error() != tc.want {
 			t.Errorf("EnqueueLeased(%q, %v) = %v, want %q", tc.owner, tc.lease, err, tc.want)
 		}
 	}
@@ -169,7 +169,7 @@ func testMergedEnqueueDuplicate(t *testing.T, open opener) {
 				jobs[1] = callout("taken")
 			}
 			if i%2 == 0 {
-				errs[i] = s.EnqueueLeased(context.Background(), jobs, "n1", time.Minute, t0)
+				errs[i] = s.EnqueueLeased(context.Background(), jobs, nil, "n1", time.Minute, t0)
 			} else {
 				errs[i] = s.Enqueue(context.Background(), jobs)
 			}
