@@ -50,6 +50,7 @@ func runStoreSuite(t *testing.T, open opener) {
 		{"Webhooks", testWebhooks},
 		{"Targets", testTargets},
 		{"CallbackTokens", testCallbackTokens},
+		{"CallbackFunctions", testCallbackFunctions},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Closed", testClosed},
 	}
