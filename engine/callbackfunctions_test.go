@@ -60,7 +60,9 @@ func TestCallbackFunctionErrors(t *testing.T) {
 		}, store.ErrDuplicate, `duplicate: callback function "close_ticket" is defined in the configuration file`},
 		{"duplicate of the API", func() error { return e.CreateCallbackFunction(ctx, escalateFunction(), "") },
 			store.ErrDuplicate, `duplicate: callback function "escalate" exists`},
-		{"invalid name", func() error { return e.CreateCallbackFunction(ctx, bad(func(f *rules.CallbackFunction) { f.APIName = "9lives" }), "tok") },
+		{"invalid name", func() error {
+			return e.CreateCallbackFunction(ctx, bad(func(f *rules.CallbackFunction) { f.APIName = "9lives" }), "tok")
+		},
 			nil, `invalid api_name "9lives" (want letters, digits and underscores, not starting with a digit)`},
 		{"NUL in a parameter", func() error {
 			return e.CreateCallbackFunction(ctx, bad(func(f *rules.CallbackFunction) { f.Parameters = map[string]string{"a\x00": "int"} }), "")
