@@ -51,6 +51,7 @@ func runStoreSuite(t *testing.T, open opener) {
 		{"Targets", testTargets},
 		{"CallbackTokens", testCallbackTokens},
 		{"CallbackFunctions", testCallbackFunctions},
+		{"ListForms", testListForms},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Closed", testClosed},
 	}
