@@ -265,3 +265,26 @@ func (e *Engine) callbackFunctionInfo(state *configState, sf store.CallbackFunct
 	}
 	return info, nil
 }
+
+// RefusedCallbackFunctions judges the callback functions stored in st (created
+// through the API) against cfg as an engine loading cfg would, and returns why
+// each refused one would not answer, by api_name. `ruleflow check --store` lists
+// them.
+func RefusedCallbackFunctions(ctx context.Context, cfg *rules.Config, st *store.Store) (map[string]string, error) {
+	list, err := st.ListCallbackFunctions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, sf := range list {
+		f, err := decodeCallbackFunction(sf)
+		if err != nil {
+			out[sf.APIName] = err.Error()
+			continue
+		}
+		if err := cfg.CheckCallbackFunction(f); err != nil {
+			out[sf.APIName] = allErrors(err)
+		}
+	}
+	return out, nil
+}
