@@ -140,3 +140,38 @@ func TestWithCallbackFunctions(t *testing.T) {
 		t.Errorf("duplicate: %v", err)
 	}
 }
+
+// FuzzCheckCallbackFunction: what CheckCallbackFunction accepts, WithCallbackFunctions
+// builds and finds, and a call to it runs; nothing panics.
+func FuzzCheckCallbackFunction(f *testing.F) {
+	f.Add("escalate", "raise", "level", "int", "'level' >= 2", "RMM")
+	f.Add("a\x00b", "", "x-y", "long", "'nope' = 1", "Nope")
+	f.Add("f", "d\xff", "n", "string", "'n' LIKE \"%a%\"", "")
+	f.Add("close_ticket", "", "", "", "", "")
+	f.Add("_x9", "", "when", "date", "'when' > $DATE$", "Ops")
+	cfg := mustParse(f, callbackFunctionsConfig)
+	f.Fuzz(func(t *testing.T, name, desc, param, typ, cond, callout string) {
+		fn := &CallbackFunction{APIName: name, Description: desc, Condition: cond}
+		if param != "" {
+			fn.Parameters = map[string]string{param: typ}
+		}
+		if callout != "" {
+			fn.Callouts = []string{callout}
+		}
+		if err := cfg.CheckCallbackFunction(fn); err != nil {
+			return
+		}
+		nc, err := cfg.WithCallbackFunctions([]*CallbackFunction{fn})
+		if err != nil {
+			t.Fatalf("CheckCallbackFunction accepted %+v, WithCallbackFunctions refused it: %v", fn, err)
+		}
+		if got, ok := nc.CallbackFunction(name); !ok || got != fn {
+			t.Fatalf("accepted function %q not found", name)
+		}
+		rec := Record{}
+		if param != "" {
+			rec[param] = nil
+		}
+		nc.Run(&Event{Kind: KindCallback, Form: name, EntryID: "call_1", After: rec}) // must not panic
+	})
+}
