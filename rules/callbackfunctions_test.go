@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -174,4 +175,42 @@ func FuzzCheckCallbackFunction(f *testing.F) {
 		}
 		nc.Run(&Event{Kind: KindCallback, Form: name, EntryID: "call_1", After: rec}) // must not panic
 	})
+}
+
+// TestCallbackFunctionOneJudge: a function refused in the file and the same
+// function written through the API get the same messages (the file's carry a
+// position; a condition error is "invalid condition: m" at its line in the file and
+// "condition:1:c: m" in the API).
+func TestCallbackFunctionOneJudge(t *testing.T) {
+	cfg := mustParse(t, callbackFunctionsConfig)
+	for _, tc := range []struct {
+		yaml string
+		fn   *CallbackFunction
+	}{
+		{`{api_name: f, callouts: [RMX]}`, &CallbackFunction{APIName: "f", Callouts: []string{"RMX"}}},
+		{`{api_name: f, callouts: [RMM, RMM]}`, &CallbackFunction{APIName: "f", Callouts: []string{"RMM", "RMM"}}},
+		{`{api_name: f, parameters: {x: long}}`, &CallbackFunction{APIName: "f", Parameters: map[string]string{"x": "long"}}},
+		{`{api_name: f, parameters: {x: int}, callout_fields: {id: y}}`, &CallbackFunction{APIName: "f", Parameters: map[string]string{"x": "int"}, CalloutFields: CalloutFields{ID: "y"}}},
+		{`{api_name: f, condition: "1 = 1"}`, &CallbackFunction{APIName: "f", Condition: "1 = 1"}},
+		{`{api_name: f, parameters: {n: int}, condition: "'m' = 1", callouts: [RMM]}`, &CallbackFunction{APIName: "f", Parameters: map[string]string{"n": "int"}, Condition: "'m' = 1", Callouts: []string{"RMM"}}},
+		{`{api_name: f, description: "a\0"}`, &CallbackFunction{APIName: "f", Description: "a\x00"}},
+		{`{api_name: "9f"}`, &CallbackFunction{APIName: "9f"}},
+	} {
+		_, err := parseTest(t, strings.Replace(callbackFunctionsConfig, "  - {api_name: plain, parameters: {x: string}}", "  - "+tc.yaml, 1))
+		var file []string
+		for _, line := range errLines(err) {
+			_, msg, _ := strings.Cut(line, ": ")
+			file = append(file, strings.TrimPrefix(msg, "invalid condition: "))
+		}
+		var api []string
+		var list ErrorList
+		if e := cfg.CheckCallbackFunction(tc.fn); errors.As(e, &list) {
+			for _, e := range list {
+				api = append(api, e.Msg) // the position ("condition:1:c") is apart
+			}
+		}
+		if len(file) == 0 || !cmp.Equal(file, api) {
+			t.Errorf("%s:\nfile %q\napi  %q", tc.yaml, file, api)
+		}
+	}
 }
