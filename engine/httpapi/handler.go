@@ -149,12 +149,14 @@ func (h *Handler) routes() {
 
 	admin("POST", "/v1/targets", h.createTarget)
 	admin("GET", "/v1/targets", h.listTargets)
+	admin("GET", "/v1/targets/{id}", h.getTarget)
 	admin("DELETE", "/v1/targets/{id}", h.revokeTarget)
 	handle("POST", "/hooks/{token}", h.postHook)
 
 	admin("GET", "/v1/deliveries", h.listDeliveries)
 	admin("GET", "/v1/deliveries/{id}", h.getDelivery)
 	admin("POST", "/v1/deliveries/{id}/retry", h.retryDelivery)
+	admin("GET", "/v1/history", h.listHistory)
 
 	handle("GET", "/healthz", h.healthz)
 	if h.opts.Gatherer != nil {
