@@ -553,13 +553,13 @@ func checkOutcome(o Outcome) error {
 	return nil
 }
 
-// How attempts are kept (migration 005_lean_rows). The last attempt of a job is
+// How attempts are kept (migration 006_lean_rows). The last attempt of a job is
 // in its jobs row: last_attempt_at (its start), last_duration_us, last_status_code,
 // last_error and last_response. Settling the next attempt first copies that one
 // into job_attempts (keepLastAttempts), then overwrites the row with the new one.
 // A delivery that succeeds at its first attempt — nearly all of them — so writes
 // one row update and no attempt row. Get puts the jobs row's attempt after those of
-// job_attempts unless job_attempts holds it already (rows written before 005 kept
+// job_attempts unless job_attempts holds it already (rows written before 006 kept
 // every attempt there).
 
 // settleChunk records the outcomes outs (distinct IDs) inside t with set-based
@@ -795,6 +795,12 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Job, error) {
 	}
 	if f.Form != "" {
 		add("form = ?", f.Form)
+	}
+	if len(f.Forms) > 0 {
+		where = append(where, "form IN (?"+strings.Repeat(", ?", len(f.Forms)-1)+")")
+		for _, form := range f.Forms {
+			args = append(args, form)
+		}
 	}
 	if f.EntryID != "" {
 		add("entry_id = ?", f.EntryID)

@@ -78,7 +78,7 @@ func testLeanAttempts(t *testing.T, open opener) {
 	if diff := cmp.Diff([]Attempt{w1, w2}, mustGetAttempts(t, s, "two")); diff != "" {
 		t.Errorf("job two attempts (-want +got):\n%s", diff)
 	}
-	// A row written before 005 holds its last attempt in job_attempts as well.
+	// A row written before 006 holds its last attempt in job_attempts as well.
 	err := writeTx(ctx, s.db, func(tx tx) error {
 		_, err := tx.exec(ctx, `INSERT INTO job_attempts (job_id, n, started_at, duration_us, status_code, error, response)
 VALUES (?, 1, ?, 7000, 500, 'HTTP 500', ?)`, "old", boom.StartedAt, []byte("boom"))
