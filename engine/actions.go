@@ -25,6 +25,15 @@ import (
 // notification e-mails of all events are stored in one transaction before
 // HandleBatch returns, so either every event's deliveries are stored or none is.
 func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result, error) {
+	if e.tr != nil {
+		return e.handleBatchTraced(ctx, evs) // telemetry.go
+	}
+	return e.handleBatch(ctx, evs, nil)
+}
+
+// handleBatch is HandleBatch; parents, when tracing, are the traceparents of the
+// events' spans, stored with their jobs.
+func (e *Engine) handleBatch(ctx context.Context, evs []*rules.Event, parents []string) ([]*Result, error) {
 	if e.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -39,7 +48,12 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 	state := e.cfg.Load()
 	results := make([]*Result, len(evs))
 	jobsOf := make([][]store.Job, len(evs))
+	dpsOf := make([][]*DeliveryPayload, len(evs))
 	rejected, total := false, 0
+	var handled []*rules.Event // with their time set, for the history (history.go)
+	if e.historyOn(state) {
+		handled = make([]*rules.Event, len(evs))
+	}
 	for i, ev := range evs {
 		if ev.Time.IsZero() {
 			// The caller's event is not ours to change (a host may share it).
@@ -47,7 +61,7 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 			withTime.Time = e.now()
 			ev = &withTime
 		}
-		res, jobs, err := e.decide(state, ev)
+		res, jobs, dps, err := e.decide(state, ev)
 		if err != nil {
 			if len(evs) > 1 {
 				err = fmt.Errorf("event %d: %w (nothing was enqueued for the %d events)", i, err, len(evs))
@@ -55,22 +69,29 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 			return nil, err
 		}
 		e.metrics.eventHandled(ev.Kind, len(res.Matches))
-		results[i], jobsOf[i] = res, jobs
+		results[i], jobsOf[i], dpsOf[i] = res, jobs, dps
+		if handled != nil {
+			handled[i] = ev
+		}
+		if parents != nil {
+			stampTraceParent(jobs, dps, parents[i])
+		}
 		rejected = rejected || res.Rejected != nil
 		total += len(jobs)
 	}
-	if e.store == nil {
-		return results, nil
-	}
-	if rejected || total == 0 {
-		e.countFires(ctx, results)
+	hist := e.historyOf(ctx, state, handled, results, jobsOf, rejected)
+	if rejected || total == 0 || e.store == nil {
+		e.appendHistory(ctx, hist) // nothing to wait for: queued, not awaited
+		e.fires.count(results, rejected)
 		return results, nil
 	}
 	all := make([]store.Job, 0, total)
-	for _, jobs := range jobsOf {
+	dps := make([]*DeliveryPayload, 0, total)
+	for i, jobs := range jobsOf {
 		all = append(all, jobs...)
+		dps = append(dps, dpsOf[i]...)
 	}
-	if err := e.store.EnqueueFired(ctx, all, fires(results, e.now())); err != nil {
+	if err := e.enqueue(ctx, all, dps, hist); err != nil {
 		if errors.Is(err, store.ErrClosed) {
 			err = ErrClosed // Close raced with this Handle
 		}
@@ -86,9 +107,7 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 		}
 	}
 	e.metrics.enqueued(total)
-	if e.disp != nil {
-		e.disp.wake()
-	}
+	e.fires.count(results, false)
 	return results, nil
 }
 

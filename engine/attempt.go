@@ -24,11 +24,15 @@ var mailRetry = callouts.Policy{Interval: 10 * time.Second, Max: mailMaxAttempts
 
 // attempt makes one attempt of a claimed job under state, taking at most limit
 // (see attemptLimit), and returns its outcome. ctx ends at the lease's deadline or
-// at shutdown.
-func (e *Engine) attempt(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job, limit time.Duration) store.Outcome {
+// at shutdown. p is a callout's payload as rendered (the fast path), or nil: then
+// the stored one is decoded.
+func (e *Engine) attempt(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job, p *DeliveryPayload, limit time.Duration) store.Outcome {
 	switch job.Kind {
 	case store.KindCallout:
-		return e.attemptCallout(ctx, state, sender, job)
+		if store.IsTargetCall(job) {
+			return e.attemptTargetCall(ctx, state, sender, job)
+		}
+		return e.attemptCallout(ctx, state, sender, job, p)
 	case store.KindEmail:
 		ctx, cancel := context.WithTimeout(ctx, limit)
 		defer cancel()
@@ -36,7 +40,7 @@ func (e *Engine) attempt(ctx context.Context, state *configState, sender *callou
 	case store.KindNote:
 		ctx, cancel := context.WithTimeout(ctx, limit)
 		defer cancel()
-		return e.attemptNote(ctx, job)
+		return e.attemptNote(ctx, state, job)
 	}
 	return e.permanentFailure(job, fmt.Sprintf("unknown job kind %q", job.Kind))
 }
@@ -45,12 +49,17 @@ func (e *Engine) permanentFailure(job store.Job, reason string) store.Outcome {
 	return store.Outcome{ID: job.ID, Status: store.StatusFailed, Attempt: store.Attempt{StartedAt: e.now(), Error: reason}}
 }
 
-func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job) store.Outcome {
-	var p DeliveryPayload
-	if err := json.Unmarshal(job.Payload, &p); err != nil || p.Request == nil && p.RenderError == "" {
-		return e.permanentFailure(job, fmt.Sprintf("unreadable delivery payload: %v", err))
+func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job, p *DeliveryPayload) (out store.Outcome) {
+	if p == nil {
+		var err error
+		if p, err = DecodeDeliveryPayload(job.Payload); err != nil || p.Request == nil && p.RenderError == "" {
+			return e.permanentFailure(job, fmt.Sprintf("unreadable delivery payload: %v", err))
+		}
 	}
+	ctx, span := e.startAttempt(ctx, "ruleflow.deliver", p.TraceParent, job) // telemetry.go; nil when off
+	defer func() { endAttempt(span, out) }()
 	c := state.callout(job.Callout)
+	form := state.cfg.CurrentFormName(job.Form) // a form renamed since: its new name (renamed_from)
 	start := e.now()
 	var res callouts.Result
 	var sendErr error
@@ -63,7 +72,8 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 		if cred, err := callouts.CredentialsFor(c, e.key); err != nil {
 			sendErr = err
 		} else {
-			res, sendErr = sender.Send(withEgressOrigin(ctx, state, c, &p), p.Request, job.ID, timeoutOf(c), cred)
+			req, _ := callouts.RenamedForm(p.Request, job.Form, form)
+			res, sendErr = sender.Send(withEgressOrigin(ctx, state, c, p), req, job.ID, timeoutOf(c), cred)
 		}
 	}
 	delivered, reason := sendErr == nil, ""
@@ -73,7 +83,7 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 	e.metrics.attempted(job.Callout, res, delivered)
 	a := store.Attempt{StartedAt: start, Duration: res.Duration, StatusCode: res.StatusCode, Error: reason, Response: res.Response}
 	attempts := job.Attempts + 1
-	out := store.Outcome{ID: job.ID, Attempt: a}
+	out = store.Outcome{ID: job.ID, Attempt: a}
 	switch {
 	case delivered:
 		out.Status = store.StatusDelivered
@@ -93,7 +103,7 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 			first = start
 		}
 		o := notify.Outcome{
-			Callout: job.Callout, Rule: job.Rule, Form: job.Form, EntryID: job.EntryID, TicketNumber: p.TicketNumber,
+			Callout: job.Callout, Rule: job.Rule, Form: form, EntryID: job.EntryID, TicketNumber: p.TicketNumber,
 			Delivered: delivered, Attempts: attempts, LastStatusCode: res.StatusCode, LastError: reason,
 			FirstAttempt: first, LastAttempt: start, DeliveryID: job.ID,
 		}
@@ -108,6 +118,9 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 		} else {
 			out.Follow = e.removedNotification(state, p.Notify, p.Recipients, job, o)
 		}
+		if span != nil {
+			stampTraceParent(out.Follow, nil, e.tr.traceParent(ctx))
+		}
 	}
 	return out
 }
@@ -118,6 +131,9 @@ type emailPayload struct {
 	Message Message `json:"message"`
 	Form    string  `json:"form"`
 	EntryID string  `json:"entry_id"`
+	// TraceParent is the span (the event's, or the delivery attempt's) the e-mail's
+	// span is a child of, when tracing is on.
+	TraceParent string `json:"traceparent,omitempty"`
 }
 
 // notePayload is what the outbox holds for a ticket note.
@@ -182,22 +198,24 @@ func (e *Engine) notifyJob(state *configState, callout string, n *rules.Notify, 
 		}
 	}
 	msg.To = append([]string(nil), n.To...) // resolved for this delivery, not the templates' static list
-	payload, err := json.Marshal(emailPayload{Message: msg, Form: job.Form, EntryID: job.EntryID})
+	payload, err := json.Marshal(emailPayload{Message: msg, Form: o.Form, EntryID: job.EntryID})
 	if err != nil {
 		e.log.Error("engine: encode notification", "callout", callout, "error", err)
 		return nil
 	}
 	return []store.Job{{
-		Kind: store.KindEmail, Callout: callout, Rule: job.Rule, Form: job.Form, EntryID: job.EntryID,
+		Kind: store.KindEmail, Callout: callout, Rule: job.Rule, Form: o.Form, EntryID: job.EntryID,
 		EventKind: job.EventKind, ParentID: job.ID, Payload: payload, MaxAttempts: mailMaxAttempts,
 	}}
 }
 
-func (e *Engine) attemptEmail(ctx context.Context, state *configState, job store.Job) store.Outcome {
+func (e *Engine) attemptEmail(ctx context.Context, state *configState, job store.Job) (out store.Outcome) {
 	var p emailPayload
 	if err := json.Unmarshal(job.Payload, &p); err != nil {
 		return e.permanentFailure(job, fmt.Sprintf("unreadable e-mail payload: %v", err))
 	}
+	ctx, span := e.startAttempt(ctx, "ruleflow.email", p.TraceParent, job) // telemetry.go; nil when off
+	defer func() { endAttempt(span, out) }()
 	start := e.now()
 	var err error
 	if state.mailer == nil {
@@ -206,14 +224,15 @@ func (e *Engine) attemptEmail(ctx context.Context, state *configState, job store
 		err = state.mailer.Send(ctx, p.Message)
 	}
 	a := store.Attempt{StartedAt: start, Duration: e.clockSince(start)}
-	out := store.Outcome{ID: job.ID, Attempt: a}
+	out = store.Outcome{ID: job.ID, Attempt: a}
 	if err == nil {
 		e.metrics.email(true)
 		out.Status = store.StatusDelivered
 		if e.notesEnabled() {
-			payload, _ := json.Marshal(notePayload{Form: p.Form, EntryID: p.EntryID, Text: p.Message.Text})
+			form := state.cfg.CurrentFormName(p.Form)
+			payload, _ := json.Marshal(notePayload{Form: form, EntryID: p.EntryID, Text: p.Message.Text})
 			out.Follow = []store.Job{{
-				Kind: store.KindNote, Callout: job.Callout, Rule: job.Rule, Form: p.Form, EntryID: p.EntryID,
+				Kind: store.KindNote, Callout: job.Callout, Rule: job.Rule, Form: form, EntryID: p.EntryID,
 				EventKind: job.EventKind, ParentID: job.ID, Payload: payload, MaxAttempts: mailMaxAttempts,
 			}}
 		}
@@ -226,7 +245,7 @@ func (e *Engine) attemptEmail(ctx context.Context, state *configState, job store
 	return e.retryOrFail(out, job, notify.IsPermanent(err), func() { e.metrics.email(false) })
 }
 
-func (e *Engine) attemptNote(ctx context.Context, job store.Job) store.Outcome {
+func (e *Engine) attemptNote(ctx context.Context, state *configState, job store.Job) store.Outcome {
 	var p notePayload
 	if err := json.Unmarshal(job.Payload, &p); err != nil {
 		return e.permanentFailure(job, fmt.Sprintf("unreadable note payload: %v", err))
@@ -237,7 +256,7 @@ func (e *Engine) attemptNote(ctx context.Context, job store.Job) store.Outcome {
 		out.Attempt.Error = "no note handler: the host does not add notes"
 		return e.retryOrFail(out, job, true, nil)
 	}
-	err := e.opts.Notes.AddNote(ctx, p.Form, p.EntryID, p.Text)
+	err := e.opts.Notes.AddNote(ctx, state.cfg.CurrentFormName(p.Form), p.EntryID, p.Text)
 	out.Attempt.Duration = e.clockSince(start)
 	if err == nil {
 		out.Status = store.StatusDelivered

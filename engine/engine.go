@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ruleflow/ruleflow/callouts/egress"
 	"github.com/ruleflow/ruleflow/engine/store"
@@ -85,6 +86,10 @@ type Options struct {
 	Now func() time.Time
 	// NodeID names this engine as a lease owner; empty means host name + process ID + a random suffix.
 	NodeID string
+	// TracerProvider, if set, receives the engine's OpenTelemetry spans (see
+	// telemetry.go) instead of the OTLP exporter the configuration's telemetry
+	// block would make. Nil and no telemetry block means no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // Engine evaluates events against the rules and delivers what they fire. It is safe
@@ -93,6 +98,7 @@ type Engine struct {
 	cfg atomic.Pointer[configState]
 	// overrides are the management API's active flags, as last read from the store.
 	overrides atomic.Pointer[overrideSet]
+	fires     fireCounter // rule firings not yet written to the store (rulestats.go)
 	store     *store.Store
 	opts      Options
 	log       *slog.Logger
@@ -104,6 +110,8 @@ type Engine struct {
 	disp      *dispatcher
 	stateMu   sync.Mutex // serialises changes of cfg
 	stopWatch context.CancelFunc
+	stopPurge func()   // stops the background history purge (history.go)
+	tr        *tracing // OpenTelemetry tracing; nil when off (telemetry.go)
 	watchDone chan struct{}
 	closeOnce sync.Once
 	closeErr  error
@@ -127,6 +135,12 @@ func Open(ctx context.Context, opts Options) (_ *Engine, err error) {
 	}
 	e.metrics = newMetrics(opts.Registerer)
 	e.client = e.newHTTPClient()
+	if e.tr, err = newTracing(ctx, opts.TracerProvider, opts.Config.Telemetry); err != nil {
+		return nil, err
+	}
+	if e.tr != nil {
+		e.client = e.tr.tracedClient(e.client)
+	}
 	if opts.Store != "" {
 		st, err := store.OpenOptions(ctx, opts.Store, store.Options{Logger: e.log})
 		if err != nil {
@@ -147,7 +161,7 @@ func Open(ctx context.Context, opts Options) (_ *Engine, err error) {
 		}
 		e.key = key
 	}
-	state, err := e.newState(opts.Config, nil, 0)
+	state, err := e.newState(opts.Config, nil, nil, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -160,6 +174,8 @@ func Open(ctx context.Context, opts Options) (_ *Engine, err error) {
 			return nil, err
 		}
 		e.startWatch()
+		e.fires.start(e)
+		e.stopPurge = e.startHistoryPurge()
 	}
 	if e.store != nil && !opts.NoDispatch {
 		e.disp = newDispatcher(e)
@@ -198,10 +214,11 @@ func (e *Engine) Reload(cfg *rules.Config) error {
 	e.stateMu.Lock()
 	defer e.stateMu.Unlock()
 	old := e.cfg.Load()
-	state, err := e.newState(cfg, old.stored, old.revision)
+	state, err := e.newState(cfg, old.stored, old.storedCallbacks, old.revision)
 	if err != nil {
 		return err
 	}
+	e.warnTelemetryReload(old.cfg, cfg) // telemetry.go
 	e.cfg.Store(state)
 	return nil
 }
@@ -220,15 +237,22 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 			e.stopWatch()
 			<-e.watchDone
 		}
+		if e.stopPurge != nil {
+			e.stopPurge()
+		}
 		var cutOff error
 		if e.disp != nil && e.disp.stop(ctx) {
 			cutOff = ctx.Err()
 		}
+		e.fires.stop(e) // writes the last firings counted
 		if e.store != nil {
 			e.closeErr = e.store.Close()
 		}
 		if cutOff != nil {
 			e.closeErr = cutOff
+		}
+		if e.tr != nil && e.tr.shutdown != nil {
+			e.tr.shutdown(ctx) // flushes the spans still batched
 		}
 	})
 	return e.closeErr

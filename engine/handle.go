@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -71,6 +70,9 @@ type DeliveryPayload struct {
 	// Origin is "api" for a webhook registered through the API (the egress guard
 	// then refuses loopback), empty for the configuration file's callouts.
 	Origin string `json:"origin,omitempty"`
+	// TraceParent is the W3C traceparent of the span of the event that enqueued
+	// the delivery, when tracing is on: each attempt's span is its child.
+	TraceParent string `json:"traceparent,omitempty"`
 }
 
 // Handle runs ev through the rules in force (with their actions: set, reject,
@@ -100,8 +102,10 @@ func (e *Engine) Handle(ctx context.Context, ev *rules.Event) (*Result, error) {
 }
 
 // decide matches ev and renders the requests of the callouts it fires, returning
-// the outbox jobs (IDs assigned) without storing them.
-func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.Job, error) {
+// the outbox jobs (IDs assigned) without storing them, and beside each callout job
+// its payload as rendered (nil for the other jobs), which the fast path hands to a
+// worker without decoding the stored form.
+func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.Job, []*DeliveryPayload, error) {
 	out := state.cfg.Run(ev)
 	matches, ruleErrs := out.Matches, out.Errors
 	if ruleErrs != nil {
@@ -109,11 +113,12 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 	}
 	res := &Result{Matches: matches, RuleErrors: ruleErrs}
 	if e.applyOutcome(res, out) {
-		return res, nil, nil // rejected: nothing is rendered or enqueued
+		return res, nil, nil, nil // rejected: nothing is rendered or enqueued
 	}
 	ev = out.Event // callouts render the final values
 	render := state.encoders.ForEvent(ev)
 	var jobs []store.Job
+	var dps []*DeliveryPayload
 	now := e.now()
 	var renderErrs []error
 	for _, m := range matches {
@@ -138,10 +143,13 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 			if e.store == nil {
 				continue
 			}
-			payload, err := json.Marshal(dp)
+			stored := new(DeliveryPayload) // only with a store: a dry run allocates none
+			*stored = dp
+			payload, err := EncodeDeliveryPayload(stored)
 			if err != nil {
-				return nil, nil, fmt.Errorf("engine: callout %q: encode delivery: %w", c.Name, err)
+				return nil, nil, nil, fmt.Errorf("engine: callout %q: encode delivery: %w", c.Name, err)
 			}
+			dps = append(dps, stored)
 			jobs = append(jobs, store.Job{
 				ID:          store.NewID(store.JobIDPrefix, now),
 				Kind:        store.KindCallout,
@@ -158,8 +166,11 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 		}
 	}
 	jobs = append(jobs, e.ruleNotifications(state, ev, res, now)...)
+	for len(dps) < len(jobs) {
+		dps = append(dps, nil)
+	}
 	res.RenderErrors = errors.Join(renderErrs...)
-	return res, jobs, nil
+	return res, jobs, dps, nil
 }
 
 // ticketNumber is the value of the form's number field (callout_fields.number),

@@ -35,6 +35,10 @@ const noteTimeout = 30 * time.Second
 type claimed struct {
 	job   store.Job
 	until time.Time // on the monotonic clock: from before the claim or extension
+	// payload is the callout's payload as rendered, for a job handed over by the
+	// fast path; nil means decode job.Payload.
+	payload *DeliveryPayload
+	fast    bool // handed over by the fast path (it holds a fastSlots slot)
 }
 
 // claimLease is the lease a claim asks for under state: enough for any callout's
@@ -51,6 +55,9 @@ func (d *dispatcher) reserve() time.Duration { return min(d.margin/2, 10*time.Se
 func attemptLimit(state *configState, job store.Job) time.Duration {
 	switch job.Kind {
 	case store.KindCallout:
+		if store.IsTargetCall(job) {
+			return targetCallLimit(state, job)
+		}
 		if c := state.callout(job.Callout); c != nil {
 			return timeoutOf(c)
 		}
@@ -76,17 +83,17 @@ func (d *dispatcher) run(c claimed) settled {
 			}
 			// Another node may hold the job now, or will once the lease ends:
 			// sending could overlap with its attempt. Give it back untouched.
-			return settled{job: c.job, skip: true}
+			return settled{job: c.job, skip: true, fast: c.fast}
 		}
 		c.until = until
 	}
 	ctx, cancel := context.WithDeadline(d.sendCtx, c.until.Add(-d.reserve()))
 	defer cancel()
-	out := d.e.attempt(ctx, state, d.sender, c.job, limit)
+	out := d.e.attempt(ctx, state, d.sender, c.job, c.payload, limit)
 	if d.sendCtx.Err() != nil && out.Status != store.StatusDelivered {
 		out = d.cutOff(out)
 	}
-	return settled{job: c.job, out: out}
+	return settled{job: c.job, out: out, fast: c.fast}
 }
 
 // extend renews job's lease to lease from now and returns the local time it ends.

@@ -169,6 +169,7 @@ func (e *Engine) Rules(ctx context.Context) ([]RuleInfo, error) {
 			return nil, fmt.Errorf("engine: rules: %w", err)
 		}
 	}
+	stats = e.fires.withPending(stats)
 	out := make([]RuleInfo, 0, len(base.Rules))
 	for _, r := range base.Rules {
 		out = append(out, e.ruleInfo(r, stats[r.Name]))
@@ -188,7 +189,7 @@ func (e *Engine) Rule(ctx context.Context, name string) (RuleInfo, error) {
 		if err != nil {
 			return RuleInfo{}, fmt.Errorf("engine: rule %q: %w", name, err)
 		}
-		st = stats[name]
+		st = e.fires.withPending(stats)[name]
 	}
 	return e.ruleInfo(r, st), nil
 }
@@ -245,40 +246,4 @@ func (e *Engine) putOverride(ctx context.Context, kind store.OverrideKind, name 
 	}
 	e.log.Info("engine: active flag set through the API", "kind", string(kind), "name", name, "active", active)
 	return e.RefreshWebhooks(ctx) // in force here at once; other nodes follow within the watch interval
-}
-
-// fires lists the rules that fired for each result, for the rule statistics.
-func fires(results []*Result, now time.Time) []store.Fire {
-	var out []store.Fire
-	for _, res := range results {
-		for _, m := range res.Matches {
-			if m.Rule.Webhook == nil {
-				out = append(out, store.Fire{Rule: m.Rule.Name, At: now})
-			}
-		}
-	}
-	return out
-}
-
-// countFires stores the rule statistics of events that enqueued nothing (rules
-// that only set or reject, say). A failure is logged: it never fails the event.
-// In a rejected batch only the rejecting rules count: the other events' rules
-// show what would have fired, but nothing was done for them.
-func (e *Engine) countFires(ctx context.Context, results []*Result) {
-	var counted []*Result
-	for _, res := range results {
-		if res.Rejected != nil {
-			counted = append(counted, res)
-		}
-	}
-	if counted == nil {
-		counted = results
-	}
-	f := fires(counted, e.now())
-	if len(f) == 0 {
-		return
-	}
-	if err := e.store.EnqueueFired(ctx, nil, f); err != nil {
-		e.log.Warn("engine: rule statistics not stored", "error", err)
-	}
 }

@@ -118,10 +118,15 @@ func TestOverridesAcrossNodesRestartsAndReloads(t *testing.T) {
 			if list[0].Stats.Pending != 5 || list[0].Stats.Last.ID == "" || list[1].Stats.Pending != 0 {
 				t.Errorf("RMM stats %+v, Audit stats %+v; want 5 pending RMM deliveries, none of Audit", list[0].Stats, list[1].Stats)
 			}
-			rl, err := c.Rules(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			// Each node writes its counts once a second; c adds its own unwritten ones.
+			var rl []RuleInfo
+			waitFor(t, 10*time.Second, "the firings of every node to be counted", func() bool {
+				var err error
+				if rl, err = c.Rules(ctx); err != nil {
+					t.Fatal(err)
+				}
+				return rl[0].FireCount == 5 && rl[1].FireCount == 4
+			})
 			// Close alert fired for events 1-5; Set title for 1-4 only (it was
 			// off for 5), though it enqueues nothing.
 			if rl[0].Name != "Close alert" || rl[0].FireCount != 5 || rl[0].LastFired.IsZero() || rl[0].ActiveSource != SourceFile {

@@ -17,6 +17,8 @@ type Config struct {
 	SMTP            *SMTP                  `yaml:"smtp,omitempty" json:"smtp,omitempty"`
 	Notes           *NotesEndpoint         `yaml:"notes,omitempty" json:"notes,omitempty"`
 	Egress          *Egress                `yaml:"egress,omitempty" json:"egress,omitempty"`
+	History         *History               `yaml:"history,omitempty" json:"history,omitempty"`
+	Telemetry       *Telemetry             `yaml:"telemetry,omitempty" json:"telemetry,omitempty"`
 	Forms           []*Form                `yaml:"-" json:"-"` // decoded from the forms: mapping, in file order
 	Callouts        []*Callout             `yaml:"callouts,omitempty" json:"callouts,omitempty"`
 	Rules           []*Rule                `yaml:"rules,omitempty" json:"rules,omitempty"`
@@ -206,6 +208,11 @@ type CallbackFunction struct {
 	Parameters  map[string]string `yaml:"parameters,omitempty" json:"parameters,omitempty"` // name → string|int|float|bool|date|map
 	// CalloutFields maps the standard callout data to arguments (see inbound.go).
 	CalloutFields CalloutFields `yaml:"callout_fields,omitempty" json:"callout_fields,omitempty"`
+	// Condition and Callouts are what a call does besides the rules that name the
+	// function (see callbackfunctions.go): when Condition holds for the arguments
+	// (empty: always) the named callouts fire.
+	Condition string   `yaml:"condition,omitempty" json:"condition,omitempty"`
+	Callouts  []string `yaml:"callouts,omitempty" json:"callouts,omitempty"`
 }
 
 // TargetURL is a Freshworks-style external-event target: a unique URL per installation.
@@ -218,6 +225,11 @@ type TargetURL struct {
 	// CalloutFields maps the standard callout data to payload paths such as
 	// data.issue.id (see inbound.go).
 	CalloutFields CalloutFields `yaml:"callout_fields,omitempty" json:"callout_fields,omitempty"`
+	// PublicURL, Register and Deregister register each installation's URL in the
+	// external product and remove it again (see registration.go).
+	PublicURL  string      `yaml:"public_url,omitempty" json:"public_url,omitempty"`
+	Register   *TargetCall `yaml:"register,omitempty" json:"register,omitempty"`
+	Deregister *TargetCall `yaml:"deregister,omitempty" json:"deregister,omitempty"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("60s", "1m30s").

@@ -71,6 +71,8 @@ func (d *decoder) checkSettings(cfg *Config) {
 		d.checkSMTP(cfg.SMTP)
 	}
 	d.checkEgress(cfg.Egress)
+	d.checkHistory(cfg.History)
+	d.checkTelemetry(cfg.Telemetry)
 	if cfg.Notes != nil {
 		d.checkURL(cfg.Notes, "url", cfg.Notes.URL)
 		d.checkHeaders(cfg.Notes, cfg.Notes.Headers)
@@ -100,12 +102,22 @@ func (d *decoder) declareCallouts(cfg *Config) {
 // declareCallbacks declares the callback functions and builds their schemas.
 func (d *decoder) declareCallbacks(cfg *Config) {
 	for _, f := range cfg.Callbacks {
-		declare(d, cfg.idx.callbacks, f, "api_name", "callback function api_name", f.APIName, apiNameProblem)
-		if s := d.checkCallback(f); s != nil {
-			cfg.idx.schemas[f.APIName] = s
-		}
-		d.checkCallbackCalloutFields(f)
+		d.declareCallback(cfg.idx, f)
 	}
+	cfg.idx.callbackRules = d.callbackRules(cfg, cfg.Callbacks)
+}
+
+// declareCallback declares one callback function in idx and builds its schema; the
+// loader and CheckCallbackFunction (API writes) both judge a function with it.
+func (d *decoder) declareCallback(idx *index, f *CallbackFunction) {
+	declare(d, idx.callbacks, f, "api_name", "callback function api_name", f.APIName, apiNameProblem)
+	if msg := textProblem("description", f.Description); msg != "" {
+		d.errAt(f, "description", "%s", msg)
+	}
+	if s := d.checkCallback(f); s != nil {
+		idx.schemas[f.APIName] = s
+	}
+	d.checkCallbackCalloutFields(f)
 }
 
 // apiNameProblem describes what is wrong with a callback function's api_name.
@@ -122,6 +134,7 @@ func (d *decoder) declareTargets(cfg *Config) {
 		declare(d, cfg.idx.targets, t, "name", "target URL name", t.Name, nil)
 		d.checkTargetCalloutFields(t)
 		d.checkTargetRegion(t)
+		d.checkTargetCalls(t)
 	}
 }
 

@@ -42,7 +42,9 @@ type index struct {
 	schemas      map[string]*qualification.Schema // callback functions' parameter schemas
 	resources    *resourceIndex
 	webhookRules []*Rule
-	rules        map[formKind][]*Rule
+	// callbackRules are the rules of the callback functions' own callouts.
+	callbackRules []*Rule
+	rules         map[formKind][]*Rule
 }
 
 // build validates the decoded configuration, applies defaults, compiles conditions
@@ -67,7 +69,7 @@ func (d *decoder) build(cfg *Config) {
 	d.declareWebhooks(cfg)
 	d.checkNotifications(cfg)
 	d.compileAll()
-	cfg.idx.rules = indexRules(cfg.Rules, cfg.idx.webhookRules)
+	cfg.idx.rules = indexRules(cfg.Rules, cfg.idx.webhookRules, cfg.idx.callbackRules)
 }
 
 // indexRules groups rules by (form, kind), keeping their order.
@@ -326,8 +328,11 @@ func (d *decoder) checkCallout(cfg *Config, c *Callout) {
 }
 
 // checkRetry validates a callout's retry policy and applies its defaults.
-func (d *decoder) checkRetry(c *Callout) {
-	r := &c.Retry
+func (d *decoder) checkRetry(c *Callout) { d.checkRetryBlock(&c.Retry) }
+
+// checkRetryBlock validates a retry block (a callout's, a target call's) and
+// applies its defaults.
+func (d *decoder) checkRetryBlock(r *Retry) {
 	if r.Interval == 0 && !d.has(r, "interval") {
 		r.Interval = Duration(DefaultRetryInterval)
 	} else if r.Interval.Std() < MinRetryInterval {

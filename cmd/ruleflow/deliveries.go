@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ruleflow/ruleflow/callouts"
+	"github.com/ruleflow/ruleflow/engine"
 	"github.com/ruleflow/ruleflow/engine/store"
 	"github.com/ruleflow/ruleflow/rules"
 )
@@ -157,10 +157,8 @@ func storedRequest(j store.Job) *callouts.Request {
 	if j.Kind != store.KindCallout {
 		return nil
 	}
-	var p struct {
-		Request *callouts.Request `json:"request"`
-	}
-	if json.Unmarshal(j.Payload, &p) != nil {
+	p, err := engine.DecodeDeliveryPayload(j.Payload)
+	if err != nil {
 		return nil
 	}
 	return p.Request

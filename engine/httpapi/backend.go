@@ -22,6 +22,8 @@ type Backend interface {
 	HandleBatch(ctx context.Context, evs []*rules.Event) ([]*engine.Result, error)
 	Wake()
 	NewQueueCollector() prometheus.Collector
+	// History returns the event history f selects, newest first (history.go).
+	History(ctx context.Context, f store.HistoryFilter) ([]engine.HistoryEntry, error)
 
 	CreateWebhook(ctx context.Context, w *rules.Webhook) (*rules.Webhook, error)
 	UpdateWebhook(ctx context.Context, w *rules.Webhook) error
@@ -39,6 +41,19 @@ type Backend interface {
 	Rules(ctx context.Context) ([]engine.RuleInfo, error)
 	SetRuleActive(ctx context.Context, name string, active bool) (engine.RuleInfo, error)
 	TestCallout(ctx context.Context, name string, ev *rules.Event, send bool) (*engine.CalloutTest, error)
+	// Callback functions: the file's (read-only) and those created through the
+	// API, which the engine keeps in sync with the store.
+	CreateCallbackFunction(ctx context.Context, f *rules.CallbackFunction, token string) error
+	UpdateCallbackFunction(ctx context.Context, f *rules.CallbackFunction) error
+	DeleteCallbackFunction(ctx context.Context, apiName string) error
+	CallbackFunctions(ctx context.Context) ([]engine.CallbackFunctionInfo, error)
+	CallbackFunctionByName(ctx context.Context, apiName string) (engine.CallbackFunctionInfo, error)
+	CallbackFunctionReadOnly(apiName string) bool
+
+	// CreateTarget and RevokeTarget create and revoke an installation of a target
+	// URL with its register and deregister calls (see engine.Engine.CreateTarget).
+	CreateTarget(ctx context.Context, tg store.Target, targetURL string) (store.Target, error)
+	RevokeTarget(ctx context.Context, id string) error
 
 	// Records is the durable state the API reads and writes, or nil when the
 	// engine runs without a store.
@@ -60,11 +75,15 @@ type Records interface {
 	GetCallbackToken(ctx context.Context, apiName string) (store.CallbackToken, error)
 	PutCallbackToken(ctx context.Context, ct store.CallbackToken, now time.Time) (store.CallbackToken, error)
 	AddCallbackToken(ctx context.Context, ct store.CallbackToken, now time.Time) (bool, error)
+	PutCallbackTokens(ctx context.Context, cts []store.CallbackToken, now time.Time) error
 
 	CreateTarget(ctx context.Context, tg store.Target, now time.Time) (store.Target, error)
 	ListTargets(ctx context.Context) ([]store.Target, error)
 	RevokeTarget(ctx context.Context, id string, now time.Time) error
 	TargetByTokenHash(ctx context.Context, h store.TokenHash) (store.Target, error)
+	GetTarget(ctx context.Context, id string) (store.Target, error)
+	GetRegistration(ctx context.Context, targetID string) (store.Registration, error)
+	ListRegistrations(ctx context.Context) (map[string]store.Registration, error)
 }
 
 // engineBackend is the Backend of an *engine.Engine.

@@ -138,12 +138,18 @@ func (h *Handler) routes() {
 	admin("DELETE", "/api/arsys/v1.0/webhook/{id}/{$}", h.deleteWebhook)
 
 	admin("GET", "/v1/callback-functions", h.listCallbackFunctions)
+	admin("POST", "/v1/callback-functions", h.createCallbackFunction)
+	admin("GET", "/v1/callback-functions/{api_name}", h.getCallbackFunction)
+	admin("PUT", "/v1/callback-functions/{api_name}", h.updateCallbackFunction)
+	admin("DELETE", "/v1/callback-functions/{api_name}", h.deleteCallbackFunction)
+	admin("POST", "/v1/callback-functions/{api_name}", h.bulkCallbacks) // …/publish and …/unpublish
 	admin("POST", "/v1/callback-functions/{api_name}/publish", h.publishCallback)
 	admin("POST", "/v1/callback-functions/{api_name}/unpublish", h.unpublishCallback)
 	handle("POST", "/callbacks/{api_name}", h.invokeCallback)
 
 	admin("POST", "/v1/targets", h.createTarget)
 	admin("GET", "/v1/targets", h.listTargets)
+	admin("GET", "/v1/targets/{id}", h.getTarget)
 	admin("DELETE", "/v1/targets/{id}", h.revokeTarget)
 	handle("POST", "/hooks/{token}", h.postHook)
 
@@ -152,6 +158,7 @@ func (h *Handler) routes() {
 	admin("POST", "/v1/deliveries/{id}/retry", h.retryDelivery)
 	h.managementRoutes(admin)
 	h.uiRoutes(handle)
+	admin("GET", "/v1/history", h.listHistory)
 
 	handle("GET", "/healthz", h.healthz)
 	if h.opts.Gatherer != nil {

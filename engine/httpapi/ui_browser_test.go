@@ -296,7 +296,7 @@ func TestOperatorPageInBrowser(t *testing.T) {
 	if missing {
 		t.Log("GET /v1/history is not served by this build: the page says so; reading a history entry is skipped")
 	} else {
-		waitJS(t, ctx, "a history entry", `document.querySelectorAll(".history-entry").length > 0`)
+		waitJS(t, ctx, "the history entry of the first event", fmt.Sprintf(`document.querySelectorAll(".history-entry").length > 0 && document.getElementById("history-result").textContent.includes("Completed") && document.querySelector('#history-result a[href="#delivery/%s"]') !== null`, failedID))
 	}
 
 	// Sign out forgets the token.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -79,51 +78,21 @@ type RuleStat struct {
 	LastFired time.Time
 }
 
-// Fire is one rule firing for one event, counted by EnqueueFired.
-type Fire struct {
-	Rule string
-	At   time.Time
-}
-
-// upsertFires adds fires to rule_stats inside t, one row per rule, in name order
-// (so that concurrent transactions on PostgreSQL lock the rows in the same order).
-func upsertFires(ctx context.Context, t tx, fires []Fire) error {
-	if len(fires) == 0 {
-		return nil
-	}
-	type agg struct {
-		n    int64
-		last time.Time
-	}
-	by := make(map[string]*agg, len(fires))
-	for _, f := range fires {
-		a := by[f.Rule]
-		if a == nil {
-			a = &agg{}
-			by[f.Rule] = a
-		}
-		a.n++
-		if at := utc(f.At); at.After(a.last) {
-			a.last = at
-		}
-	}
-	names := make([]string, 0, len(by))
-	for n := range by {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for len(names) > 0 {
-		chunk := names[:min(len(names), insertChunk)]
-		names = names[len(chunk):]
+// upsertRuleFires adds fires (distinct rules, in name order, so that concurrent
+// transactions on PostgreSQL lock the rows in the same order) to rule_stats.
+func upsertRuleFires(ctx context.Context, t tx, fires []RuleFires) error {
+	for len(fires) > 0 {
+		chunk := fires[:min(len(fires), insertChunk)]
+		fires = fires[len(chunk):]
 		var q strings.Builder
 		q.WriteString("INSERT INTO rule_stats (rule, fire_count, last_fired) VALUES ")
 		args := make([]any, 0, 3*len(chunk))
-		for i, n := range chunk {
+		for i, f := range chunk {
 			if i > 0 {
 				q.WriteString(", ")
 			}
 			q.WriteString("(?, ?, ?)")
-			args = append(args, n, by[n].n, by[n].last)
+			args = append(args, f.Rule, f.N, utc(f.Last))
 		}
 		q.WriteString(` ON CONFLICT (rule) DO UPDATE SET fire_count = rule_stats.fire_count + excluded.fire_count,
 	last_fired = CASE WHEN excluded.last_fired > rule_stats.last_fired THEN excluded.last_fired ELSE rule_stats.last_fired END`)
@@ -134,41 +103,24 @@ func upsertFires(ctx context.Context, t tx, fires []Fire) error {
 	return nil
 }
 
-// EnqueueFired is Enqueue that also counts the rule firings fires in the same
-// transaction (see RuleStats): the counts are exactly the firings whose jobs were
-// stored. With no jobs it only counts, in a group-committed write of its own.
-func (s *Store) EnqueueFired(ctx context.Context, jobs []Job, fires []Fire) error {
+// RuleFires is n firings of a rule, the last at Last, added by AddFires.
+type RuleFires struct {
+	Rule string
+	N    int64
+	Last time.Time
+}
+
+// AddFires adds firings to the rule statistics (see RuleStats) in one
+// group-committed write.
+func (s *Store) AddFires(ctx context.Context, fires []RuleFires) error {
 	if len(fires) == 0 {
-		return s.Enqueue(ctx, jobs)
+		return nil
 	}
-	if len(jobs) == 0 {
-		if s.committer.isClosed() {
-			return ErrClosed
-		}
-		return s.committer.do(ctx, 1, func(ctx context.Context, t tx) (error, error) {
-			return nil, upsertFires(ctx, t, fires)
-		})
+	if s.committer.isClosed() {
+		return ErrClosed
 	}
-	if err := prepareJobs(jobs, time.Now()); err != nil {
-		return err
-	}
-	own := append([]Job(nil), jobs...)
-	return s.committer.doIdempotent(ctx, len(own), func(ctx context.Context, t tx, again bool) (error, error) {
-		if again {
-			// The first run may have committed: then its counts are in too.
-			var one int
-			ok, err := queryRow(ctx, t, "SELECT 1 FROM jobs WHERE id = ?", []any{own[0].ID}, &one)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				return nil, s.insertJobs(ctx, t, own, again)
-			}
-		}
-		if err := s.insertJobs(ctx, t, own, again); err != nil {
-			return nil, err
-		}
-		return nil, upsertFires(ctx, t, fires)
+	return s.committer.do(ctx, 1, func(ctx context.Context, t tx) (error, error) {
+		return nil, upsertRuleFires(ctx, t, fires)
 	})
 }
 
@@ -199,7 +151,7 @@ type CalloutStat struct {
 
 // CalloutStats counts the callout deliveries (kind callout) of each name by
 // status and finds each one's newest delivery (the highest ID). Both are kept
-// by triggers in the callout_counts table (003_overrides.sql): a few rows per
+// by triggers in the callout_counts table (007_overrides.sql): a few rows per
 // callout, however many deliveries the outbox holds.
 func (s *Store) CalloutStats(ctx context.Context, names []string) (map[string]CalloutStat, error) {
 	if s.committer.isClosed() {
@@ -345,16 +297,4 @@ WHERE `+where, append([]any{now, now}, args...)...)
 		return 0, fmt.Errorf("store: retry: %w", err)
 	}
 	return n, nil
-}
-
-// idFloor is the lowest ID NewID(prefix, t') makes for any t' at or after t.
-func idFloor(prefix string, t time.Time) string {
-	ms := uint64(t.UnixMilli()) & (1<<48 - 1)
-	b := []byte(prefix + "00000000000000000000000000")
-	dst := b[len(prefix):]
-	for i := 9; i >= 0; i-- {
-		dst[i] = crockford[ms&31]
-		ms >>= 5
-	}
-	return string(b)
 }

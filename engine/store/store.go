@@ -110,6 +110,10 @@ type Filter struct {
 	ParentID string
 	After    string // a cursor: only jobs whose ID sorts after it
 	Limit    int    // at most this many; 0 means 100, larger than 1000 means 1000
+
+	// Forms, when not empty, selects jobs of any of these forms (a form and its
+	// former names); Form must then be empty.
+	Forms []string
 }
 
 // Stats summarises the outbox.
@@ -182,10 +186,15 @@ func OpenOptions(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		max = 256
 	}
 	s := &Store{db: db, log: log.With("store", string(d.Driver))}
-	s.committer = newCommitter(db, max, s.log)
+	s.committer = newCommitter(db, max, s.log, s.mergeInserts)
 	s.log.Debug("store opened", "dsn", d.Redacted())
 	return s, nil
 }
+
+// Commits returns how many write transactions this Store has run so far (group
+// commits: one per batch of writes, whatever the number of callers in it), for
+// benchmarks and metrics.
+func (s *Store) Commits() int64 { return s.committer.commits.Load() }
 
 // Driver reports which backend the store uses.
 func (s *Store) Driver() Driver { return s.db.driver() }

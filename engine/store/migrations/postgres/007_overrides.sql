@@ -11,8 +11,8 @@ CREATE TABLE overrides (
     PRIMARY KEY (kind, name)
 );
 
--- rule_stats: how often a rule fired and when last, written in the transaction
--- that stores the event's deliveries.
+-- rule_stats: how often a rule fired and when last, added by every engine once a
+-- second from the counts it keeps in memory.
 CREATE TABLE rule_stats (
     rule       TEXT        PRIMARY KEY,
     fire_count BIGINT      NOT NULL,
