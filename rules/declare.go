@@ -71,6 +71,7 @@ func (d *decoder) checkSettings(cfg *Config) {
 		d.checkSMTP(cfg.SMTP)
 	}
 	d.checkEgress(cfg.Egress)
+	d.checkBreaker(cfg.Breaker)
 	if cfg.Notes != nil {
 		d.checkURL(cfg.Notes, "url", cfg.Notes.URL)
 		d.checkHeaders(cfg.Notes, cfg.Notes.Headers)
