@@ -338,6 +338,9 @@ type Outcome struct {
 	NextAt  time.Time // for StatusPending: when to try again
 	Attempt Attempt   // the attempt just made; StartedAt must be set
 	Follow  []Job     // jobs to enqueue with the outcome (the notification e-mail)
+	// Breaker, if set, is applied to its endpoint's circuit breaker in the same
+	// transaction (breaker.go).
+	Breaker *BreakerReport
 }
 
 // Complete records a successful attempt of a job owner holds, marks the job
@@ -400,6 +403,7 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 		weight += 1 + len(o.Follow)
 	}
 	results = make([]error, len(own))
+	var bt breakerTx
 	err = s.committer.do(ctx, weight, func(ctx context.Context, t tx) (error, error) {
 		// The op may run twice (alone, after a failed group commit): it must not
 		// consume own.
@@ -424,6 +428,11 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 		if err := insertAttempts(ctx, t, atts); err != nil {
 			return nil, err
 		}
+		opened, err := bt.apply(ctx, s, t, own, results)
+		if err != nil {
+			return nil, err
+		}
+		follow = append(follow, opened...)
 		// A follow-up whose ID is taken fails the whole call: outcomes must not
 		// half-apply.
 		return nil, s.insertJobs(ctx, t, follow, false)
@@ -431,6 +440,7 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 	if err != nil {
 		return nil, err
 	}
+	s.breakerChanged(bt.transitions)
 	return results, nil
 }
 
