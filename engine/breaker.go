@@ -115,7 +115,9 @@ func (e *Engine) breakerChanged(tr store.BreakerTransition) {
 // from the store when it is older than the poll interval.
 func (l *limits) breaker(ctx context.Context, endpoint string) store.Breaker {
 	l.mu.Lock()
-	stale := !l.refreshing && time.Since(l.refreshed) >= l.every
+	// Until the first read has returned every caller reads: an empty copy would
+	// let deliveries through an open breaker.
+	stale := time.Since(l.refreshed) >= l.every && (!l.refreshing || l.refreshed.IsZero())
 	if stale {
 		l.refreshing = true
 	}
@@ -342,7 +344,7 @@ func (e *Engine) breakerMail(state *configState, callout string, to []string, jo
 		fmt.Fprintf(&body, "Callout:      %s\nLast status:  %d\nLast error:   %s\n", callout, code, rules.MaskURLsIn(lastErr))
 		fmt.Fprintf(&body, "Opened at:    %s\nProbe after:  %s (cool-down %s, doubled after each failed probe, up to 1h)\n\n",
 			b.OpenedAt.In(loc).Format(time.RFC3339), b.OpenUntil.In(loc).Format(time.RFC3339), b.Cooldown)
-		body.WriteString("Deliveries to this endpoint wait without using up their retries. One probe attempt is made when the\ncool-down ends; when it succeeds the breaker closes and you get one more e-mail.\n")
+		body.WriteString("Deliveries to this endpoint wait without using up their retries. One probe attempt is made\nwhen the cool-down ends; when it succeeds the breaker closes and you get one more e-mail.\n")
 	case b.State == store.BreakerClosed:
 		msg.Subject = fmt.Sprintf("ruleflow: callout %s resumed: %s answers again", callout, b.Endpoint)
 		fmt.Fprintf(&body, "The circuit breaker of %s closed: an attempt of callout %s succeeded at %s.\n\n", b.Endpoint, callout, b.UpdatedAt.In(loc).Format(time.RFC3339))
