@@ -75,7 +75,7 @@ func newLimits(e *Engine, reg prometheus.Registerer) *limits {
 			Namespace: "ruleflow", Name: "breaker_transitions_total", Help: "Circuit-breaker state changes this node recorded, by endpoint and new state.",
 		}, []string{"endpoint", "state"})
 		l.postponed = prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "ruleflow", Name: "deliveries_postponed_total", Help: "Claimed deliveries given back unattempted, by callout and reason (breaker, rate).",
+			Namespace: "ruleflow", Name: "deliveries_postponed_total", Help: "Claimed deliveries given back unattempted, by callout and reason (breaker, rate, order).",
 		}, []string{"callout", "reason"})
 		reg.MustRegister(l.transitions, l.postponed, &breakerCollector{e: e,
 			open:     prometheus.NewDesc("ruleflow_breaker_open", "1 while the circuit breaker of a callout's endpoint is open or half open, else 0.", []string{"callout", "endpoint"}, nil),
@@ -211,6 +211,22 @@ func (d *dispatcher) hold(state *configState, c claimed) (s settled, probe, held
 			l.postponed.WithLabelValues(co.Name, reason).Inc()
 		}
 		return settled{job: c.job, skip: true, postpone: until}, false, true
+	}
+	if co.Ordering == rules.OrderingPerEntry && c.job.EntryID != "" {
+		next, earlier, err := d.e.store.EarlierPending(ctx, c.job)
+		switch {
+		case err != nil:
+			if d.sendCtx.Err() == nil {
+				d.e.log.Error("engine: ordering", "job", c.job.ID, "error", err)
+			}
+			return wait(now.Add(d.poll), "order")
+		case earlier:
+			until := now.Add(d.poll)
+			if next.After(until) {
+				until = next // it waits for its own retry: so does this one
+			}
+			return wait(until, "order")
+		}
 	}
 	pol := rules.BreakerFor(state.cfg, co)
 	ep := rules.Endpoint(co.URL)

@@ -141,11 +141,23 @@ func breakerProblems(b *Breaker, prefix string) []problem {
 	return out
 }
 
-// limitProblems judges a callout's breaker block and rate.
+// Ordering is how a callout orders its deliveries: "" (none: each is sent as soon
+// as it is due) or OrderingPerEntry.
+type Ordering string
+
+// OrderingPerEntry delivers a callout's deliveries for one record (form and entry
+// ID) in the order they were handled: a later one waits until the earlier one is
+// delivered or has finally failed.
+const OrderingPerEntry Ordering = "per_entry"
+
+// limitProblems judges a callout's breaker block, rate and ordering.
 func limitProblems(c *Callout) []problem {
 	out := breakerProblems(c.Breaker, "breaker.")
 	if _, _, err := c.Rate.Parse(); err != nil {
 		out = append(out, problem{"rate", err.Error()})
+	}
+	if c.Ordering != "" && c.Ordering != OrderingPerEntry {
+		out = append(out, problem{"ordering", fmt.Sprintf("unknown ordering %q (want per_entry)", string(c.Ordering))})
 	}
 	return out
 }

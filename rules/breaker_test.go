@@ -23,6 +23,7 @@ callouts:
   - {name: D, url: "http://h/", format: json, rate: "0/s"}
   - {name: E, url: "http://h/", format: json, rate: fast}
   - {name: F, url: "http://h/", format: json, breaker: {failures: 3, extra: 1}}
+  - {name: G, url: "http://h/", format: json, ordering: per_ticket}
 `
 	_, err := parseTest(t, src)
 	want := []string{
@@ -34,6 +35,7 @@ callouts:
 		`11:53: rate "0/s": the count must be an integer from 1 to 1000000`,
 		`12:53: rate "fast": want N/s or N/min, e.g. 50/s`,
 		`13:70: unknown key "extra" in breaker`,
+		`14:57: unknown ordering "per_ticket" (want per_entry)`,
 	}
 	if diff := cmp.Diff(want, errLines(err)); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)

@@ -104,6 +104,7 @@ type Callout struct {
 	EnumFormat    EnumFormat `yaml:"enum_format,omitempty" json:"enum_format,omitempty"` // json: selections as name (default) or value
 	Breaker       *Breaker   `yaml:"breaker,omitempty" json:"breaker,omitempty"`         // circuit breaker of its endpoint (breaker.go)
 	Rate          Rate       `yaml:"rate,omitempty" json:"rate,omitempty"`               // rate limit: N/s or N/min
+	Ordering      Ordering   `yaml:"ordering,omitempty" json:"ordering,omitempty"`       // per_entry: one record's deliveries in order
 	// RenamedFrom lists the callout's former names: deliveries still pending under
 	// them are attempted, and notified, as this callout's.
 	RenamedFrom []string `yaml:"renamed_from,omitempty" json:"renamed_from,omitempty"`
