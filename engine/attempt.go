@@ -28,6 +28,9 @@ var mailRetry = callouts.Policy{Interval: 10 * time.Second, Max: mailMaxAttempts
 func (e *Engine) attempt(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job, limit time.Duration) store.Outcome {
 	switch job.Kind {
 	case store.KindCallout:
+		if store.IsTargetCall(job) {
+			return e.attemptTargetCall(ctx, state, sender, job)
+		}
 		return e.attemptCallout(ctx, state, sender, job)
 	case store.KindEmail:
 		ctx, cancel := context.WithTimeout(ctx, limit)

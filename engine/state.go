@@ -94,6 +94,7 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 		}
 	}
 	s.mailLimit = mailLimit(s)
+	s.maxTimeout = targetCallsTimeout(cfg) // raised below by the callouts'
 	baseDir := configDir(s)
 	for name, c := range s.callouts {
 		s.maxTimeout = max(s.maxTimeout, timeoutOf(c))

@@ -222,6 +222,11 @@ type TargetURL struct {
 	// CalloutFields maps the standard callout data to payload paths such as
 	// data.issue.id (see inbound.go).
 	CalloutFields CalloutFields `yaml:"callout_fields,omitempty" json:"callout_fields,omitempty"`
+	// PublicURL, Register and Deregister register each installation's URL in the
+	// external product and remove it again (see registration.go).
+	PublicURL  string      `yaml:"public_url,omitempty" json:"public_url,omitempty"`
+	Register   *TargetCall `yaml:"register,omitempty" json:"register,omitempty"`
+	Deregister *TargetCall `yaml:"deregister,omitempty" json:"deregister,omitempty"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("60s", "1m30s").

@@ -123,6 +123,7 @@ func (d *decoder) declareTargets(cfg *Config) {
 		declare(d, cfg.idx.targets, t, "name", "target URL name", t.Name, nil)
 		d.checkTargetCalloutFields(t)
 		d.checkTargetRegion(t)
+		d.checkTargetCalls(t)
 	}
 }
 

@@ -32,6 +32,11 @@ type Backend interface {
 	// configuration no longer declares.
 	WebhookOrphaned(w *rules.Webhook) bool
 
+	// CreateTarget and RevokeTarget create and revoke an installation of a target
+	// URL with its register and deregister calls (see engine.Engine.CreateTarget).
+	CreateTarget(ctx context.Context, tg store.Target, targetURL string) (store.Target, error)
+	RevokeTarget(ctx context.Context, id string) error
+
 	// Records is the durable state the API reads and writes, or nil when the
 	// engine runs without a store.
 	Records() Records
@@ -55,6 +60,9 @@ type Records interface {
 	ListTargets(ctx context.Context) ([]store.Target, error)
 	RevokeTarget(ctx context.Context, id string, now time.Time) error
 	TargetByTokenHash(ctx context.Context, h store.TokenHash) (store.Target, error)
+	GetTarget(ctx context.Context, id string) (store.Target, error)
+	GetRegistration(ctx context.Context, targetID string) (store.Registration, error)
+	ListRegistrations(ctx context.Context) (map[string]store.Registration, error)
 }
 
 // engineBackend is the Backend of an *engine.Engine.

@@ -144,6 +144,7 @@ func (h *Handler) routes() {
 
 	admin("POST", "/v1/targets", h.createTarget)
 	admin("GET", "/v1/targets", h.listTargets)
+	admin("GET", "/v1/targets/{id}", h.getTarget)
 	admin("DELETE", "/v1/targets/{id}", h.revokeTarget)
 	handle("POST", "/hooks/{token}", h.postHook)
 

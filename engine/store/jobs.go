@@ -341,6 +341,9 @@ type Outcome struct {
 	// Breaker, if set, is applied to its endpoint's circuit breaker in the same
 	// transaction (breaker.go).
 	Breaker *BreakerReport
+	// Registration, for a register or deregister call, is the installation's new
+	// registration state, written with the outcome (see registrations.go).
+	Registration *RegistrationUpdate
 }
 
 // Complete records a successful attempt of a job owner holds, marks the job
@@ -409,6 +412,7 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 		// consume own.
 		var atts []Attempt
 		var follow []Job
+		var regs []RegistrationUpdate
 		for start := 0; start < len(own); start += insertChunk {
 			chunk := own[start:min(len(own), start+insertChunk)]
 			ns, res, err := s.settleChunk(ctx, t, owner, chunk)
@@ -422,6 +426,9 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 					a.JobID, a.N = o.ID, ns[i]
 					atts = append(atts, a)
 					follow = append(follow, o.Follow...)
+					if o.Registration != nil {
+						regs = append(regs, *o.Registration)
+					}
 				}
 			}
 		}
@@ -433,6 +440,9 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 			return nil, err
 		}
 		follow = append(follow, opened...)
+		if err := updateRegistrations(ctx, t, regs); err != nil {
+			return nil, err
+		}
 		// A follow-up whose ID is taken fails the whole call: outcomes must not
 		// half-apply.
 		return nil, s.insertJobs(ctx, t, follow, false)
@@ -807,7 +817,8 @@ func (s *Store) PendingByCallout(ctx context.Context) (map[string]int64, error) 
 	}
 	counts := map[string]int64{}
 	err := readTx(ctx, s.db, func(t tx) error {
-		r, err := t.query(ctx, `SELECT callout, COUNT(*) FROM jobs WHERE status = 'pending' AND kind = 'callout' GROUP BY callout`)
+		r, err := t.query(ctx, `SELECT callout, COUNT(*) FROM jobs WHERE status = 'pending' AND kind = 'callout'
+	AND event_kind NOT IN ('`+EventRegister+`', '`+EventDeregister+`') GROUP BY callout`)
 		if err != nil {
 			return err
 		}

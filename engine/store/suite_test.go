@@ -731,7 +731,15 @@ func testMigrationsIdempotent(t *testing.T, open opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]int{1, 2, 3}, versions); diff != "" {
+	ms, err := loadMigrations(migrationFS, "migrations/"+string(s3.db.driver()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]int, len(ms)) // every migration, once
+	for i := range want {
+		want[i] = i + 1
+	}
+	if diff := cmp.Diff(want, versions); diff != "" {
 		t.Errorf("schema_migrations (-want +got):\n%s", diff)
 	}
 }
