@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/ruleflow/ruleflow/engine/store"
 	"github.com/ruleflow/ruleflow/notify/smtptest"
 	"github.com/ruleflow/ruleflow/rules"
@@ -131,9 +134,19 @@ func testBreaker(t *testing.T, dsn string) {
 	rc := failingReceiver(t, &fail)
 	srv := smtptest.Start(t)
 	clock := &skewClock{}
-	e := openEngine(t, Options{Config: breakerConfig(t, rc.URL, srv.Port, ""), Store: dsn, Now: clock.Now, PollInterval: 50 * time.Millisecond})
+	reg := prometheus.NewRegistry()
+	e := openEngine(t, Options{Config: breakerConfig(t, rc.URL, srv.Port, ""), Store: dsn, Now: clock.Now, PollInterval: 50 * time.Millisecond, Registerer: reg})
 	st := e.Store()
 	ep := rules.Endpoint(rc.URL)
+	gauges := func(open, failures int) string {
+		return fmt.Sprintf(`# HELP ruleflow_breaker_failures Consecutive failed attempts recorded for a callout's endpoint.
+# TYPE ruleflow_breaker_failures gauge
+ruleflow_breaker_failures{callout="RMM",endpoint="%s"} %d
+# HELP ruleflow_breaker_open 1 while the circuit breaker of a callout's endpoint is open or half open, else 0.
+# TYPE ruleflow_breaker_open gauge
+ruleflow_breaker_open{callout="RMM",endpoint="%s"} %d
+`, ep, failures, ep, open)
+	}
 
 	ids := handleN(t, e, 1, 3)
 	var b store.Breaker
@@ -151,6 +164,12 @@ func testBreaker(t *testing.T, dsn string) {
 	waitFor(t, 10*time.Second, "the deliveries to wait for the breaker", func() bool { return allPostponedUntil(t, st, ids, b.OpenUntil) })
 	if n := totalAttempts(t, st, ids); n != 3 || rc.count() != 3 {
 		t.Fatalf("while open: %d attempts, %d requests; want 3", n, rc.count())
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(gauges(1, 3)), "ruleflow_breaker_open", "ruleflow_breaker_failures"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.ToFloat64(e.limits.postponed.WithLabelValues("RMM", "breaker")); n < 3 {
+		t.Errorf("postponed{breaker} = %v, want at least 3", n)
 	}
 	waitFor(t, 10*time.Second, "the open e-mail", func() bool { return len(srv.Messages()) == 1 })
 	if s := subjects(srv); len(s) != 1 || !strings.Contains(s[0], "callout RMM paused: "+ep+" is failing") {
@@ -196,6 +215,14 @@ func testBreaker(t *testing.T, dsn string) {
 	waitFor(t, 10*time.Second, "the close e-mail", func() bool { return len(srv.Messages()) == 2 })
 	if s := subjects(srv); !strings.Contains(s[1], "callout RMM resumed: "+ep+" answers again") {
 		t.Fatalf("subjects = %q", s)
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(gauges(0, 0)), "ruleflow_breaker_open", "ruleflow_breaker_failures"); err != nil {
+		t.Error(err)
+	}
+	for state, want := range map[string]float64{"open": 2, "half_open": 0, "closed": 1} { // the probes' half-open step is AcquireProbe's, not Settle's
+		if n := testutil.ToFloat64(e.limits.transitions.WithLabelValues(ep, state)); n != want {
+			t.Errorf("transitions{%s} = %v, want %v", state, n, want)
+		}
 	}
 	bs, err := e.Breakers(context.Background())
 	if err != nil || len(bs) != 1 || bs[0].State != "closed" || fmt.Sprint(bs[0].Callouts) != "[RMM]" {

@@ -24,6 +24,7 @@ func runBreakerSuite(t *testing.T, open opener) {
 		{"Postpone", testPostpone},
 		{"Permits", testPermits},
 		{"PermitsShared", testPermitsShared},
+		{"EarlierPending", testEarlierPending},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -353,4 +354,39 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// testEarlierPending: a delivery has an earlier one while a smaller ID of the same
+// callout and record is pending (leased or not), and none once it is settled;
+// other records, callouts and kinds do not count.
+func testEarlierPending(t *testing.T, open opener) {
+	s, _ := open(t)
+	ctx := context.Background()
+	mk := func(callout, entry string, kind Kind) Job {
+		return Job{Kind: kind, Callout: callout, Form: "Ticket", EntryID: entry, Payload: []byte("x"), MaxAttempts: 3, NextAt: t0}
+	}
+	jobs := mustEnqueue(t, s, mk("other", "7", KindCallout), mk("RMM", "8", KindCallout), mk("RMM", "7", KindEmail),
+		mk("RMM", "7", KindCallout), mk("RMM", "7", KindCallout))
+	first, second := jobs[3], jobs[4]
+	check := func(j Job, want bool) {
+		t.Helper()
+		_, got, err := s.EarlierPending(ctx, j)
+		if err != nil || got != want {
+			t.Fatalf("EarlierPending(%s) = %v, %v; want %v", j.ID, got, err, want)
+		}
+	}
+	check(first, false)
+	check(second, true)
+	claimed := mustClaim(t, s, "n1", 10, t0) // leased: still pending
+	check(second, true)
+	var outs []Outcome
+	for _, j := range claimed {
+		if j.ID == first.ID {
+			outs = append(outs, Outcome{ID: j.ID, Status: StatusFailed, Attempt: Attempt{StartedAt: t0}})
+		}
+	}
+	if res, err := s.Settle(ctx, "n1", outs); err != nil || res[0] != nil {
+		t.Fatalf("Settle: %v %v", err, res)
+	}
+	check(second, false)
 }
