@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ruleflow/ruleflow/callouts/egress"
 	"github.com/ruleflow/ruleflow/engine/store"
@@ -85,6 +86,10 @@ type Options struct {
 	Now func() time.Time
 	// NodeID names this engine as a lease owner; empty means host name + process ID + a random suffix.
 	NodeID string
+	// TracerProvider, if set, receives the engine's OpenTelemetry spans (see
+	// telemetry.go) instead of the OTLP exporter the configuration's telemetry
+	// block would make. Nil and no telemetry block means no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // Engine evaluates events against the rules and delivers what they fire. It is safe
@@ -103,6 +108,8 @@ type Engine struct {
 	disp      *dispatcher
 	stateMu   sync.Mutex // serialises changes of cfg
 	stopWatch context.CancelFunc
+	stopPurge func()   // stops the background history purge (history.go)
+	tr        *tracing // OpenTelemetry tracing; nil when off (telemetry.go)
 	watchDone chan struct{}
 	closeOnce sync.Once
 	closeErr  error
@@ -127,6 +134,12 @@ func Open(ctx context.Context, opts Options) (_ *Engine, err error) {
 	e.metrics = newMetrics(opts.Registerer)
 	e.limits = newLimits(e, opts.Registerer)
 	e.client = e.newHTTPClient()
+	if e.tr, err = newTracing(ctx, opts.TracerProvider, opts.Config.Telemetry); err != nil {
+		return nil, err
+	}
+	if e.tr != nil {
+		e.client = e.tr.tracedClient(e.client)
+	}
 	if opts.Store != "" {
 		st, err := store.OpenOptions(ctx, opts.Store, store.Options{Logger: e.log, OnBreaker: e.breakerChanged})
 		if err != nil {
@@ -160,6 +173,7 @@ func Open(ctx context.Context, opts Options) (_ *Engine, err error) {
 			return nil, err
 		}
 		e.startWatch()
+		e.stopPurge = e.startHistoryPurge()
 	}
 	if e.store != nil && !opts.NoDispatch {
 		e.disp = newDispatcher(e)
@@ -202,6 +216,7 @@ func (e *Engine) Reload(cfg *rules.Config) error {
 	if err != nil {
 		return err
 	}
+	e.warnTelemetryReload(old.cfg, cfg) // telemetry.go
 	e.cfg.Store(state)
 	return nil
 }
@@ -220,6 +235,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 			e.stopWatch()
 			<-e.watchDone
 		}
+		if e.stopPurge != nil {
+			e.stopPurge()
+		}
 		var cutOff error
 		if e.disp != nil && e.disp.stop(ctx) {
 			cutOff = ctx.Err()
@@ -229,6 +247,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		}
 		if cutOff != nil {
 			e.closeErr = cutOff
+		}
+		if e.tr != nil && e.tr.shutdown != nil {
+			e.tr.shutdown(ctx) // flushes the spans still batched
 		}
 	})
 	return e.closeErr

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/ruleflow/ruleflow/callouts"
@@ -33,6 +34,7 @@ type configState struct {
 
 	egress      *egress.Policy  // the guard's policy, from cfg.Egress
 	apiWebhooks map[string]bool // IDs of the webhooks registered through the API
+	histRules   sync.Map        // form + "\x00" + kind → *ruleList the history refers to (history.go)
 }
 
 // callout returns the callout named name, or the one renamed from it, or nil.

@@ -18,6 +18,8 @@ type Config struct {
 	Notes           *NotesEndpoint         `yaml:"notes,omitempty" json:"notes,omitempty"`
 	Egress          *Egress                `yaml:"egress,omitempty" json:"egress,omitempty"`
 	Breaker         *Breaker               `yaml:"breaker,omitempty" json:"breaker,omitempty"`
+	History         *History               `yaml:"history,omitempty" json:"history,omitempty"`
+	Telemetry       *Telemetry             `yaml:"telemetry,omitempty" json:"telemetry,omitempty"`
 	Forms           []*Form                `yaml:"-" json:"-"` // decoded from the forms: mapping, in file order
 	Callouts        []*Callout             `yaml:"callouts,omitempty" json:"callouts,omitempty"`
 	Rules           []*Rule                `yaml:"rules,omitempty" json:"rules,omitempty"`

@@ -72,6 +72,8 @@ func (d *decoder) checkSettings(cfg *Config) {
 	}
 	d.checkEgress(cfg.Egress)
 	d.checkBreaker(cfg.Breaker)
+	d.checkHistory(cfg.History)
+	d.checkTelemetry(cfg.Telemetry)
 	if cfg.Notes != nil {
 		d.checkURL(cfg.Notes, "url", cfg.Notes.URL)
 		d.checkHeaders(cfg.Notes, cfg.Notes.Headers)

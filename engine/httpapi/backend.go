@@ -22,6 +22,8 @@ type Backend interface {
 	HandleBatch(ctx context.Context, evs []*rules.Event) ([]*engine.Result, error)
 	Wake()
 	NewQueueCollector() prometheus.Collector
+	// History returns the event history f selects, newest first (history.go).
+	History(ctx context.Context, f store.HistoryFilter) ([]engine.HistoryEntry, error)
 
 	CreateWebhook(ctx context.Context, w *rules.Webhook) (*rules.Webhook, error)
 	UpdateWebhook(ctx context.Context, w *rules.Webhook) error

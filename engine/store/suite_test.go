@@ -52,6 +52,7 @@ func runStoreSuite(t *testing.T, open opener) {
 		{"CallbackTokens", testCallbackTokens},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Closed", testClosed},
+		{"History", testHistory}, {"HistoryAtomic", testHistoryAtomic}, {"HistoryAppend", testHistoryAppend}, {"HistoryPurge", testHistoryPurge}, {"HistoryRules", testHistoryRules},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
