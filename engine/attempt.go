@@ -80,14 +80,17 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 	if sendErr != nil {
 		reason = sendErr.Error()
 	}
+	if gone(res) {
+		reason += goneReason
+	}
 	e.metrics.attempted(job.Callout, res, delivered)
 	a := store.Attempt{StartedAt: start, Duration: res.Duration, StatusCode: res.StatusCode, Error: reason, Response: res.Response}
 	attempts := job.Attempts + 1
-	out = store.Outcome{ID: job.ID, Attempt: a}
+	out = store.Outcome{ID: job.ID, Attempt: a, Breaker: e.breakerReport(ctx, state, c, p, job, res, sendErr)}
 	switch {
 	case delivered:
 		out.Status = store.StatusDelivered
-	case c == nil || p.RenderError != "" || attempts >= job.MaxAttempts:
+	case c == nil || p.RenderError != "" || attempts >= job.MaxAttempts || gone(res):
 		out.Status = store.StatusFailed
 	default:
 		n := min(attempts, p.Policy.Attempts()-1)
@@ -131,6 +134,7 @@ type emailPayload struct {
 	Message Message `json:"message"`
 	Form    string  `json:"form"`
 	EntryID string  `json:"entry_id"`
+	NoNote  bool    `json:"no_note,omitempty"` // not about a ticket: a circuit breaker's e-mail
 	// TraceParent is the span (the event's, or the delivery attempt's) the e-mail's
 	// span is a child of, when tracing is on.
 	TraceParent string `json:"traceparent,omitempty"`
@@ -228,7 +232,7 @@ func (e *Engine) attemptEmail(ctx context.Context, state *configState, job store
 	if err == nil {
 		e.metrics.email(true)
 		out.Status = store.StatusDelivered
-		if e.notesEnabled() {
+		if e.notesEnabled() && !p.NoNote {
 			form := state.cfg.CurrentFormName(p.Form)
 			payload, _ := json.Marshal(notePayload{Form: form, EntryID: p.EntryID, Text: p.Message.Text})
 			out.Follow = []store.Job{{

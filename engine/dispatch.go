@@ -68,10 +68,11 @@ type dispatcher struct {
 
 // settled is one attempt's outcome, or a job given back unattempted (skip).
 type settled struct {
-	job  store.Job
-	out  store.Outcome
-	skip bool
-	fast bool // the job came by the fast path: its slot is a fastSlots one
+	job      store.Job
+	out      store.Outcome
+	skip     bool
+	fast     bool      // the job came by the fast path: its slot is a fastSlots one
+	postpone time.Time // with skip: due again then, unattempted (breaker.go)
 }
 
 func newDispatcher(e *Engine) *dispatcher {
@@ -271,6 +272,7 @@ func (d *dispatcher) settleLoop() {
 }
 
 func (d *dispatcher) settle(batch []settled) {
+	d.postponeHeld(batch)
 	outs := make([]store.Outcome, 0, len(batch))
 	jobs := make([]store.Job, 0, len(batch))
 	followUps := false

@@ -74,6 +74,10 @@ func attemptLimit(state *configState, job store.Job) time.Duration {
 // too short for the attempt's limit, given back unsent if that fails.
 func (d *dispatcher) run(c claimed) settled {
 	state := d.e.cfg.Load()
+	held, probe, wait := d.hold(state, c)
+	if wait {
+		return held
+	}
 	limit := attemptLimit(state, c.job)
 	if time.Until(c.until) < limit+d.reserve() {
 		until, err := d.extend(c.job, limit+d.margin)
@@ -89,7 +93,7 @@ func (d *dispatcher) run(c claimed) settled {
 	}
 	ctx, cancel := context.WithDeadline(d.sendCtx, c.until.Add(-d.reserve()))
 	defer cancel()
-	out := d.e.attempt(ctx, state, d.sender, c.job, c.payload, limit)
+	out := d.e.attempt(asProbe(ctx, probe), state, d.sender, c.job, c.payload, limit)
 	if d.sendCtx.Err() != nil && out.Status != store.StatusDelivered {
 		out = d.cutOff(out)
 	}
@@ -120,7 +124,7 @@ func (d *dispatcher) cutOff(out store.Outcome) store.Outcome {
 	if out.Attempt.Duration == 0 {
 		out.Attempt.Duration = max(d.e.clockSince(out.Attempt.StartedAt), 0)
 	}
-	out.Status, out.NextAt, out.Follow = store.StatusPending, d.e.now(), nil
+	out.Status, out.NextAt, out.Follow, out.Breaker = store.StatusPending, d.e.now(), nil, nil
 	return out
 }
 

@@ -83,6 +83,9 @@ type CalloutInfo struct {
 	// Stats counts its deliveries by status and holds the newest one; zero
 	// without a store.
 	Stats store.CalloutStat
+	// Breaker is the circuit breaker of the callout's endpoint, nil when that
+	// endpoint has recorded no failure (it is closed).
+	Breaker *BreakerState
 }
 
 // RuleInfo is a rule of the configuration file as the management API lists it.
@@ -119,7 +122,26 @@ func (e *Engine) Callouts(ctx context.Context) ([]CalloutInfo, error) {
 	for i := range out {
 		out[i].Stats = stats[out[i].Name]
 	}
+	if err := e.addBreakers(ctx, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// addBreakers sets the Breaker of each callout whose endpoint has one.
+func (e *Engine) addBreakers(ctx context.Context, infos []CalloutInfo) error {
+	bs, err := e.Breakers(ctx)
+	if err != nil {
+		return fmt.Errorf("engine: callouts: %w", err)
+	}
+	by := make(map[string]*BreakerState, len(bs))
+	for i := range bs {
+		by[bs[i].Endpoint] = &bs[i]
+	}
+	for i := range infos {
+		infos[i].Breaker = by[rules.Endpoint(infos[i].URL)]
+	}
+	return nil
 }
 
 // Callout returns the configuration file's callout name as Callouts lists it.
@@ -136,6 +158,11 @@ func (e *Engine) Callout(ctx context.Context, name string) (CalloutInfo, error) 
 			return CalloutInfo{}, fmt.Errorf("engine: callout %q: %w", name, err)
 		}
 		info.Stats = stats[c.Name]
+		one := []CalloutInfo{info}
+		if err := e.addBreakers(ctx, one); err != nil {
+			return CalloutInfo{}, err
+		}
+		info = one[0]
 	}
 	return info, nil
 }

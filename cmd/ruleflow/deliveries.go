@@ -20,7 +20,7 @@ import (
 func newDeliveriesCommand() *cobra.Command {
 	var dsn string
 	cmd := &cobra.Command{
-		Use:   "deliveries list|show ID|retry ID|retry --status failed --since 1h [--dry-run]",
+		Use:   "deliveries list|show ID|retry ID|retry --status failed --since 1h [--dry-run]|breakers",
 		Short: "Inspect and re-drive the outbox",
 		Long: `Deliveries lists the callout deliveries and notification e-mails in the outbox,
 shows one with its rendered request and every attempt (time, duration, status,
@@ -51,7 +51,7 @@ engine (ruleflow serve, or an embedding host) on the same store.`,
 					return err
 				}
 				printJobs(cmd.OutOrStdout(), jobs)
-				return nil
+				return printOpenBreakers(ctx, cmd.OutOrStdout(), st)
 			})
 		},
 	}
@@ -77,7 +77,7 @@ engine (ruleflow serve, or an embedding host) on the same store.`,
 		},
 	}
 	retry := newRetryCommand(&dsn)
-	cmd.AddCommand(list, show, retry)
+	cmd.AddCommand(list, show, retry, newBreakersCommand(&dsn))
 	return cmd
 }
 

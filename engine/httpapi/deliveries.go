@@ -38,6 +38,8 @@ type deliveryJSON struct {
 	LastAttemptAt  *time.Time    `json:"last_attempt_at,omitempty"`
 	Request        *requestJSON  `json:"request,omitempty"`
 	AttemptList    []attemptJSON `json:"attempt_log,omitempty"`
+	// Breaker is the open circuit breaker a pending delivery waits for (breakers.go).
+	Breaker *deliveryBreaker `json:"breaker,omitempty"`
 }
 
 type requestJSON struct {
@@ -90,6 +92,8 @@ type deliveryList struct {
 	Deliveries []deliveryJSON `json:"deliveries"`
 	// Next is the cursor of the next page (pass it as after=), empty on the last page.
 	Next string `json:"next,omitempty"`
+	// Breakers are the circuit breakers of endpoints that recorded failures.
+	Breakers []breakerJSON `json:"breakers,omitempty"`
 }
 
 // ParseDeliveryFilter reads the query of GET /v1/deliveries: status (pending,
@@ -154,6 +158,7 @@ func (h *Handler) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	if len(jobs) == f.Limit {
 		out.Next = jobs[len(jobs)-1].ID
 	}
+	h.addBreakers(r.Context(), &out)
 	writeJSON(w, http.StatusOK, out)
 }
 

@@ -46,8 +46,9 @@ type countsJSON struct {
 	Failed    int64 `json:"failed"`
 }
 
-// calloutJSON is a callout as GET /v1/callouts lists it. Breaker is always null:
-// ruleflow has no circuit breaker yet, and the field is where its state will be.
+// calloutJSON is a callout as GET /v1/callouts lists it. Breaker is the state of
+// the circuit breaker of its endpoint, null while that endpoint has recorded no
+// failure.
 type calloutJSON struct {
 	Name         string            `json:"name"`
 	Format       string            `json:"format"`
@@ -56,7 +57,7 @@ type calloutJSON struct {
 	Active       bool              `json:"active"`
 	ActiveSource string            `json:"active_source"`
 	Rules        []string          `json:"rules"`
-	Breaker      *struct{}         `json:"breaker"`
+	Breaker      *breakerJSON      `json:"breaker"`
 	LastDelivery *lastDeliveryJSON `json:"last_delivery"`
 	Counts       countsJSON        `json:"counts"`
 }
@@ -66,6 +67,14 @@ func calloutOf(c engine.CalloutInfo) calloutJSON {
 		Name: c.Name, Format: string(c.Format), Method: c.Method, URL: rules.MaskURL(c.URL),
 		Active: c.Active, ActiveSource: c.ActiveSource, Rules: c.Rules,
 		Counts: countsJSON{Pending: c.Stats.Pending, Delivered: c.Stats.Delivered, Failed: c.Stats.Failed},
+	}
+	if b := c.Breaker; b != nil {
+		j := breakerJSON{Endpoint: b.Endpoint, State: b.State, Failures: b.Failures, OpenedAt: timePtr(b.OpenedAt),
+			OpenUntil: timePtr(b.OpenUntil), Callouts: b.Callouts}
+		if b.Cooldown > 0 {
+			j.Cooldown = b.Cooldown.String()
+		}
+		out.Breaker = &j
 	}
 	if l := c.Stats.Last; l.ID != "" {
 		at := l.UpdatedAt

@@ -438,6 +438,9 @@ type Outcome struct {
 	NextAt  time.Time // for StatusPending: when to try again
 	Attempt Attempt   // the attempt just made; StartedAt must be set
 	Follow  []Job     // jobs to enqueue with the outcome (the notification e-mail)
+	// Breaker, if set, is applied to its endpoint's circuit breaker in the same
+	// transaction (breaker.go).
+	Breaker *BreakerReport
 	// Registration, for a register or deregister call, is the installation's new
 	// registration state, written with the outcome (see registrations.go).
 	Registration *RegistrationUpdate
@@ -503,6 +506,7 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 		weight += 1 + len(o.Follow)
 	}
 	results = make([]error, len(own))
+	var bt breakerTx
 	err = s.committer.do(ctx, weight, func(ctx context.Context, t tx) (error, error) {
 		// The op may run twice (alone, after a failed group commit): it must not
 		// consume own.
@@ -524,6 +528,11 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 				}
 			}
 		}
+		opened, err := bt.apply(ctx, s, t, own, results)
+		if err != nil {
+			return nil, err
+		}
+		follow = append(follow, opened...)
 		if err := updateRegistrations(ctx, t, regs); err != nil {
 			return nil, err
 		}
@@ -534,6 +543,7 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 	if err != nil {
 		return nil, err
 	}
+	s.breakerChanged(bt.transitions)
 	return results, nil
 }
 

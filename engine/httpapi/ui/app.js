@@ -110,7 +110,7 @@ async function calloutsPage() {
     el("td", {class: "mono"}, c.url),
     el("td", {}, badge(c.active ? "on" : "off"), " ", el("span", {class: "muted"}, c.active_source)),
     el("td", {}, c.rules.length ? c.rules.join(", ") : el("span", {class: "muted"}, "none")),
-    el("td", {}, c.breaker ? JSON.stringify(c.breaker) : el("span", {class: "muted"}, "—")),
+    el("td", {}, c.breaker ? [badge(c.breaker.state, c.breaker.state === "closed" ? "on" : "off"), " ", el("span", {class: "muted"}, c.breaker.failures + " failures")] : el("span", {class: "muted"}, "closed")),
     el("td", {}, c.last_delivery ? [el("a", {href: "#delivery/" + c.last_delivery.id, class: "mono"}, c.last_delivery.id), " ", badge(c.last_delivery.status), el("br"), el("span", {class: "muted"}, fmtTime(c.last_delivery.at))] : el("span", {class: "muted"}, "none")),
     el("td", {class: "num"}, c.counts.pending), el("td", {class: "num"}, c.counts.delivered), el("td", {class: "num"}, c.counts.failed),
     el("td", {},
