@@ -59,14 +59,18 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 		rejected = rejected || res.Rejected != nil
 		total += len(jobs)
 	}
-	if rejected || total == 0 || e.store == nil {
+	var arming *store.Arming
+	if !rejected {
+		arming = e.armBatch(state, results)
+	}
+	if rejected || (total == 0 && arming.Empty()) || e.store == nil {
 		return results, nil
 	}
 	all := make([]store.Job, 0, total)
 	for _, jobs := range jobsOf {
 		all = append(all, jobs...)
 	}
-	if err := e.store.Enqueue(ctx, all); err != nil {
+	if err := e.store.EnqueueArming(ctx, all, arming, e.now()); err != nil {
 		if errors.Is(err, store.ErrClosed) {
 			err = ErrClosed // Close raced with this Handle
 		}
@@ -82,8 +86,11 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 		}
 	}
 	e.metrics.enqueued(total)
-	if e.disp != nil {
+	if e.disp != nil && total > 0 {
 		e.disp.wake()
+	}
+	if !arming.Empty() {
+		e.wakeTimers()
 	}
 	return results, nil
 }

@@ -85,6 +85,12 @@ type Options struct {
 	Now func() time.Time
 	// NodeID names this engine as a lease owner; empty means host name + process ID + a random suffix.
 	NodeID string
+	// Lookup, if set, gives the values a time-based rule is evaluated on when its
+	// timer falls due; nil means the snapshot the engine kept from the last save.
+	Lookup RecordLookup
+	// NoTimers makes this engine arm timers on Handle without firing any (another
+	// node fires them).
+	NoTimers bool
 }
 
 // Engine evaluates events against the rules and delivers what they fire. It is safe
@@ -106,6 +112,7 @@ type Engine struct {
 	closeOnce sync.Once
 	closeErr  error
 	closed    atomic.Bool // set when Close starts; Handle then fails with ErrClosed
+	timerState
 }
 
 // ErrClosed is returned by Handle after Close.
@@ -163,6 +170,7 @@ func Open(ctx context.Context, opts Options) (_ *Engine, err error) {
 		e.disp = newDispatcher(e)
 		e.disp.start()
 	}
+	e.startTimers()
 	return e, nil
 }
 
@@ -218,6 +226,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 			e.stopWatch()
 			<-e.watchDone
 		}
+		e.stopTimers()
 		var cutOff error
 		if e.disp != nil && e.disp.stop(ctx) {
 			cutOff = ctx.Err()

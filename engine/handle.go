@@ -36,6 +36,8 @@ type Result struct {
 	// sent (its notification goes out per its policy); the other callouts fire as
 	// usual.
 	RenderErrors error
+
+	final *rules.Event // the event with the rules' values applied: what time rules arm from
 }
 
 // Fired is one callout fired by one rule.
@@ -112,6 +114,20 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 		return res, nil, nil // rejected: nothing is rendered or enqueued
 	}
 	ev = out.Event // callouts render the final values
+	res.final = ev
+	jobs, err := e.renderMatches(state, ev, res)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, jobs, nil
+}
+
+// renderMatches renders the requests of the callouts res.Matches fire for ev (the
+// final values), appending each to res.Fired, and returns their outbox jobs (IDs
+// assigned) with the rules' notification e-mails, without storing them. A save and
+// a time-based firing go through it alike.
+func (e *Engine) renderMatches(state *configState, ev *rules.Event, res *Result) ([]store.Job, error) {
+	matches := res.Matches
 	render := state.encoders.ForEvent(ev)
 	var jobs []store.Job
 	now := e.now()
@@ -140,7 +156,7 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 			}
 			payload, err := json.Marshal(dp)
 			if err != nil {
-				return nil, nil, fmt.Errorf("engine: callout %q: encode delivery: %w", c.Name, err)
+				return nil, fmt.Errorf("engine: callout %q: encode delivery: %w", c.Name, err)
 			}
 			jobs = append(jobs, store.Job{
 				ID:          store.NewID(store.JobIDPrefix, now),
@@ -159,7 +175,7 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 	}
 	jobs = append(jobs, e.ruleNotifications(state, ev, res, now)...)
 	res.RenderErrors = errors.Join(renderErrs...)
-	return res, jobs, nil
+	return jobs, nil
 }
 
 // ticketNumber is the value of the form's number field (callout_fields.number),

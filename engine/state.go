@@ -57,9 +57,6 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 	if err != nil {
 		return nil, err
 	}
-	if err := refuseTimeRules(cfg); err != nil {
-		return nil, err
-	}
 	s := &configState{
 		base:      base,
 		stored:    stored,
