@@ -116,6 +116,7 @@ type TimerFilter struct {
 	State   TimerState // "" lists armed timers only; TimerDone the finished ones
 	All     bool       // armed and done timers
 	Limit   int        // at most this many; 0 means 100, larger than 1000 means 1000
+	Offset  int        // skip this many first (paging)
 }
 
 // timerColumns lists the timers columns in the order scanTimer reads them.
@@ -426,8 +427,8 @@ func (s *Store) ListTimers(ctx context.Context, f TimerFilter) ([]Timer, error) 
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY due_at, form, entry_id, rule LIMIT ?"
-	args = append(args, limit)
+	q += " ORDER BY due_at, form, entry_id, rule LIMIT ? OFFSET ?"
+	args = append(args, limit, max(f.Offset, 0))
 	var out []Timer
 	err := readTx(ctx, s.db, func(t tx) error {
 		var err error
