@@ -55,6 +55,8 @@ type Records interface {
 	ListTargets(ctx context.Context) ([]store.Target, error)
 	RevokeTarget(ctx context.Context, id string, now time.Time) error
 	TargetByTokenHash(ctx context.Context, h store.TokenHash) (store.Target, error)
+
+	ListTimers(ctx context.Context, f store.TimerFilter) ([]store.Timer, error)
 }
 
 // engineBackend is the Backend of an *engine.Engine.

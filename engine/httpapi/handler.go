@@ -150,6 +150,7 @@ func (h *Handler) routes() {
 	admin("GET", "/v1/deliveries", h.listDeliveries)
 	admin("GET", "/v1/deliveries/{id}", h.getDelivery)
 	admin("POST", "/v1/deliveries/{id}/retry", h.retryDelivery)
+	admin("GET", "/v1/timers", h.listTimers)
 
 	handle("GET", "/healthz", h.healthz)
 	if h.opts.Gatherer != nil {
