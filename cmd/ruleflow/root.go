@@ -39,6 +39,7 @@ func subcommands() []func() *cobra.Command {
 		newDeliveriesCommand,
 		newSecretCommand,
 		newServeCommand,
+		newTimersCommand,
 		newVersionCommand,
 	}
 }
