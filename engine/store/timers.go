@@ -368,11 +368,11 @@ func (s *Store) NextTimerDue(ctx context.Context, now time.Time) (time.Time, boo
 	err := readTx(ctx, s.db, func(t tx) error {
 		// The earliest unleased timer comes from the index; leased ones are few.
 		var free, leased time.Time
-		if _, err := queryRow(ctx, t, `SELECT MIN(due_at) FROM timers WHERE state = 'armed' AND lease_until IS NULL`, nil, &free); err != nil {
+		if _, err := queryRow(ctx, t, `SELECT due_at FROM timers WHERE state = 'armed' AND lease_until IS NULL ORDER BY due_at LIMIT 1`, nil, &free); err != nil {
 			return err
 		}
 		if _, err := queryRow(ctx, t, `SELECT MIN(CASE WHEN `+leaseEnd+` > due_at THEN `+leaseEnd+` ELSE due_at END)
-FROM timers WHERE state = 'armed' AND lease_until IS NOT NULL`, append(args, args...), &leased); err != nil {
+FROM timers WHERE lease_until IS NOT NULL AND state = 'armed'`, append(args, args...), &leased); err != nil {
 			return err
 		}
 		next = free

@@ -1,6 +1,6 @@
 -- Time-based rules: one timer per (time rule, record), and the latest values of the
 -- records of forms that have time rules, which a timer's condition is evaluated on.
-
+-- Times are TIMESTAMPTZ.
 CREATE TABLE timers (
     rule          TEXT    NOT NULL,
     form          TEXT    NOT NULL,
@@ -21,10 +21,11 @@ CREATE TABLE timers (
     lease_until   TIMESTAMPTZ,
     PRIMARY KEY (rule, form, entry_id)
 );
-
+-- Times are TIMESTAMPTZ.
 CREATE INDEX timers_due ON timers (due_at) WHERE state = 'armed';
 CREATE INDEX timers_record ON timers (form, entry_id);
-
+CREATE INDEX timers_leased ON timers (lease_until) WHERE lease_until IS NOT NULL;
+-- Times are TIMESTAMPTZ.
 CREATE TABLE timer_records (
     form       TEXT    NOT NULL,
     entry_id   TEXT    NOT NULL,

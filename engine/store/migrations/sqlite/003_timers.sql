@@ -24,6 +24,7 @@ CREATE TABLE timers (
 
 CREATE INDEX timers_due ON timers (due_at) WHERE state = 'armed';
 CREATE INDEX timers_record ON timers (form, entry_id);
+CREATE INDEX timers_leased ON timers (lease_until) WHERE lease_until IS NOT NULL;
 
 CREATE TABLE timer_records (
     form       TEXT    NOT NULL,
