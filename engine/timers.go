@@ -34,6 +34,18 @@ type RecordLookup interface {
 	Lookup(ctx context.Context, form, entryID string) (rules.Record, error)
 }
 
+// LookupEnabler is the optional second method of a RecordLookup whose lookups can
+// be switched off (by a configuration reload, say); while LookupEnabled reports
+// false the snapshot is used.
+type LookupEnabler interface {
+	LookupEnabled() bool
+}
+
+func lookupEnabled(lk RecordLookup) bool {
+	le, ok := lk.(LookupEnabler)
+	return !ok || le.LookupEnabled()
+}
+
 // ErrRecordNotFound is what a RecordLookup returns for a record that is gone.
 var ErrRecordNotFound = errors.New("record not found")
 
@@ -273,8 +285,8 @@ func (e *Engine) logFiring(f store.TimerFiring, d timerDecision, now time.Time) 
 // timerRecord returns the values a due timer's rule is evaluated on: the host's
 // Lookup if it has one, else the snapshot.
 func (e *Engine) timerRecord(ctx context.Context, dt store.DueTimer) (rules.Record, error) {
-	if e.opts.Lookup != nil {
-		rec, err := e.opts.Lookup.Lookup(ctx, dt.Form, dt.EntryID)
+	if lk := e.opts.Lookup; lk != nil && lookupEnabled(lk) {
+		rec, err := lk.Lookup(ctx, dt.Form, dt.EntryID)
 		if err == nil && rec == nil {
 			err = ErrRecordNotFound
 		}

@@ -133,29 +133,32 @@ func TestTimersMillion(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The timers are armed as Handle arms them (EnqueueArming, with a snapshot each),
-	// 2,000 records per transaction. The due ones start 20 s after arming ends.
+	// 2,000 records per transaction: first the ones not due during the test, then
+	// the due ones, which start 15 s after that.
 	genStart := time.Now()
-	start := genStart.Add(time.Duration(total/2000+1) * 40 * time.Millisecond).Add(20 * time.Second)
 	snap, err := encodeSnapshot(nil, rules.Record{"TicketID": int64(1), "TicketNumber": "T1", "Status": "New"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < total; {
-		a := &store.Arming{}
-		for k := 0; k < 2000 && i < total; k, i = k+1, i+1 {
-			d := start.Add(time.Duration(i) * time.Second / perSecond)
-			if i >= due {
-				d = start.Add(30 * 24 * time.Hour).Add(time.Duration(i) * time.Millisecond) // not due during the test
+	arm := func(from, to int, dueOf func(i int) time.Time) {
+		for i := from; i < to; {
+			a := &store.Arming{}
+			for k := 0; k < 2000 && i < to; k, i = k+1, i+1 {
+				d := dueOf(i)
+				id := strconv.Itoa(i)
+				a.Snapshots = append(a.Snapshots, store.Snapshot{Form: "Ticket", EntryID: id, Data: snap})
+				a.Arm = append(a.Arm, store.Timer{Rule: "Stale", Form: "Ticket", EntryID: id, Anchor: d.Add(-2 * time.Hour), Offset: 2 * time.Hour,
+					Repetitions: 1, DueAt: d, ArmedBy: "bench"})
 			}
-			id := strconv.Itoa(i)
-			a.Snapshots = append(a.Snapshots, store.Snapshot{Form: "Ticket", EntryID: id, Data: snap})
-			a.Arm = append(a.Arm, store.Timer{Rule: "Stale", Form: "Ticket", EntryID: id, Anchor: d.Add(-2 * time.Hour), Offset: 2 * time.Hour,
-				Repetitions: 1, DueAt: d, ArmedBy: "bench"})
-		}
-		if err := st.EnqueueArming(ctx, nil, a, time.Now()); err != nil {
-			t.Fatal(err)
+			if err := st.EnqueueArming(ctx, nil, a, time.Now()); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
+	later := genStart.Add(30 * 24 * time.Hour)
+	arm(due, total, func(i int) time.Time { return later.Add(time.Duration(i) * time.Millisecond) })
+	start := time.Now().Add(time.Duration(due/2000+1) * 200 * time.Millisecond).Add(15 * time.Second)
+	arm(0, due, func(i int) time.Time { return start.Add(time.Duration(i) * time.Second / perSecond) })
 	st.Close()
 	t.Logf("armed %d timers in %v", total, time.Since(genStart).Round(time.Millisecond))
 	if wait := time.Until(start); wait < 5*time.Second {
@@ -183,7 +186,7 @@ func TestTimersMillion(t *testing.T) {
 	e := openEngine(t, Options{Config: cfg, Store: dsn, NoDispatch: true, NodeID: "million"})
 	waitFor(t, time.Until(start)+time.Duration(due/perSecond)*time.Second+60*time.Second, "the due timers", func() bool {
 		ts, err := e.Store().ListTimers(ctx, store.TimerFilter{Limit: 1})
-		return err == nil && len(ts) == 1 && ts[0].DueAt.After(start.Add(24*time.Hour))
+		return err == nil && len(ts) == 1 && ts[0].DueAt.After(later.Add(-time.Hour))
 	})
 	close(stop)
 	<-sampled
