@@ -470,3 +470,23 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// switchableLookup is a RecordLookup whose lookups are off (LookupEnabled false).
+type switchableLookup struct{ lookupFunc }
+
+func (switchableLookup) LookupEnabled() bool { return false }
+
+// TestTimerLookupDisabled: a lookup that reports itself disabled leaves the
+// snapshot in use.
+func TestTimerLookupDisabled(t *testing.T) {
+	clock := newFakeClock(t0)
+	lk := switchableLookup{func(context.Context, string, string) (rules.Record, error) {
+		return nil, ErrRecordNotFound
+	}}
+	e := openEngine(t, Options{Config: parseConfig(t, "http://127.0.0.1:9", timeRule), Store: sqliteDSN(t),
+		NoDispatch: true, NoTimers: true, Now: clock.Now, Lookup: lk})
+	handle(t, e, ticketSave(rules.KindCreate, "1", "New", t0, t0))
+	if n := fireAt(t, e, clock, t0.Add(3*time.Hour)); n != 1 || len(timeJobs(t, e)) != 1 {
+		t.Fatalf("settled %d, jobs %d; want the snapshot to fire", n, len(timeJobs(t, e)))
+	}
+}
