@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/emersion/go-smtp"
+	"github.com/ruleflow/ruleflow/qualification/errlist"
 )
 
 // ConfigError is one problem in a notify block. Source names where it is: a
@@ -47,34 +48,15 @@ func (l *ErrorList) Add(source string, line, col int, msg string) {
 // Error returns the text of the first error and, when there are more, how many:
 // "first (and N more errors)", as go/scanner does. To show every error, range
 // over the list (or over Unwrap).
-func (l ErrorList) Error() string {
-	switch len(l) {
-	case 0:
-		return "no errors"
-	case 1:
-		return l[0].Error()
-	}
-	return fmt.Sprintf("%s (and %d more errors)", l[0], len(l)-1)
-}
+func (l ErrorList) Error() string { return errlist.Text(l) }
 
 // Unwrap returns the errors of the list, so errors.Is and errors.As look at each
 // (errors.As(err, &e) with e a *ConfigError finds the first).
-func (l ErrorList) Unwrap() []error {
-	errs := make([]error, len(l))
-	for i, e := range l {
-		errs[i] = e
-	}
-	return errs
-}
+func (l ErrorList) Unwrap() []error { return errlist.Unwrap(l) }
 
 // Err returns nil for an empty list and the list itself otherwise, so a caller
 // can write errors.As(err, &list) whatever the count.
-func (l ErrorList) Err() error {
-	if len(l) == 0 {
-		return nil
-	}
-	return l
-}
+func (l ErrorList) Err() error { return errlist.Err(l) }
 
 // templateError turns an error of text/template or html/template about the template
 // named name into a ConfigError positioned at source:line:col.
@@ -95,7 +77,7 @@ func templateError(source, name string, err error) *ConfigError {
 		}
 		msg = strings.TrimPrefix(msg, " ")
 	}
-	return &ConfigError{Source: source, Line: line, Col: col, Msg: msg}
+	return &ConfigError{Source: source, Line: line, Col: col, Msg: budgetMessage(msg)}
 }
 
 // leadingNumber parses "12:rest" or "12: rest" into 12 and the text after the colon;

@@ -62,12 +62,10 @@ func authorityPasswords(s string) []string {
 
 // FuzzTemplates checks that arbitrary subject and body templates never panic, are
 // either rejected with an ErrorList or render, and that a rendered subject is one
-// non-empty line.
+// non-empty line. Range loops are bounded by MaxTemplateSteps, so no input
+// runs long.
 func FuzzTemplates(f *testing.F) {
 	f.Fuzz(func(t *testing.T, subject, body string) {
-		if strings.Contains(subject+body, "range") {
-			t.Skip("range over an integer may legitimately run for a long time")
-		}
 		tmpl, err := NewTemplates(&rules.Notify{To: []string{"ops@example.com"}, Subject: subject, Body: body}, t.TempDir())
 		if err != nil {
 			if _, ok := err.(ErrorList); !ok {

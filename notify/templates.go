@@ -45,12 +45,14 @@ func funcs() map[string]any {
 // use by several goroutines.
 type Templates struct {
 	to       []string
-	subject  *texttemplate.Template
-	dflt     *texttemplate.Template // the default subject, used when a custom one renders empty
-	text     *texttemplate.Template
-	html     *htmltemplate.Template
-	htmlPre  bool   // html wraps the rendered text in <pre> instead of executing Data
-	idDomain string // right-hand side of generated Message-IDs
+	subject  *bounded // text/template
+	dflt     *bounded // text/template: the default subject, used when a custom one renders empty
+	text     *bounded // text/template
+	html     *bounded // html/template
+	htmlPre  bool     // html wraps the rendered text in <pre> instead of executing Data
+	idDomain string   // right-hand side of generated Message-IDs
+
+	renderTime time.Duration // MaxRenderTime; shorter in tests
 }
 
 // NewTemplates validates the recipients of n and parses its templates. Without custom
@@ -68,20 +70,25 @@ func NewTemplates(n *rules.Notify, baseDir string) (*Templates, error) {
 		n = &rules.Notify{}
 	}
 	var errs ErrorList
-	t := &Templates{idDomain: messageIDDomain()}
+	t := &Templates{idDomain: messageIDDomain(), renderTime: MaxRenderTime}
 	t.to = parseRecipients(n.To, &errs)
 
-	var err error
-	if t.dflt, err = texttemplate.New("subject.tmpl").Funcs(funcs()).ParseFS(defaultFS, "templates/subject.tmpl"); err != nil {
+	dfltSubject, err := texttemplate.New("subject.tmpl").Funcs(funcs()).ParseFS(defaultFS, "templates/subject.tmpl")
+	if err != nil {
 		return nil, err // the embedded templates are known to parse
 	}
-	t.subject = parseText("notify.subject", n.Subject, "notify.subject_file", n.SubjectFile, baseDir, t.dflt, &errs)
+	t.dflt = boundText(dfltSubject)
+	if subject := parseText("notify.subject", n.Subject, "notify.subject_file", n.SubjectFile, baseDir, nil, &errs); subject != nil {
+		t.subject = boundText(subject)
+	} else {
+		t.subject = t.dflt
+	}
 
 	dfltText, err := texttemplate.New("body.txt.tmpl").Funcs(funcs()).ParseFS(defaultFS, "templates/body.txt.tmpl")
 	if err != nil {
 		return nil, err
 	}
-	t.text = parseText("notify.body", n.Body, "notify.body_file", n.BodyFile, baseDir, dfltText, &errs)
+	t.text = boundText(parseText("notify.body", n.Body, "notify.body_file", n.BodyFile, baseDir, dfltText, &errs))
 
 	switch {
 	case n.HTMLBodyFile != "":
@@ -96,12 +103,12 @@ func NewTemplates(n *rules.Notify, baseDir string) (*Templates, error) {
 			errs = append(errs, templateError(path, path, err))
 			break
 		}
-		t.html = h
+		t.html = boundHTML(h)
 	case n.Body != "" || n.BodyFile != "":
 		t.htmlPre = true
-		t.html = htmltemplate.Must(htmltemplate.New("body.pre.html.tmpl").ParseFS(defaultFS, "templates/body.pre.html.tmpl"))
+		t.html = boundHTML(htmltemplate.Must(htmltemplate.New("body.pre.html.tmpl").ParseFS(defaultFS, "templates/body.pre.html.tmpl")))
 	default:
-		t.html = htmltemplate.Must(htmltemplate.New("body.html.tmpl").Funcs(funcs()).ParseFS(defaultFS, "templates/body.html.tmpl"))
+		t.html = boundHTML(htmltemplate.Must(htmltemplate.New("body.html.tmpl").Funcs(funcs()).ParseFS(defaultFS, "templates/body.html.tmpl")))
 	}
 
 	if len(errs) == 0 {
@@ -209,21 +216,22 @@ func fileError(err error) string {
 func (t *Templates) Render(o Outcome, loc *time.Location) (Message, error) {
 	d := newData(o, loc)
 	var b limitedBuilder
+	budget := newRenderBudget(t.renderTime)
 
-	if err := t.subject.Execute(&b, d); err != nil {
+	if err := t.subject.execute(&b, d, budget); err != nil {
 		return Message{}, templateError(t.subject.Name(), t.subject.Name(), err)
 	}
 	subject := strings.Join(strings.Fields(b.String()), " ")
 	if subject == "" {
 		b.Reset()
-		if err := t.dflt.Execute(&b, d); err != nil {
+		if err := t.dflt.execute(&b, d, budget); err != nil {
 			return Message{}, templateError(t.dflt.Name(), t.dflt.Name(), err)
 		}
 		subject = strings.Join(strings.Fields(b.String()), " ")
 	}
 
 	b.Reset()
-	if err := t.text.Execute(&b, d); err != nil {
+	if err := t.text.execute(&b, d, budget); err != nil {
 		return Message{}, templateError(t.text.Name(), t.text.Name(), err)
 	}
 	text := b.String()
@@ -234,9 +242,9 @@ func (t *Templates) Render(o Outcome, loc *time.Location) (Message, error) {
 	b.Reset()
 	var err error
 	if t.htmlPre {
-		err = t.html.Execute(&b, text)
+		err = t.html.execute(&b, text, budget)
 	} else {
-		err = t.html.Execute(&b, d)
+		err = t.html.execute(&b, d, budget)
 	}
 	if err != nil {
 		return Message{}, templateError(t.html.Name(), t.html.Name(), err)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ruleflow/ruleflow/qualification/errlist"
 )
 
 // Position is a place in a configuration file. Line and Column are 1-based; Column
@@ -92,34 +94,15 @@ func (l ErrorList) Sort() {
 // Error returns the text of the first error and, when there are more, how many:
 // "first (and N more errors)", as go/scanner does. To show every error, range
 // over the list (or over Unwrap).
-func (l ErrorList) Error() string {
-	switch len(l) {
-	case 0:
-		return "no errors"
-	case 1:
-		return l[0].Error()
-	}
-	return fmt.Sprintf("%s (and %d more errors)", l[0], len(l)-1)
-}
+func (l ErrorList) Error() string { return errlist.Text(l) }
 
 // Unwrap returns the errors of the list, so errors.Is and errors.As look at each
 // (errors.As(err, &e) with e an *Error finds the first).
-func (l ErrorList) Unwrap() []error {
-	errs := make([]error, len(l))
-	for i, e := range l {
-		errs[i] = e
-	}
-	return errs
-}
+func (l ErrorList) Unwrap() []error { return errlist.Unwrap(l) }
 
 // Err returns nil for an empty list and the list itself otherwise, so a caller
 // can write errors.As(err, &list) whatever the count.
-func (l ErrorList) Err() error {
-	if len(l) == 0 {
-		return nil
-	}
-	return l
-}
+func (l ErrorList) Err() error { return errlist.Err(l) }
 
 // source is a file's text with an index of where its lines start.
 type source struct {
