@@ -19,10 +19,9 @@ func TestTimersThreeNodesPostgres(t *testing.T) {
 	const records = 300
 	cfg := parseConfig(t, "http://127.0.0.1:9", timeRule)
 	armer := openEngine(t, Options{Config: cfg, Store: dsn, NoDispatch: true, NoTimers: true})
-	var nodes []*Engine
-	for i := range 3 {
-		nodes = append(nodes, openEngine(t, Options{Config: cfg, Store: dsn, NoDispatch: true, NodeID: fmt.Sprintf("node-%d", i),
-			PollInterval: 50 * time.Millisecond, Lease: 5 * time.Second}))
+	for i := range 3 { // the three firing nodes, closed when the test ends
+		openEngine(t, Options{Config: cfg, Store: dsn, NoDispatch: true, NodeID: fmt.Sprintf("node-%d", i),
+			PollInterval: 50 * time.Millisecond, Lease: 5 * time.Second})
 	}
 	// Half are overdue when armed, half fall due over the next second.
 	now := time.Now()

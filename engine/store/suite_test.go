@@ -731,7 +731,15 @@ func testMigrationsIdempotent(t *testing.T, open opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]int{1, 2}, versions); diff != "" {
+	ms, err := loadMigrations(migrationFS, "migrations/"+string(s3.db.driver()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []int // every embedded migration, once: 1, 2, ... without gaps
+	for _, m := range ms {
+		want = append(want, m.version)
+	}
+	if diff := cmp.Diff(want, versions); diff != "" {
 		t.Errorf("schema_migrations (-want +got):\n%s", diff)
 	}
 }
