@@ -16,8 +16,8 @@ import (
 // A record snapshot (the latest values of a record of a form with time rules, kept
 // in the store) is a JSON object of field → [tag, value], the tag naming the Go type
 // of the value so that it decodes back exactly: "s" string, "i" int64, "f" float64
-// (or "F" for a non-finite one, as a string), "S" a string that is not valid UTF-8 (base64), "b" bool, "t" time.Time (RFC 3339 with
-// nanoseconds), "c" *qualification.CurrencyValue, "d" qualification.DiaryValue, "a"
+// (or "F" for a non-finite one, as a string), "S" a string that is not valid UTF-8 (base64), "b" bool, "t" time.Time ([Unix seconds,
+// nanoseconds], UTC), "c" *qualification.CurrencyValue, "d" qualification.DiaryValue, "a"
 // *rules.Attachment (name and content type: the data is not kept). NULL is omitted.
 
 // encodeSnapshot appends the snapshot encoding of rec to b.
@@ -63,9 +63,11 @@ func encodeSnapshot(b []byte, rec rules.Record) ([]byte, error) {
 			b = append(b, `b",`...)
 			b = strconv.AppendBool(b, x)
 		case time.Time:
-			b = append(b, `t","`...)
-			b = x.UTC().AppendFormat(b, time.RFC3339Nano)
-			b = append(b, '"')
+			b = append(b, `t",[`...)
+			b = strconv.AppendInt(b, x.Unix(), 10)
+			b = append(b, ',')
+			b = strconv.AppendInt(b, int64(x.Nanosecond()), 10)
+			b = append(b, ']')
 		default:
 			tag, val := "", any(nil)
 			switch y := v.(type) {
@@ -135,11 +137,9 @@ func decodeSnapshot(data []byte) (rules.Record, error) {
 			err = json.Unmarshal(tv[1], &x)
 			rec[k] = x
 		case "t":
-			var s string
-			if err = json.Unmarshal(tv[1], &s); err == nil {
-				var t time.Time
-				t, err = time.Parse(time.RFC3339Nano, s)
-				rec[k] = t
+			var sn [2]int64
+			if err = json.Unmarshal(tv[1], &sn); err == nil {
+				rec[k] = time.Unix(sn[0], sn[1]).UTC()
 			}
 		case "c":
 			c := &qualification.CurrencyValue{}

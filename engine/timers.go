@@ -91,7 +91,7 @@ func (e *Engine) armingFor(state *configState, ev *rules.Event, a *store.Arming)
 		return a
 	}
 	if a == nil {
-		a = &store.Arming{}
+		a = &store.Arming{Arm: make([]store.Timer, 0, len(trs))}
 	}
 	switch ev.Kind {
 	case rules.KindDelete:
@@ -101,13 +101,12 @@ func (e *Engine) armingFor(state *configState, ev *rules.Event, a *store.Arming)
 	default:
 		return a
 	}
-	data, err := encodeSnapshot(make([]byte, 0, 256), ev.After)
+	data, err := encodeSnapshot(make([]byte, 0, 64+48*len(ev.After)), ev.After)
 	if err != nil {
 		e.log.Error("engine: record not kept for its time rules; its timers are not armed", "form", ev.Form, "entry_id", ev.EntryID, "error", err)
 		return a
 	}
 	a.Snapshots = append(a.Snapshots, store.Snapshot{Form: ev.Form, EntryID: ev.EntryID, Data: data})
-	armedBy := string(ev.Kind) + " at " + ev.Time.UTC().Format(time.RFC3339)
 	for _, r := range trs {
 		anchor, due, ok := state.cfg.TimeDue(r, ev.After)
 		if !ok {
@@ -115,7 +114,7 @@ func (e *Engine) armingFor(state *configState, ev *rules.Event, a *store.Arming)
 			continue
 		}
 		t := store.Timer{Rule: r.Name, Form: ev.Form, EntryID: ev.EntryID, Anchor: anchor, Offset: r.At.Offset.Std(),
-			Repetitions: r.Repetitions(), DueAt: due, ArmedBy: armedBy}
+			Repetitions: r.Repetitions(), DueAt: due, ArmedBy: string(ev.Kind), ArmedAt: ev.Time}
 		if r.Repeat != nil {
 			t.Every = r.Repeat.Every.Std()
 		}

@@ -79,7 +79,7 @@ func printTimers(w io.Writer, ts []store.Timer) {
 	fmt.Fprintln(tw, "DUE\tSTATE\tRULE\tFORM\tENTRY\tREPETITION\tFIRED\tANCHOR\tARMED BY")
 	for _, t := range ts {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\n", t.DueAt.UTC().Format(time.RFC3339), t.State, t.Rule, t.Form, t.EntryID,
-			min(t.Repetition+1, t.Repetitions), t.Repetitions, t.Fired, t.Anchor.UTC().Format(time.RFC3339), t.ArmedBy)
+			min(t.Repetition+1, t.Repetitions), t.Repetitions, t.Fired, t.Anchor.UTC().Format(time.RFC3339), t.ArmedBy+" at "+t.ArmedAt.UTC().Format(time.RFC3339))
 	}
 	tw.Flush()
 }

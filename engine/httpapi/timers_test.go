@@ -3,6 +3,7 @@ package httpapi
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -48,7 +49,7 @@ func TestListTimers(t *testing.T) {
 	r = ts.admin("GET", "/v1/timers?rule=Overdue&entry_id=1", nil)
 	var l timerList
 	decode(t, r, &l)
-	if got := l.Timers[0]; got.Every != "1h0m0s" || got.Repetitions != 3 || got.Offset != "30m0s" || got.ArmedBy != "create at 2030-01-01T08:00:00Z" {
+	if got := l.Timers[0]; got.Every != "1h0m0s" || got.Repetitions != 3 || got.Offset != "30m0s" || got.ArmedBy != "create" || !got.ArmedAt.Equal(time.Date(2030, 1, 1, 8, 0, 0, 0, time.UTC)) {
 		t.Errorf("timer = %+v", got)
 	}
 	for _, tc := range []struct{ query, want string }{

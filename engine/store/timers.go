@@ -38,8 +38,8 @@ type Timer struct {
 	DueAt       time.Time
 	State       TimerState
 	Fired       int    // firings whose condition held
-	ArmedBy     string // what armed it (the event, for display)
-	ArmedAt     time.Time
+	ArmedBy     string    // what armed it: the event kind (create, update)
+	ArmedAt     time.Time // when: the event's time (given to EnqueueArming, else its now)
 	UpdatedAt   time.Time
 	LastFiredAt time.Time // zero if it never fired
 
@@ -54,7 +54,8 @@ type Arming struct {
 	// armed for another anchor value or offset, is armed afresh at DueAt with
 	// repetition 0; one armed for the same anchor and offset is left as it is, so
 	// saving a record again neither delays nor repeats its firing. Rule, Form,
-	// EntryID, Anchor, Offset, Repetitions, Every, DueAt and ArmedBy are used.
+	// EntryID, Anchor, Offset, Repetitions, Every, DueAt, ArmedBy and ArmedAt are
+	// used.
 	Arm []Timer
 	// Disarm deletes a record's timer of one rule (its anchor became NULL).
 	Disarm []TimerKey
@@ -196,7 +197,7 @@ ON CONFLICT (rule, form, entry_id) DO UPDATE SET anchor = excluded.anchor, offse
 	updated_at = excluded.updated_at, last_fired_at = NULL, lease_owner = '', lease_until = NULL
 WHERE timers.anchor <> excluded.anchor OR timers.offset_us <> excluded.offset_us`,
 			tm.Rule, tm.Form, tm.EntryID, utc(tm.Anchor), tm.Offset.Microseconds(), tm.Repetitions, tm.Every.Microseconds(),
-			utc(tm.DueAt), tm.ArmedBy, now, now); err != nil {
+			utc(tm.DueAt), tm.ArmedBy, utc(cmpOr(tm.ArmedAt, now)), now); err != nil {
 			return err
 		}
 	}
@@ -476,4 +477,12 @@ func (s *Store) Snapshot(ctx context.Context, form, entryID string) ([]byte, err
 		return nil, fmt.Errorf("store: snapshot of %s %s: %w", form, entryID, ErrNotFound)
 	}
 	return data, nil
+}
+
+// cmpOr returns t, or def when t is zero.
+func cmpOr(t, def time.Time) time.Time {
+	if t.IsZero() {
+		return def
+	}
+	return t
 }
