@@ -37,7 +37,7 @@ type Timer struct {
 	Every       time.Duration
 	DueAt       time.Time
 	State       TimerState
-	Fired       int    // firings whose condition held
+	Fired       int       // firings whose condition held
 	ArmedBy     string    // what armed it: the event kind (create, update)
 	ArmedAt     time.Time // when: the event's time (given to EnqueueArming, else its now)
 	UpdatedAt   time.Time
