@@ -55,9 +55,10 @@ const LateAfter = time.Second
 // timerClaimBatch is the most timers one claim takes.
 const timerClaimBatch = 256
 
-// armedGaugeEvery is how often the timer loop recounts the armed timers for the
-// ruleflow_timers_armed gauge (a COUNT over the timers' index).
-const armedGaugeEvery = 10 * time.Second
+// armedGaugeEvery is how many poll intervals pass between two recounts of the
+// armed timers for the ruleflow_timers_armed gauge (a COUNT over the timers' index):
+// every 10 s by default.
+const armedGaugeEvery = 10
 
 // CheckRunnable reports what this engine refuses to run in a configuration that
 // rules.Load accepted, so that `ruleflow check` judges a file exactly as Open and
@@ -399,7 +400,7 @@ func (l *timerLoop) run(ctx context.Context) {
 		} else if ok {
 			wait = min(wait, max(next.Sub(e.now()), 0))
 		}
-		if e.metrics != nil && time.Since(counted) >= armedGaugeEvery {
+		if e.metrics != nil && time.Since(counted) >= armedGaugeEvery*l.poll {
 			counted = time.Now()
 			if n, err := e.store.CountArmedTimers(ctx); err == nil {
 				e.metrics.timersArmed(n)

@@ -16,7 +16,7 @@ type timerMetrics struct {
 func newTimerMetrics(reg prometheus.Registerer) *timerMetrics {
 	m := &timerMetrics{
 		armed: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: "ruleflow", Name: "timers_armed", Help: "Timers of time-based rules armed in the store (recounted every 10 s).",
+			Namespace: "ruleflow", Name: "timers_armed", Help: "Timers of time-based rules armed in the store (recounted every 10 poll intervals).",
 		}),
 		firings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "ruleflow", Name: "timer_firings_total", Help: "Due timers settled by this node, by result (fired, not_fired: condition false or record gone).",

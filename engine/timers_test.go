@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/ruleflow/ruleflow/engine/store"
 	"github.com/ruleflow/ruleflow/rules"
 )
@@ -488,5 +491,41 @@ func TestTimerLookupDisabled(t *testing.T) {
 	handle(t, e, ticketSave(rules.KindCreate, "1", "New", t0, t0))
 	if n := fireAt(t, e, clock, t0.Add(3*time.Hour)); n != 1 || len(timeJobs(t, e)) != 1 {
 		t.Fatalf("settled %d, jobs %d; want the snapshot to fire", n, len(timeJobs(t, e)))
+	}
+}
+
+// TestTimerMetrics: the armed gauge, the firings counter and the lag histogram.
+func TestTimerMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e := openEngine(t, Options{Config: parseConfig(t, "http://127.0.0.1:9", timeRule), Store: sqliteDSN(t), NoDispatch: true, Registerer: reg,
+		PollInterval: 50 * time.Millisecond})
+	now := time.Now()
+	handle(t, e, ticketSave(rules.KindCreate, "1", "New", now.Add(-3*time.Hour), now))      // overdue: fires
+	handle(t, e, ticketSave(rules.KindCreate, "2", "Complete", now.Add(-3*time.Hour), now)) // overdue: condition false
+	handle(t, e, ticketSave(rules.KindCreate, "3", "New", now.Add(time.Hour), now))         // armed
+	waitFor(t, 5*time.Second, "two settled timers", func() bool {
+		return testutil.ToFloat64(e.metrics.timers.firings.WithLabelValues("fired")) == 1 &&
+			testutil.ToFloat64(e.metrics.timers.firings.WithLabelValues("not_fired")) == 1
+	})
+	if n := testutil.CollectAndCount(e.metrics.timers.lag); n != 1 {
+		t.Errorf("lag histogram: %d series", n)
+	}
+	var lagCount uint64
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "ruleflow_timer_lag_seconds" {
+			lagCount = mf.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	if lagCount != 2 {
+		t.Errorf("lag observations = %d, want 2", lagCount)
+	}
+	// The loop recounts the armed timers every 10 poll intervals (0.5 s here).
+	waitFor(t, 5*time.Second, "ruleflow_timers_armed = 1", func() bool { return testutil.ToFloat64(e.metrics.timers.armed) == 1 })
+	if got := testutil.ToFloat64(e.metrics.timers.armed); got != 1 {
+		t.Errorf("ruleflow_timers_armed = %v, want 1", got)
 	}
 }
