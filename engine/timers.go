@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -94,8 +95,15 @@ func (e *Engine) armingFor(state *configState, ev *rules.Event, a *store.Arming)
 	if a == nil {
 		a = &store.Arming{Arm: make([]store.Timer, 0, len(trs))}
 	}
+	// The store applies an Arming's forgets, then its snapshots, disarms and arms;
+	// within a batch a later event about the same record replaces what an earlier
+	// one asked for, so that order gives each record its last event's outcome.
+	rec := func(form, id string) bool { return form == ev.Form && id == ev.EntryID }
 	switch ev.Kind {
 	case rules.KindDelete:
+		a.Arm = slices.DeleteFunc(a.Arm, func(t store.Timer) bool { return rec(t.Form, t.EntryID) })
+		a.Disarm = slices.DeleteFunc(a.Disarm, func(k store.TimerKey) bool { return rec(k.Form, k.EntryID) })
+		a.Snapshots = slices.DeleteFunc(a.Snapshots, func(sn store.Snapshot) bool { return rec(sn.Form, sn.EntryID) })
 		a.Forget = append(a.Forget, store.RecordKey{Form: ev.Form, EntryID: ev.EntryID})
 		return a
 	case rules.KindCreate, rules.KindUpdate:
@@ -108,10 +116,16 @@ func (e *Engine) armingFor(state *configState, ev *rules.Event, a *store.Arming)
 		return a
 	}
 	a.Snapshots = append(a.Snapshots, store.Snapshot{Form: ev.Form, EntryID: ev.EntryID, Data: data})
+	batched := len(a.Arm) > 0 || len(a.Disarm) > 0 // an earlier event of the batch may concern this record
 	for _, r := range trs {
+		key := store.TimerKey{Rule: r.Name, Form: ev.Form, EntryID: ev.EntryID}
+		if batched {
+			a.Arm = slices.DeleteFunc(a.Arm, func(t store.Timer) bool { return t.Rule == key.Rule && rec(t.Form, t.EntryID) })
+			a.Disarm = slices.DeleteFunc(a.Disarm, func(k store.TimerKey) bool { return k == key })
+		}
 		anchor, due, ok := state.cfg.TimeDue(r, ev.After)
 		if !ok {
-			a.Disarm = append(a.Disarm, store.TimerKey{Rule: r.Name, Form: ev.Form, EntryID: ev.EntryID})
+			a.Disarm = append(a.Disarm, key)
 			continue
 		}
 		t := store.Timer{Rule: r.Name, Form: ev.Form, EntryID: ev.EntryID, Anchor: anchor, Offset: r.At.Offset.Std(),

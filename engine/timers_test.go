@@ -529,3 +529,27 @@ func TestTimerMetrics(t *testing.T) {
 		t.Errorf("ruleflow_timers_armed = %v, want 1", got)
 	}
 }
+
+// TestTimerBatchLastEventWins: in one HandleBatch, each record's timers end as its
+// last event says: a create then a delete arms nothing, an anchor set then cleared
+// disarms, a delete then a create arms.
+func TestTimerBatchLastEventWins(t *testing.T) {
+	clock := newFakeClock(t0)
+	e := timerEngine(t, clock, timeRule)
+	handle(t, e, ticketSave(rules.KindCreate, "3", "New", t0, t0))
+	evs := []*rules.Event{
+		ticketSave(rules.KindCreate, "1", "New", t0, t0), ticketSave(rules.KindDelete, "1", "New", t0, t0),
+		ticketSave(rules.KindCreate, "2", "New", t0, t0), ticketSave(rules.KindUpdate, "2", "New", nil, t0),
+		ticketSave(rules.KindDelete, "3", "New", t0, t0), ticketSave(rules.KindCreate, "3", "New", t0.Add(time.Hour), t0),
+	}
+	if _, err := e.HandleBatch(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	ts := listTimers(t, e, store.TimerFilter{All: true})
+	if len(ts) != 1 || ts[0].EntryID != "3" || !ts[0].Anchor.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("timers = %+v, want only 3's, re-armed", ts)
+	}
+	if _, err := e.Store().Snapshot(context.Background(), "Ticket", "1"); err == nil {
+		t.Error("the snapshot of 1 (created and deleted) is kept")
+	}
+}
