@@ -198,6 +198,10 @@ func nextRepetition(t store.Timer, now time.Time) (time.Time, int) {
 // returns how many timers it settled (fired or not). The timer loop calls it
 // whenever a timer falls due; tests with an injected clock call it after moving the
 // clock. It returns an error only when the store fails.
+//
+// Without a Lookup in force a batch of due timers is claimed, decided and recorded
+// in one transaction (store.ClaimAndFireTimers); with one, the lookups run outside
+// any transaction, between the claim (a lease) and the firing.
 func (e *Engine) FireDueTimers(ctx context.Context) (int, error) {
 	if e.store == nil {
 		return 0, nil
@@ -205,29 +209,50 @@ func (e *Engine) FireDueTimers(ctx context.Context) (int, error) {
 	owner := e.timerOwner()
 	total := 0
 	for {
-		now := e.now()
-		due, err := e.store.ClaimTimers(ctx, owner, timerClaimBatch, e.timerLease(), now)
-		if err != nil {
-			return total, err
-		}
-		if len(due) == 0 {
-			return total, nil
-		}
-		n, err := e.fireClaimed(ctx, owner, due)
+		n, claimed, err := e.fireBatch(ctx, owner)
 		total += n
-		if err != nil {
+		if err != nil || claimed < timerClaimBatch {
 			return total, err
-		}
-		if len(due) < timerClaimBatch {
-			return total, nil
 		}
 	}
 }
 
-// fireClaimed decides the claimed timers and records them in one transaction.
-func (e *Engine) fireClaimed(ctx context.Context, owner string, due []store.DueTimer) (int, error) {
-	state := e.cfg.Load()
+// fireBatch fires one batch of due timers; claimed is how many it claimed.
+func (e *Engine) fireBatch(ctx context.Context, owner string) (settled, claimed int, err error) {
 	now := e.now()
+	if lk := e.opts.Lookup; lk == nil || !lookupEnabled(lk) {
+		var decisions []timerDecision
+		firings, results, err := e.store.ClaimAndFireTimers(ctx, owner, timerClaimBatch, e.timerLease(), now,
+			func(due []store.DueTimer) []store.TimerFiring {
+				claimed = len(due)
+				var fs []store.TimerFiring
+				fs, decisions = e.decideDue(ctx, e.cfg.Load(), due, e.now())
+				return fs
+			})
+		if err != nil {
+			return 0, 0, err
+		}
+		return e.recordFired(firings, decisions, results), claimed, nil
+	}
+	due, err := e.store.ClaimTimers(ctx, owner, timerClaimBatch, e.timerLease(), now)
+	if err != nil || len(due) == 0 {
+		return 0, 0, err
+	}
+	firings, decisions := e.decideDue(ctx, e.cfg.Load(), due, e.now())
+	if len(firings) == 0 {
+		return 0, len(due), nil
+	}
+	results, err := e.store.FireTimers(ctx, owner, firings)
+	if err != nil {
+		return 0, len(due), err
+	}
+	return e.recordFired(firings, decisions, results), len(due), nil
+}
+
+// decideDue decides the claimed timers: their firings for the store and, index for
+// index, what each came to. A timer whose record lookup or rendering fails is left
+// out: it stays leased and is tried again when its lease ends.
+func (e *Engine) decideDue(ctx context.Context, state *configState, due []store.DueTimer, now time.Time) ([]store.TimerFiring, []timerDecision) {
 	firings := make([]store.TimerFiring, 0, len(due))
 	decisions := make([]timerDecision, 0, len(due))
 	for _, dt := range due {
@@ -237,7 +262,6 @@ func (e *Engine) fireClaimed(ctx context.Context, owner string, due []store.DueT
 		case errors.Is(err, ErrRecordNotFound):
 			d.cause = "record not found"
 		case err != nil:
-			// The lease runs out and the timer is tried again.
 			e.log.Warn("engine: timer record lookup failed; the timer is tried again when its lease ends",
 				"rule", dt.Rule, "form", dt.Form, "entry_id", dt.EntryID, "error", err)
 			continue
@@ -251,13 +275,12 @@ func (e *Engine) fireClaimed(ctx context.Context, owner string, due []store.DueT
 		firings = append(firings, store.TimerFiring{Timer: dt.Timer, Fired: d.res != nil, Next: d.next, NextRepetition: d.rep, Jobs: d.jobs, At: now})
 		decisions = append(decisions, d)
 	}
-	if len(firings) == 0 {
-		return 0, nil
-	}
-	results, err := e.store.FireTimers(ctx, owner, firings)
-	if err != nil {
-		return 0, err
-	}
+	return firings, decisions
+}
+
+// recordFired logs and counts the firings the store recorded and wakes the
+// dispatcher for their deliveries; it returns how many were recorded.
+func (e *Engine) recordFired(firings []store.TimerFiring, decisions []timerDecision, results []error) int {
 	n, enqueued := 0, 0
 	for i, f := range firings {
 		if results[i] != nil {
@@ -266,7 +289,7 @@ func (e *Engine) fireClaimed(ctx context.Context, owner string, due []store.DueT
 		}
 		n++
 		enqueued += len(f.Jobs)
-		e.logFiring(f, decisions[i], now)
+		e.logFiring(f, decisions[i], f.At)
 	}
 	if enqueued > 0 {
 		e.metrics.enqueued(enqueued)
@@ -274,7 +297,7 @@ func (e *Engine) fireClaimed(ctx context.Context, owner string, due []store.DueT
 			e.disp.wake()
 		}
 	}
-	return n, nil
+	return n
 }
 
 // logFiring logs and counts one recorded firing.

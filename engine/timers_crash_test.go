@@ -45,7 +45,7 @@ func TestTimerCrashChild(t *testing.T) {
 	}
 	e := openEngine(t, opts)
 	now := time.Now()
-	for i := 0; i < n; i += 50 {
+	for i := 0; i < n; i += 50 { // n < 0 arms nothing
 		var evs []*rules.Event
 		for k := i; k < min(n, i+50); k++ {
 			evs = append(evs, ticketSave(rules.KindCreate, fmt.Sprint(k), "New", now.Add(-3*time.Hour), now))
@@ -72,9 +72,22 @@ func testTimerCrash(t *testing.T, dsn string) {
 	watch := openEngine(t, Options{Config: cfg, Store: dsn, NoDispatch: true, NoTimers: true})
 	st := watch.Store()
 	// The first child is killed while it arms and fires, the second (arming
-	// nothing) while it fires what the first left.
+	// nothing, with a slow lookup) while it holds the leases of a claimed batch.
 	var stderr bytes.Buffer
-	for round, n := range []int{records, 0} {
+	// The third (arming nothing, no lookup: each batch is claimed, decided and
+	// recorded in one transaction) is killed while it fires 2,000 more.
+	for round, n := range []int{records, 0, -1} {
+		if n <= 0 { // the second and third children must find timers to fire: arm more, overdue
+			now := time.Now()
+			extra := map[int]int{0: 500, -1: 2000}[n]
+			var evs []*rules.Event
+			for k := range extra {
+				evs = append(evs, ticketSave(rules.KindCreate, fmt.Sprintf("r%d-%d", round, k), "New", now.Add(-3*time.Hour), now))
+			}
+			if _, err := watch.HandleBatch(context.Background(), evs); err != nil {
+				t.Fatal(err)
+			}
+		}
 		before := len(jobsOf(t, st, store.KindCallout))
 		target := before + 300
 		cmd := exec.Command(os.Args[0], "-test.run=^TestTimerCrashChild$", "-test.count=1")
@@ -97,6 +110,9 @@ func testTimerCrash(t *testing.T, dsn string) {
 			if n == 0 { // the second dies holding the leases of a claimed batch
 				ts, err := st.ListTimers(context.Background(), store.TimerFilter{Limit: 1000})
 				return err == nil && len(ts) > 0 && ts[0].LeaseOwner == "timer-crash-child"
+			}
+			if n < 0 {
+				target = before + 200
 			}
 			return len(jobsOf(t, st, store.KindCallout)) >= target
 		})

@@ -221,6 +221,21 @@ func (s *Store) ClaimTimers(ctx context.Context, owner string, limit int, lease 
 	if s.committer.isClosed() {
 		return nil, ErrClosed
 	}
+	q, args := s.claimTimersQuery(owner, limit, lease, now)
+	var out []DueTimer
+	err := s.committer.do(ctx, 1, func(ctx context.Context, t tx) (error, error) {
+		var err error
+		out, err = claimTimersTx(ctx, t, q, args)
+		return nil, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim timers: %w", err)
+	}
+	return out, nil
+}
+
+// claimTimersQuery returns the claim statement of ClaimTimers with its arguments.
+func (s *Store) claimTimersQuery(owner string, limit int, lease time.Duration, now time.Time) (string, []any) {
 	now = utc(now)
 	until, clock, la := s.leaseTimes(lease, now)
 	q := `UPDATE timers SET lease_owner = ?, lease_until = ` + until + `
@@ -234,27 +249,69 @@ RETURNING ` + timerColumns
 	args = append(args, now)
 	args = append(args, la.clock...)
 	args = append(args, limit)
-	var out []DueTimer
-	err := s.committer.do(ctx, 1, func(ctx context.Context, t tx) (error, error) {
-		timers, err := queryAll(ctx, t, scanTimer, q, args...)
-		if err != nil {
+	return q, args
+}
+
+// claimTimersTx runs the claim statement q inside t and reads the claimed timers'
+// snapshots, earliest due first.
+func claimTimersTx(ctx context.Context, t tx, q string, args []any) ([]DueTimer, error) {
+	timers, err := queryAll(ctx, t, scanTimer, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DueTimer, len(timers))
+	for i, tm := range timers {
+		out[i].Timer = tm
+		if _, err := queryRow(ctx, t, `SELECT data FROM timer_records WHERE form = ? AND entry_id = ?`,
+			[]any{tm.Form, tm.EntryID}, &out[i].Snapshot); err != nil {
 			return nil, err
 		}
-		out = make([]DueTimer, len(timers))
-		for i, tm := range timers {
-			out[i].Timer = tm
-			if _, err := queryRow(ctx, t, `SELECT data FROM timer_records WHERE form = ? AND entry_id = ?`,
-				[]any{tm.Form, tm.EntryID}, &out[i].Snapshot); err != nil {
-				return nil, err
-			}
-		}
-		return nil, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: claim timers: %w", err)
 	}
 	sortTimersByDue(out)
 	return out, nil
+}
+
+// ClaimAndFireTimers is ClaimTimers and FireTimers in one transaction, for a caller
+// whose decisions need no I/O: decide is called inside the transaction with the
+// claimed timers (earliest due first) and returns their firings; they are recorded
+// with their jobs before the transaction commits, so a batch of due timers costs
+// one commit instead of two. decide may be called again if the transaction has to
+// be retried; only the firings of the run that committed are returned, with their
+// results (nil, or wrapping ErrLeaseLost) as in FireTimers.
+func (s *Store) ClaimAndFireTimers(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time,
+	decide func([]DueTimer) []TimerFiring) (firings []TimerFiring, results []error, err error) {
+	switch {
+	case owner == "":
+		return nil, nil, errors.New("store: claim timers: empty owner")
+	case limit <= 0:
+		return nil, nil, fmt.Errorf("store: claim timers: limit must be positive, got %d", limit)
+	case lease <= 0:
+		return nil, nil, fmt.Errorf("store: claim timers: lease must be positive, got %v", lease)
+	}
+	if s.committer.isClosed() {
+		return nil, nil, ErrClosed
+	}
+	q, args := s.claimTimersQuery(owner, limit, lease, now)
+	err = s.committer.do(ctx, limit, func(ctx context.Context, t tx) (error, error) {
+		due, err := claimTimersTx(ctx, t, q, args)
+		if err != nil || len(due) == 0 {
+			firings, results = nil, nil
+			return nil, err
+		}
+		fs := decide(due)
+		for _, f := range fs {
+			if err := prepareJobs(f.Jobs, f.At); err != nil {
+				return nil, err
+			}
+		}
+		res, err := s.fireTimersTx(ctx, t, owner, fs)
+		firings, results = fs, res
+		return nil, err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: fire timers: %w", err)
+	}
+	return firings, results, nil
 }
 
 func sortTimersByDue(ts []DueTimer) {
@@ -301,39 +358,45 @@ func (s *Store) FireTimers(ctx context.Context, owner string, fs []TimerFiring) 
 		own[i].Jobs = append([]Job(nil), f.Jobs...)
 		weight += 1 + len(f.Jobs)
 	}
-	results = make([]error, len(own))
 	err = s.committer.do(ctx, weight, func(ctx context.Context, t tx) (error, error) {
-		var jobs []Job
-		for i, f := range own {
-			tm := f.Timer
-			state, next, rep := string(TimerDone), tm.DueAt, tm.Repetition
-			if !f.Next.IsZero() {
-				state, next, rep = string(TimerArmed), f.Next, f.NextRepetition
-			}
-			fired, last := 0, any(nil)
-			if f.Fired {
-				fired, last = 1, utc(f.At)
-			}
-			n, err := t.exec(ctx, `UPDATE timers SET state = ?, due_at = ?, repetition = ?, fired = fired + ?,
-	last_fired_at = COALESCE(?, last_fired_at), updated_at = ?, lease_owner = '', lease_until = NULL
-WHERE rule = ? AND form = ? AND entry_id = ? AND anchor = ? AND repetition = ? AND state = 'armed' AND lease_owner = ?`,
-				state, utc(next), rep, fired, last, utc(f.At), tm.Rule, tm.Form, tm.EntryID, utc(tm.Anchor), tm.Repetition, owner)
-			if err != nil {
-				return nil, err
-			}
-			if n == 0 {
-				results[i] = fmt.Errorf("store: timer %q for %s %s: %w", tm.Rule, tm.Form, tm.EntryID, ErrLeaseLost)
-				continue
-			}
-			results[i] = nil
-			jobs = append(jobs, f.Jobs...)
-		}
-		return nil, s.insertJobs(ctx, t, jobs, false)
+		var err error
+		results, err = s.fireTimersTx(ctx, t, owner, own)
+		return nil, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: fire timers: %w", err)
 	}
 	return results, nil
+}
+
+// fireTimersTx records firings (their jobs prepared) inside t.
+func (s *Store) fireTimersTx(ctx context.Context, t tx, owner string, fs []TimerFiring) ([]error, error) {
+	results := make([]error, len(fs))
+	var jobs []Job
+	for i, f := range fs {
+		tm := f.Timer
+		state, next, rep := string(TimerDone), tm.DueAt, tm.Repetition
+		if !f.Next.IsZero() {
+			state, next, rep = string(TimerArmed), f.Next, f.NextRepetition
+		}
+		fired, last := 0, any(nil)
+		if f.Fired {
+			fired, last = 1, utc(f.At)
+		}
+		n, err := t.exec(ctx, `UPDATE timers SET state = ?, due_at = ?, repetition = ?, fired = fired + ?,
+	last_fired_at = COALESCE(?, last_fired_at), updated_at = ?, lease_owner = '', lease_until = NULL
+WHERE rule = ? AND form = ? AND entry_id = ? AND anchor = ? AND repetition = ? AND state = 'armed' AND lease_owner = ?`,
+			state, utc(next), rep, fired, last, utc(f.At), tm.Rule, tm.Form, tm.EntryID, utc(tm.Anchor), tm.Repetition, owner)
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			results[i] = fmt.Errorf("store: timer %q for %s %s: %w", tm.Rule, tm.Form, tm.EntryID, ErrLeaseLost)
+			continue
+		}
+		jobs = append(jobs, f.Jobs...)
+	}
+	return results, s.insertJobs(ctx, t, jobs, false)
 }
 
 // ReleaseTimers gives back every timer lease owner holds (on graceful shutdown),
