@@ -95,3 +95,50 @@ func testTimers(t *testing.T, open func(*testing.T) (*Store, func() *Store)) {
 		}
 	}
 }
+
+func TestClaimAndFireTimersSQLite(t *testing.T)   { testClaimAndFire(t, openSQLiteT) }
+func TestClaimAndFireTimersPostgres(t *testing.T) { testClaimAndFire(t, openPostgresT) }
+
+// testClaimAndFire: one transaction claims the due timers, hands them to decide
+// and records its firings with their jobs; nothing due means decide is not called.
+func testClaimAndFire(t *testing.T, open func(*testing.T) (*Store, func() *Store)) {
+	s, _ := open(t)
+	ctx := context.Background()
+	base := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	a := &Arming{}
+	for i, id := range []string{"1", "2", "3"} {
+		d := base.Add(time.Duration(i) * time.Minute)
+		a.Snapshots = append(a.Snapshots, Snapshot{Form: "Ticket", EntryID: id, Data: []byte(id)})
+		a.Arm = append(a.Arm, Timer{Rule: "R", Form: "Ticket", EntryID: id, Anchor: d, Repetitions: 1, DueAt: d})
+	}
+	if err := s.EnqueueArming(ctx, nil, a, base); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	fs, res, err := s.ClaimAndFireTimers(ctx, "n", 10, time.Minute, base.Add(time.Minute), func(due []DueTimer) []TimerFiring {
+		calls++
+		if len(due) != 2 || due[0].EntryID != "1" || string(due[1].Snapshot) != "2" || due[0].LeaseOwner != "n" {
+			t.Errorf("due = %+v", due)
+		}
+		return []TimerFiring{
+			{Timer: due[0].Timer, Fired: true, Jobs: []Job{{Kind: KindCallout, MaxAttempts: 1, EntryID: "1"}}, At: base.Add(time.Minute)},
+			{Timer: due[1].Timer, At: base.Add(time.Minute)},
+		}
+	})
+	if err != nil || len(fs) != 2 || res[0] != nil || res[1] != nil || calls != 1 {
+		t.Fatalf("ClaimAndFireTimers = %v %v %v (calls %d)", fs, res, err, calls)
+	}
+	if jobs, _ := s.List(ctx, Filter{}); len(jobs) != 1 || jobs[0].EntryID != "1" {
+		t.Errorf("jobs = %+v", jobs)
+	}
+	if ts, _ := s.ListTimers(ctx, TimerFilter{}); len(ts) != 1 || ts[0].EntryID != "3" || ts[0].LeaseOwner != "" {
+		t.Errorf("armed = %+v", ts)
+	}
+	fs, _, err = s.ClaimAndFireTimers(ctx, "n", 10, time.Minute, base.Add(time.Minute), func([]DueTimer) []TimerFiring {
+		t.Error("decide called with nothing due")
+		return nil
+	})
+	if err != nil || fs != nil {
+		t.Errorf("nothing due: %v %v", fs, err)
+	}
+}
