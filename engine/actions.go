@@ -25,6 +25,15 @@ import (
 // notification e-mails of all events are stored in one transaction before
 // HandleBatch returns, so either every event's deliveries are stored or none is.
 func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result, error) {
+	if e.tr != nil {
+		return e.handleBatchTraced(ctx, evs) // telemetry.go
+	}
+	return e.handleBatch(ctx, evs, nil)
+}
+
+// handleBatch is HandleBatch; parents, when tracing, are the traceparents of the
+// events' spans, stored with their jobs.
+func (e *Engine) handleBatch(ctx context.Context, evs []*rules.Event, parents []string) ([]*Result, error) {
 	if e.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -40,6 +49,10 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 	results := make([]*Result, len(evs))
 	jobsOf := make([][]store.Job, len(evs))
 	rejected, total := false, 0
+	var handled []*rules.Event // with their time set, for the history (history.go)
+	if e.historyOn(state) {
+		handled = make([]*rules.Event, len(evs))
+	}
 	for i, ev := range evs {
 		if ev.Time.IsZero() {
 			// The caller's event is not ours to change (a host may share it).
@@ -56,6 +69,12 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 		}
 		e.metrics.eventHandled(ev.Kind, len(res.Matches))
 		results[i], jobsOf[i] = res, jobs
+		if handled != nil {
+			handled[i] = ev
+		}
+		if parents != nil {
+			stampTraceParent(jobs, parents[i])
+		}
 		rejected = rejected || res.Rejected != nil
 		total += len(jobs)
 	}
@@ -63,14 +82,16 @@ func (e *Engine) HandleBatch(ctx context.Context, evs []*rules.Event) ([]*Result
 	if !rejected {
 		arming = e.armBatch(state, results)
 	}
+	hist := e.historyOf(ctx, state, handled, results, jobsOf, rejected)
 	if rejected || (total == 0 && arming.Empty()) || e.store == nil {
+		e.appendHistory(ctx, hist) // nothing to wait for: queued, not awaited
 		return results, nil
 	}
 	all := make([]store.Job, 0, total)
 	for _, jobs := range jobsOf {
 		all = append(all, jobs...)
 	}
-	if err := e.store.EnqueueArming(ctx, all, arming, e.now()); err != nil {
+	if err := e.store.EnqueueArming(ctx, all, hist, arming, e.now()); err != nil {
 		if errors.Is(err, store.ErrClosed) {
 			err = ErrClosed // Close raced with this Handle
 		}

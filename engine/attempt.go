@@ -28,6 +28,9 @@ var mailRetry = callouts.Policy{Interval: 10 * time.Second, Max: mailMaxAttempts
 func (e *Engine) attempt(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job, limit time.Duration) store.Outcome {
 	switch job.Kind {
 	case store.KindCallout:
+		if store.IsTargetCall(job) {
+			return e.attemptTargetCall(ctx, state, sender, job)
+		}
 		return e.attemptCallout(ctx, state, sender, job)
 	case store.KindEmail:
 		ctx, cancel := context.WithTimeout(ctx, limit)
@@ -45,11 +48,13 @@ func (e *Engine) permanentFailure(job store.Job, reason string) store.Outcome {
 	return store.Outcome{ID: job.ID, Status: store.StatusFailed, Attempt: store.Attempt{StartedAt: e.now(), Error: reason}}
 }
 
-func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job) store.Outcome {
+func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job) (out store.Outcome) {
 	var p DeliveryPayload
 	if err := json.Unmarshal(job.Payload, &p); err != nil || p.Request == nil && p.RenderError == "" {
 		return e.permanentFailure(job, fmt.Sprintf("unreadable delivery payload: %v", err))
 	}
+	ctx, span := e.startAttempt(ctx, "ruleflow.deliver", p.TraceParent, job) // telemetry.go; nil when off
+	defer func() { endAttempt(span, out) }()
 	c := state.callout(job.Callout)
 	start := e.now()
 	var res callouts.Result
@@ -73,7 +78,7 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 	e.metrics.attempted(job.Callout, res, delivered)
 	a := store.Attempt{StartedAt: start, Duration: res.Duration, StatusCode: res.StatusCode, Error: reason, Response: res.Response}
 	attempts := job.Attempts + 1
-	out := store.Outcome{ID: job.ID, Attempt: a}
+	out = store.Outcome{ID: job.ID, Attempt: a}
 	switch {
 	case delivered:
 		out.Status = store.StatusDelivered
@@ -108,6 +113,9 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 		} else {
 			out.Follow = e.removedNotification(state, p.Notify, p.Recipients, job, o)
 		}
+		if span != nil {
+			stampTraceParent(out.Follow, e.tr.traceParent(ctx))
+		}
 	}
 	return out
 }
@@ -118,6 +126,9 @@ type emailPayload struct {
 	Message Message `json:"message"`
 	Form    string  `json:"form"`
 	EntryID string  `json:"entry_id"`
+	// TraceParent is the span (the event's, or the delivery attempt's) the e-mail's
+	// span is a child of, when tracing is on.
+	TraceParent string `json:"traceparent,omitempty"`
 }
 
 // notePayload is what the outbox holds for a ticket note.
@@ -193,11 +204,13 @@ func (e *Engine) notifyJob(state *configState, callout string, n *rules.Notify, 
 	}}
 }
 
-func (e *Engine) attemptEmail(ctx context.Context, state *configState, job store.Job) store.Outcome {
+func (e *Engine) attemptEmail(ctx context.Context, state *configState, job store.Job) (out store.Outcome) {
 	var p emailPayload
 	if err := json.Unmarshal(job.Payload, &p); err != nil {
 		return e.permanentFailure(job, fmt.Sprintf("unreadable e-mail payload: %v", err))
 	}
+	ctx, span := e.startAttempt(ctx, "ruleflow.email", p.TraceParent, job) // telemetry.go; nil when off
+	defer func() { endAttempt(span, out) }()
 	start := e.now()
 	var err error
 	if state.mailer == nil {
@@ -206,7 +219,7 @@ func (e *Engine) attemptEmail(ctx context.Context, state *configState, job store
 		err = state.mailer.Send(ctx, p.Message)
 	}
 	a := store.Attempt{StartedAt: start, Duration: e.clockSince(start)}
-	out := store.Outcome{ID: job.ID, Attempt: a}
+	out = store.Outcome{ID: job.ID, Attempt: a}
 	if err == nil {
 		e.metrics.email(true)
 		out.Status = store.StatusDelivered

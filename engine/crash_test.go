@@ -251,6 +251,7 @@ func TestCrashSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, err := st.Stats(context.Background(), time.Now())
+	checkHistoryCovers(t, st, child.ids) // history_test.go
 	st.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -289,6 +290,7 @@ func TestCrashPostgres(t *testing.T) {
 		t.Fatal("everything was delivered before the child was killed; the test proves nothing")
 	}
 	t.Logf("killed with %d delivered, %d pending (%d leased)", s.Delivered, s.Pending, s.Leased)
+	checkHistoryCovers(t, e.Store(), child.ids) // history_test.go
 	recv.delay.Store(int64(time.Millisecond))
 	checkAllDelivered(t, e.Store(), recv, child.ids, 60*time.Second)
 }

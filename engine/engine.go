@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ruleflow/ruleflow/callouts/egress"
 	"github.com/ruleflow/ruleflow/engine/store"
@@ -91,6 +92,10 @@ type Options struct {
 	// NoTimers makes this engine arm timers on Handle without firing any (another
 	// node fires them).
 	NoTimers bool
+	// TracerProvider, if set, receives the engine's OpenTelemetry spans (see
+	// telemetry.go) instead of the OTLP exporter the configuration's telemetry
+	// block would make. Nil and no telemetry block means no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // Engine evaluates events against the rules and delivers what they fire. It is safe
@@ -108,6 +113,8 @@ type Engine struct {
 	disp      *dispatcher
 	stateMu   sync.Mutex // serialises changes of cfg
 	stopWatch context.CancelFunc
+	stopPurge func()   // stops the background history purge (history.go)
+	tr        *tracing // OpenTelemetry tracing; nil when off (telemetry.go)
 	watchDone chan struct{}
 	closeOnce sync.Once
 	closeErr  error
@@ -132,6 +139,12 @@ func Open(ctx context.Context, opts Options) (_ *Engine, err error) {
 	}
 	e.metrics = newMetrics(opts.Registerer)
 	e.client = e.newHTTPClient()
+	if e.tr, err = newTracing(ctx, opts.TracerProvider, opts.Config.Telemetry); err != nil {
+		return nil, err
+	}
+	if e.tr != nil {
+		e.client = e.tr.tracedClient(e.client)
+	}
 	if opts.Store != "" {
 		st, err := store.OpenOptions(ctx, opts.Store, store.Options{Logger: e.log})
 		if err != nil {
@@ -165,6 +178,7 @@ func Open(ctx context.Context, opts Options) (_ *Engine, err error) {
 			return nil, err
 		}
 		e.startWatch()
+		e.stopPurge = e.startHistoryPurge()
 	}
 	if e.store != nil && !opts.NoDispatch {
 		e.disp = newDispatcher(e)
@@ -208,6 +222,7 @@ func (e *Engine) Reload(cfg *rules.Config) error {
 	if err != nil {
 		return err
 	}
+	e.warnTelemetryReload(old.cfg, cfg) // telemetry.go
 	e.cfg.Store(state)
 	return nil
 }
@@ -227,6 +242,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 			<-e.watchDone
 		}
 		e.stopTimers()
+		if e.stopPurge != nil {
+			e.stopPurge()
+		}
 		var cutOff error
 		if e.disp != nil && e.disp.stop(ctx) {
 			cutOff = ctx.Err()
@@ -236,6 +254,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		}
 		if cutOff != nil {
 			e.closeErr = cutOff
+		}
+		if e.tr != nil && e.tr.shutdown != nil {
+			e.tr.shutdown(ctx) // flushes the spans still batched
 		}
 	})
 	return e.closeErr

@@ -73,6 +73,9 @@ type DeliveryPayload struct {
 	// Origin is "api" for a webhook registered through the API (the egress guard
 	// then refuses loopback), empty for the configuration file's callouts.
 	Origin string `json:"origin,omitempty"`
+	// TraceParent is the W3C traceparent of the span of the event that enqueued
+	// the delivery, when tracing is on: each attempt's span is its child.
+	TraceParent string `json:"traceparent,omitempty"`
 }
 
 // Handle runs ev through the rules in force (with their actions: set, reject,

@@ -51,6 +51,9 @@ func (d *dispatcher) reserve() time.Duration { return min(d.margin/2, 10*time.Se
 func attemptLimit(state *configState, job store.Job) time.Duration {
 	switch job.Kind {
 	case store.KindCallout:
+		if store.IsTargetCall(job) {
+			return targetCallLimit(state, job)
+		}
 		if c := state.callout(job.Callout); c != nil {
 			return timeoutOf(c)
 		}

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/ruleflow/ruleflow/callouts"
@@ -33,6 +34,7 @@ type configState struct {
 
 	egress      *egress.Policy  // the guard's policy, from cfg.Egress
 	apiWebhooks map[string]bool // IDs of the webhooks registered through the API
+	histRules   sync.Map        // form + "\x00" + kind → *ruleList the history refers to (history.go)
 }
 
 // callout returns the callout named name, or the one renamed from it, or nil.
@@ -91,6 +93,7 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 		}
 	}
 	s.mailLimit = mailLimit(s)
+	s.maxTimeout = targetCallsTimeout(cfg) // raised below by the callouts'
 	baseDir := configDir(s)
 	for name, c := range s.callouts {
 		s.maxTimeout = max(s.maxTimeout, timeoutOf(c))

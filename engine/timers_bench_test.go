@@ -151,7 +151,7 @@ func TestTimersMillion(t *testing.T) {
 				a.Arm = append(a.Arm, store.Timer{Rule: "Stale", Form: "Ticket", EntryID: id, Anchor: d.Add(-2 * time.Hour), Offset: 2 * time.Hour,
 					Repetitions: 1, DueAt: d, ArmedBy: "bench"})
 			}
-			if err := st.EnqueueArming(ctx, nil, a, time.Now()); err != nil {
+			if err := st.EnqueueArming(ctx, nil, nil, a, time.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}

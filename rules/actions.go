@@ -298,7 +298,7 @@ func (s *runState) holds(i int, r *Rule, report bool) bool {
 	}
 	ok, err := r.Program.Eval(s.environment())
 	if err != nil {
-		s.errs = append(s.errs, fmt.Errorf("rule %q: %w", r.Name, err))
+		s.errs = append(s.errs, &RuleError{Rule: r.Name, Err: err})
 		s.failed = append(s.failed, i)
 		return false
 	}
@@ -314,7 +314,7 @@ func (s *runState) apply(i int, r *Rule, pass int) (ok, changed bool) {
 	for k, sf := range r.SetFields {
 		v, err := sf.Expr.Eval(env)
 		if err != nil {
-			s.errs = append(s.errs, fmt.Errorf("rule %q: set %q: %w", r.Name, sf.Field, err))
+			s.errs = append(s.errs, &RuleError{Rule: r.Name, Err: fmt.Errorf("set %q: %w", sf.Field, err)})
 			return false, false
 		}
 		vals[k] = v

@@ -18,6 +18,8 @@ type Config struct {
 	Notes           *NotesEndpoint         `yaml:"notes,omitempty" json:"notes,omitempty"`
 	Lookup          *LookupEndpoint        `yaml:"lookup,omitempty" json:"lookup,omitempty"`
 	Egress          *Egress                `yaml:"egress,omitempty" json:"egress,omitempty"`
+	History         *History               `yaml:"history,omitempty" json:"history,omitempty"`
+	Telemetry       *Telemetry             `yaml:"telemetry,omitempty" json:"telemetry,omitempty"`
 	Forms           []*Form                `yaml:"-" json:"-"` // decoded from the forms: mapping, in file order
 	Callouts        []*Callout             `yaml:"callouts,omitempty" json:"callouts,omitempty"`
 	Rules           []*Rule                `yaml:"rules,omitempty" json:"rules,omitempty"`
@@ -231,6 +233,11 @@ type TargetURL struct {
 	// CalloutFields maps the standard callout data to payload paths such as
 	// data.issue.id (see inbound.go).
 	CalloutFields CalloutFields `yaml:"callout_fields,omitempty" json:"callout_fields,omitempty"`
+	// PublicURL, Register and Deregister register each installation's URL in the
+	// external product and remove it again (see registration.go).
+	PublicURL  string      `yaml:"public_url,omitempty" json:"public_url,omitempty"`
+	Register   *TargetCall `yaml:"register,omitempty" json:"register,omitempty"`
+	Deregister *TargetCall `yaml:"deregister,omitempty" json:"deregister,omitempty"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("60s", "1m30s").

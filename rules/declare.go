@@ -71,6 +71,8 @@ func (d *decoder) checkSettings(cfg *Config) {
 		d.checkSMTP(cfg.SMTP)
 	}
 	d.checkEgress(cfg.Egress)
+	d.checkHistory(cfg.History)
+	d.checkTelemetry(cfg.Telemetry)
 	if cfg.Notes != nil {
 		d.checkURL(cfg.Notes, "url", cfg.Notes.URL)
 		d.checkHeaders(cfg.Notes, cfg.Notes.Headers)
@@ -127,6 +129,7 @@ func (d *decoder) declareTargets(cfg *Config) {
 		declare(d, cfg.idx.targets, t, "name", "target URL name", t.Name, nil)
 		d.checkTargetCalloutFields(t)
 		d.checkTargetRegion(t)
+		d.checkTargetCalls(t)
 	}
 }
 

@@ -326,8 +326,11 @@ func (d *decoder) checkCallout(cfg *Config, c *Callout) {
 }
 
 // checkRetry validates a callout's retry policy and applies its defaults.
-func (d *decoder) checkRetry(c *Callout) {
-	r := &c.Retry
+func (d *decoder) checkRetry(c *Callout) { d.checkRetryBlock(&c.Retry) }
+
+// checkRetryBlock validates a retry block (a callout's, a target call's) and
+// applies its defaults.
+func (d *decoder) checkRetryBlock(r *Retry) {
 	if r.Interval == 0 && !d.has(r, "interval") {
 		r.Interval = Duration(DefaultRetryInterval)
 	} else if r.Interval.Std() < MinRetryInterval {

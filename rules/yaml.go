@@ -359,6 +359,8 @@ func typeLabel(t reflect.Type) string {
 		return "a callback function"
 	case reflect.TypeFor[TargetURL]():
 		return "a target URL"
+	case reflect.TypeFor[TargetCall]():
+		return "a target call"
 	case reflect.TypeFor[SMTP]():
 		return "smtp"
 	case reflect.TypeFor[NotesEndpoint]():

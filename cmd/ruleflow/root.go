@@ -37,6 +37,7 @@ func subcommands() []func() *cobra.Command {
 		newEvalCommand,
 		newReplayCommand,
 		newDeliveriesCommand,
+		newHistoryCommand,
 		newSecretCommand,
 		newServeCommand,
 		newTimersCommand,

@@ -22,6 +22,8 @@ type Backend interface {
 	HandleBatch(ctx context.Context, evs []*rules.Event) ([]*engine.Result, error)
 	Wake()
 	NewQueueCollector() prometheus.Collector
+	// History returns the event history f selects, newest first (history.go).
+	History(ctx context.Context, f store.HistoryFilter) ([]engine.HistoryEntry, error)
 
 	CreateWebhook(ctx context.Context, w *rules.Webhook) (*rules.Webhook, error)
 	UpdateWebhook(ctx context.Context, w *rules.Webhook) error
@@ -31,6 +33,11 @@ type Backend interface {
 	// WebhookOrphaned reports whether a registered webhook names a form the
 	// configuration no longer declares.
 	WebhookOrphaned(w *rules.Webhook) bool
+
+	// CreateTarget and RevokeTarget create and revoke an installation of a target
+	// URL with its register and deregister calls (see engine.Engine.CreateTarget).
+	CreateTarget(ctx context.Context, tg store.Target, targetURL string) (store.Target, error)
+	RevokeTarget(ctx context.Context, id string) error
 
 	// Records is the durable state the API reads and writes, or nil when the
 	// engine runs without a store.
@@ -55,6 +62,9 @@ type Records interface {
 	ListTargets(ctx context.Context) ([]store.Target, error)
 	RevokeTarget(ctx context.Context, id string, now time.Time) error
 	TargetByTokenHash(ctx context.Context, h store.TokenHash) (store.Target, error)
+	GetTarget(ctx context.Context, id string) (store.Target, error)
+	GetRegistration(ctx context.Context, targetID string) (store.Registration, error)
+	ListRegistrations(ctx context.Context) (map[string]store.Registration, error)
 
 	ListTimers(ctx context.Context, f store.TimerFilter) ([]store.Timer, error)
 }

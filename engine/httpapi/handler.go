@@ -144,6 +144,7 @@ func (h *Handler) routes() {
 
 	admin("POST", "/v1/targets", h.createTarget)
 	admin("GET", "/v1/targets", h.listTargets)
+	admin("GET", "/v1/targets/{id}", h.getTarget)
 	admin("DELETE", "/v1/targets/{id}", h.revokeTarget)
 	handle("POST", "/hooks/{token}", h.postHook)
 
@@ -151,6 +152,7 @@ func (h *Handler) routes() {
 	admin("GET", "/v1/deliveries/{id}", h.getDelivery)
 	admin("POST", "/v1/deliveries/{id}/retry", h.retryDelivery)
 	admin("GET", "/v1/timers", h.listTimers)
+	admin("GET", "/v1/history", h.listHistory)
 
 	handle("GET", "/healthz", h.healthz)
 	if h.opts.Gatherer != nil {

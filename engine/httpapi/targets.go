@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ruleflow/ruleflow/engine"
 	"github.com/ruleflow/ruleflow/engine/store"
 	"github.com/ruleflow/ruleflow/rules"
 )
@@ -33,6 +34,10 @@ type targetJSON struct {
 	IParams   map[string]any `json:"iparams"`
 	CreatedAt time.Time      `json:"created_at"`
 	RevokedAt *time.Time     `json:"revoked_at,omitempty"`
+	// Registration and Deregistration are the state of the target's register and
+	// deregister calls for this installation (registration.go).
+	Registration   *registrationJSON   `json:"registration,omitempty"`
+	Deregistration *deregistrationJSON `json:"deregistration,omitempty"`
 }
 
 func targetOf(tg store.Target) targetJSON {
@@ -88,13 +93,18 @@ func (h *Handler) createTarget(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := NewToken()
-	tg, err := st.CreateTarget(r.Context(), store.Target{Name: in.Name, TokenHash: store.HashToken(token), IParams: iparams}, h.now())
+	tg, err := h.eng.CreateTarget(r.Context(), store.Target{Name: in.Name, TokenHash: store.HashToken(token), IParams: iparams}, h.targetURL(r, in.Name, token))
+	var inv *engine.InvalidError
+	if errors.As(err, &inv) {
+		writeError(w, http.StatusBadRequest, inv.Error())
+		return
+	}
 	if err != nil {
 		h.internalError(w, r, err)
 		return
 	}
 	h.log.Info("httpapi: target created", "target", tg.ID, "name", tg.Name)
-	out := targetOf(tg)
+	out := h.withRegistration(r, targetOf(tg))
 	out.URL = "/hooks/" + token
 	writeJSON(w, http.StatusCreated, out)
 }
@@ -109,9 +119,18 @@ func (h *Handler) listTargets(w http.ResponseWriter, r *http.Request) {
 		h.internalError(w, r, err)
 		return
 	}
+	regs, err := st.ListRegistrations(r.Context())
+	if err != nil {
+		h.internalError(w, r, err)
+		return
+	}
 	out := make([]targetJSON, 0, len(list))
 	for _, tg := range list {
-		out = append(out, targetOf(tg))
+		tj := targetOf(tg)
+		if reg, ok := regs[tg.ID]; ok {
+			tj.Registration, tj.Deregistration = registrationOf(reg)
+		}
+		out = append(out, tj)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -123,7 +142,7 @@ func (h *Handler) revokeTarget(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	err := st.RevokeTarget(r.Context(), id, h.now())
+	err := h.eng.RevokeTarget(r.Context(), id)
 	if h.storeFailed(w, r, err, fmt.Sprintf("target %s does not exist or is already revoked", id)) {
 		return
 	}

@@ -88,7 +88,7 @@ func (h *Handler) Bootstrap(ctx context.Context, out io.Writer, base string) err
 				iparams = []byte("{}")
 			}
 			token := NewToken()
-			_, err = st.CreateTarget(ctx, store.Target{Name: t.Name, TokenHash: store.HashToken(token), IParams: iparams}, h.now())
+			_, err = h.eng.CreateTarget(ctx, store.Target{Name: t.Name, TokenHash: store.HashToken(token), IParams: iparams}, publicBase(t, base)+"/hooks/"+token)
 			if err != nil {
 				errs = append(errs, err)
 				continue

@@ -62,6 +62,18 @@ func (g *IDGenerator) New(prefix string, t time.Time) string {
 	g.lastMS, g.used = ms, true
 	copy(b[6:], g.last[:])
 	g.mu.Unlock()
+	return encodeID(prefix, ms, &b)
+}
+
+// idFloor returns the smallest ID with prefix for time t: every ID NewID makes for
+// an earlier millisecond sorts before it, every one for t or later does not.
+func idFloor(prefix string, t time.Time) string {
+	var b [16]byte
+	return encodeID(prefix, uint64(t.UnixMilli())&(1<<48-1), &b)
+}
+
+// encodeID writes prefix and b, whose first 6 bytes are set to ms, as a ULID.
+func encodeID(prefix string, ms uint64, b *[16]byte) string {
 	binary.BigEndian.PutUint16(b[0:2], uint16(ms>>32))
 	binary.BigEndian.PutUint32(b[2:6], uint32(ms))
 

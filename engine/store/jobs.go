@@ -338,6 +338,9 @@ type Outcome struct {
 	NextAt  time.Time // for StatusPending: when to try again
 	Attempt Attempt   // the attempt just made; StartedAt must be set
 	Follow  []Job     // jobs to enqueue with the outcome (the notification e-mail)
+	// Registration, for a register or deregister call, is the installation's new
+	// registration state, written with the outcome (see registrations.go).
+	Registration *RegistrationUpdate
 }
 
 // Complete records a successful attempt of a job owner holds, marks the job
@@ -405,6 +408,7 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 		// consume own.
 		var atts []Attempt
 		var follow []Job
+		var regs []RegistrationUpdate
 		for start := 0; start < len(own); start += insertChunk {
 			chunk := own[start:min(len(own), start+insertChunk)]
 			ns, res, err := s.settleChunk(ctx, t, owner, chunk)
@@ -418,10 +422,16 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 					a.JobID, a.N = o.ID, ns[i]
 					atts = append(atts, a)
 					follow = append(follow, o.Follow...)
+					if o.Registration != nil {
+						regs = append(regs, *o.Registration)
+					}
 				}
 			}
 		}
 		if err := insertAttempts(ctx, t, atts); err != nil {
+			return nil, err
+		}
+		if err := updateRegistrations(ctx, t, regs); err != nil {
 			return nil, err
 		}
 		// A follow-up whose ID is taken fails the whole call: outcomes must not
@@ -797,7 +807,8 @@ func (s *Store) PendingByCallout(ctx context.Context) (map[string]int64, error) 
 	}
 	counts := map[string]int64{}
 	err := readTx(ctx, s.db, func(t tx) error {
-		r, err := t.query(ctx, `SELECT callout, COUNT(*) FROM jobs WHERE status = 'pending' AND kind = 'callout' GROUP BY callout`)
+		r, err := t.query(ctx, `SELECT callout, COUNT(*) FROM jobs WHERE status = 'pending' AND kind = 'callout'
+	AND event_kind NOT IN ('`+EventRegister+`', '`+EventDeregister+`') GROUP BY callout`)
 		if err != nil {
 			return err
 		}

@@ -317,6 +317,12 @@ func scanTarget(r rows) (Target, error) {
 // returns it as stored. A zero ID is generated. Several active targets may share a
 // name. ErrDuplicate if a target has the same ID or token hash.
 func (s *Store) CreateTarget(ctx context.Context, tg Target, now time.Time) (Target, error) {
+	return s.createTarget(ctx, tg, now, nil)
+}
+
+// createTarget is CreateTarget running also, when it is not nil, with in the same
+// transaction after the target's row is written.
+func (s *Store) createTarget(ctx context.Context, tg Target, now time.Time, with func(t tx, tg Target) error) (Target, error) {
 	switch {
 	case tg.Name == "":
 		return Target{}, errors.New("store: target: empty name")
@@ -347,6 +353,11 @@ func (s *Store) CreateTarget(ctx context.Context, tg Target, now time.Time) (Tar
 		if _, err := t.exec(ctx, "INSERT INTO targets ("+targetColumns+") VALUES (?, ?, ?, ?, ?, ?)",
 			tg.ID, tg.Name, tg.TokenHash[:], tg.IParams, tg.CreatedAt, tg.RevokedAt); err != nil {
 			return err
+		}
+		if with != nil {
+			if err := with(t, tg); err != nil {
+				return err
+			}
 		}
 		return bumpRevision(ctx, t)
 	})

@@ -133,15 +133,19 @@ func scanTimer(r rows) (Timer, error) {
 	return t, err
 }
 
-// EnqueueArming stores jobs as Enqueue does and applies a, in one transaction: a
-// save's deliveries and its timers are written together or not at all. It is
-// idempotent, like Enqueue, after a COMMIT whose outcome is unknown: arming the
-// same anchor again leaves the timer as it is.
-func (s *Store) EnqueueArming(ctx context.Context, jobs []Job, a *Arming, now time.Time) error {
+// EnqueueArming stores jobs and history records as EnqueueHistory does and
+// applies a, in one transaction: a save's deliveries, its history and its timers
+// are written together or not at all. It is idempotent, like Enqueue, after a
+// COMMIT whose outcome is unknown: arming the same anchor again leaves the timer as
+// it is.
+func (s *Store) EnqueueArming(ctx context.Context, jobs []Job, hist []HistoryRecord, a *Arming, now time.Time) error {
 	if a.Empty() {
-		return s.Enqueue(ctx, jobs)
+		return s.EnqueueHistory(ctx, jobs, hist)
 	}
 	if err := prepareJobs(jobs, time.Now()); err != nil {
+		return err
+	}
+	if err := prepareHistory(hist, time.Now()); err != nil {
 		return err
 	}
 	for _, t := range a.Arm {
@@ -155,9 +159,13 @@ func (s *Store) EnqueueArming(ctx context.Context, jobs []Job, a *Arming, now ti
 		}
 	}
 	own := append([]Job(nil), jobs...)
+	ownHist := append([]HistoryRecord(nil), hist...)
 	now = utc(now)
-	return s.committer.doIdempotent(ctx, len(own)+len(a.Arm)+len(a.Forget)+1, func(ctx context.Context, t tx, again bool) (error, error) {
+	return s.committer.doIdempotent(ctx, len(own)+len(ownHist)+len(a.Arm)+len(a.Forget)+1, func(ctx context.Context, t tx, again bool) (error, error) {
 		if err := s.insertJobs(ctx, t, own, again); err != nil {
+			return nil, err
+		}
+		if err := insertHistory(ctx, t, ownHist); err != nil {
 			return nil, err
 		}
 		return nil, applyArming(ctx, t, a, now)

@@ -24,10 +24,10 @@ func testTimers(t *testing.T, open func(*testing.T) (*Store, func() *Store)) {
 			Arm:       []Timer{{Rule: "R", Form: "Ticket", EntryID: id, Anchor: anchor, Offset: time.Hour, Repetitions: 2, Every: time.Minute, DueAt: anchor.Add(time.Hour), ArmedBy: "create"}},
 		}
 	}
-	if err := s.EnqueueArming(ctx, nil, arm("1", base), base); err != nil {
+	if err := s.EnqueueArming(ctx, nil, nil, arm("1", base), base); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.EnqueueArming(ctx, []Job{{Kind: KindCallout, MaxAttempts: 1}}, arm("2", base), base); err != nil {
+	if err := s.EnqueueArming(ctx, []Job{{Kind: KindCallout, MaxAttempts: 1}}, nil, arm("2", base), base); err != nil {
 		t.Fatal(err)
 	}
 	due := base.Add(time.Hour)
@@ -45,10 +45,10 @@ func testTimers(t *testing.T, open func(*testing.T) (*Store, func() *Store)) {
 		t.Fatalf("a leased timer was claimed again: %+v %v", again, err)
 	}
 	// The same anchor again: nothing changes (the lease holds). A moved one re-arms.
-	if err := s.EnqueueArming(ctx, nil, arm("1", base), due); err != nil {
+	if err := s.EnqueueArming(ctx, nil, nil, arm("1", base), due); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.EnqueueArming(ctx, nil, arm("2", base.Add(time.Hour)), due); err != nil {
+	if err := s.EnqueueArming(ctx, nil, nil, arm("2", base.Add(time.Hour)), due); err != nil {
 		t.Fatal(err)
 	}
 	res, err := s.FireTimers(ctx, "a", []TimerFiring{
@@ -74,7 +74,7 @@ func testTimers(t *testing.T, open func(*testing.T) (*Store, func() *Store)) {
 		t.Errorf("timer 2 = %+v", two)
 	}
 	// Forget drops the record's timers and snapshot; Disarm one rule's timer.
-	if err := s.EnqueueArming(ctx, nil, &Arming{Forget: []RecordKey{{"Ticket", "1"}}, Disarm: []TimerKey{{"R", "Ticket", "2"}}}, due); err != nil {
+	if err := s.EnqueueArming(ctx, nil, nil, &Arming{Forget: []RecordKey{{"Ticket", "1"}}, Disarm: []TimerKey{{"R", "Ticket", "2"}}}, due); err != nil {
 		t.Fatal(err)
 	}
 	if ts, _ := s.ListTimers(ctx, TimerFilter{All: true}); len(ts) != 0 {
@@ -90,7 +90,7 @@ func testTimers(t *testing.T, open func(*testing.T) (*Store, func() *Store)) {
 		{Arm: []Timer{{Rule: "R", Form: "Ticket", EntryID: "x", Repetitions: 1}}},
 		{Arm: []Timer{{Rule: "R", Form: "Ticket", EntryID: "x", Anchor: base, DueAt: base}}},
 	} {
-		if err := s.EnqueueArming(ctx, nil, bad, base); err == nil {
+		if err := s.EnqueueArming(ctx, nil, nil, bad, base); err == nil {
 			t.Errorf("EnqueueArming(%+v) accepted", bad.Arm[0])
 		}
 	}
@@ -111,7 +111,7 @@ func testClaimAndFire(t *testing.T, open func(*testing.T) (*Store, func() *Store
 		a.Snapshots = append(a.Snapshots, Snapshot{Form: "Ticket", EntryID: id, Data: []byte(id)})
 		a.Arm = append(a.Arm, Timer{Rule: "R", Form: "Ticket", EntryID: id, Anchor: d, Repetitions: 1, DueAt: d})
 	}
-	if err := s.EnqueueArming(ctx, nil, a, base); err != nil {
+	if err := s.EnqueueArming(ctx, nil, nil, a, base); err != nil {
 		t.Fatal(err)
 	}
 	calls := 0
