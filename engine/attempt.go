@@ -39,7 +39,7 @@ func (e *Engine) attempt(ctx context.Context, state *configState, sender *callou
 	case store.KindNote:
 		ctx, cancel := context.WithTimeout(ctx, limit)
 		defer cancel()
-		return e.attemptNote(ctx, job)
+		return e.attemptNote(ctx, state, job)
 	}
 	return e.permanentFailure(job, fmt.Sprintf("unknown job kind %q", job.Kind))
 }
@@ -56,6 +56,7 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 	ctx, span := e.startAttempt(ctx, "ruleflow.deliver", p.TraceParent, job) // telemetry.go; nil when off
 	defer func() { endAttempt(span, out) }()
 	c := state.callout(job.Callout)
+	form := state.cfg.CurrentFormName(job.Form) // a form renamed since: its new name (renamed_from)
 	start := e.now()
 	var res callouts.Result
 	var sendErr error
@@ -68,7 +69,8 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 		if cred, err := callouts.CredentialsFor(c, e.key); err != nil {
 			sendErr = err
 		} else {
-			res, sendErr = sender.Send(withEgressOrigin(ctx, state, c, &p), p.Request, job.ID, timeoutOf(c), cred)
+			req, _ := callouts.RenamedForm(p.Request, job.Form, form)
+			res, sendErr = sender.Send(withEgressOrigin(ctx, state, c, &p), req, job.ID, timeoutOf(c), cred)
 		}
 	}
 	delivered, reason := sendErr == nil, ""
@@ -98,7 +100,7 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 			first = start
 		}
 		o := notify.Outcome{
-			Callout: job.Callout, Rule: job.Rule, Form: job.Form, EntryID: job.EntryID, TicketNumber: p.TicketNumber,
+			Callout: job.Callout, Rule: job.Rule, Form: form, EntryID: job.EntryID, TicketNumber: p.TicketNumber,
 			Delivered: delivered, Attempts: attempts, LastStatusCode: res.StatusCode, LastError: reason,
 			FirstAttempt: first, LastAttempt: start, DeliveryID: job.ID,
 		}
@@ -193,13 +195,13 @@ func (e *Engine) notifyJob(state *configState, callout string, n *rules.Notify, 
 		}
 	}
 	msg.To = append([]string(nil), n.To...) // resolved for this delivery, not the templates' static list
-	payload, err := json.Marshal(emailPayload{Message: msg, Form: job.Form, EntryID: job.EntryID})
+	payload, err := json.Marshal(emailPayload{Message: msg, Form: o.Form, EntryID: job.EntryID})
 	if err != nil {
 		e.log.Error("engine: encode notification", "callout", callout, "error", err)
 		return nil
 	}
 	return []store.Job{{
-		Kind: store.KindEmail, Callout: callout, Rule: job.Rule, Form: job.Form, EntryID: job.EntryID,
+		Kind: store.KindEmail, Callout: callout, Rule: job.Rule, Form: o.Form, EntryID: job.EntryID,
 		EventKind: job.EventKind, ParentID: job.ID, Payload: payload, MaxAttempts: mailMaxAttempts,
 	}}
 }
@@ -224,9 +226,10 @@ func (e *Engine) attemptEmail(ctx context.Context, state *configState, job store
 		e.metrics.email(true)
 		out.Status = store.StatusDelivered
 		if e.notesEnabled() {
-			payload, _ := json.Marshal(notePayload{Form: p.Form, EntryID: p.EntryID, Text: p.Message.Text})
+			form := state.cfg.CurrentFormName(p.Form)
+			payload, _ := json.Marshal(notePayload{Form: form, EntryID: p.EntryID, Text: p.Message.Text})
 			out.Follow = []store.Job{{
-				Kind: store.KindNote, Callout: job.Callout, Rule: job.Rule, Form: p.Form, EntryID: p.EntryID,
+				Kind: store.KindNote, Callout: job.Callout, Rule: job.Rule, Form: form, EntryID: p.EntryID,
 				EventKind: job.EventKind, ParentID: job.ID, Payload: payload, MaxAttempts: mailMaxAttempts,
 			}}
 		}
@@ -239,7 +242,7 @@ func (e *Engine) attemptEmail(ctx context.Context, state *configState, job store
 	return e.retryOrFail(out, job, notify.IsPermanent(err), func() { e.metrics.email(false) })
 }
 
-func (e *Engine) attemptNote(ctx context.Context, job store.Job) store.Outcome {
+func (e *Engine) attemptNote(ctx context.Context, state *configState, job store.Job) store.Outcome {
 	var p notePayload
 	if err := json.Unmarshal(job.Payload, &p); err != nil {
 		return e.permanentFailure(job, fmt.Sprintf("unreadable note payload: %v", err))
@@ -250,7 +253,7 @@ func (e *Engine) attemptNote(ctx context.Context, job store.Job) store.Outcome {
 		out.Attempt.Error = "no note handler: the host does not add notes"
 		return e.retryOrFail(out, job, true, nil)
 	}
-	err := e.opts.Notes.AddNote(ctx, p.Form, p.EntryID, p.Text)
+	err := e.opts.Notes.AddNote(ctx, state.cfg.CurrentFormName(p.Form), p.EntryID, p.Text)
 	out.Attempt.Duration = e.clockSince(start)
 	if err == nil {
 		out.Status = store.StatusDelivered

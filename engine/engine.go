@@ -165,7 +165,7 @@ func Open(ctx context.Context, opts Options) (_ *Engine, err error) {
 		}
 		e.key = key
 	}
-	state, err := e.newState(opts.Config, nil, 0)
+	state, err := e.newState(opts.Config, nil, nil, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +218,7 @@ func (e *Engine) Reload(cfg *rules.Config) error {
 	e.stateMu.Lock()
 	defer e.stateMu.Unlock()
 	old := e.cfg.Load()
-	state, err := e.newState(cfg, old.stored, old.revision)
+	state, err := e.newState(cfg, old.stored, old.storedCallbacks, old.revision)
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,11 @@ type configState struct {
 	egress      *egress.Policy  // the guard's policy, from cfg.Egress
 	apiWebhooks map[string]bool // IDs of the webhooks registered through the API
 	histRules   sync.Map        // form + "\x00" + kind → *ruleList the history refers to (history.go)
+
+	// storedCallbacks are the callback functions created through the API, from the
+	// store; refusedCallbacks says why cfg leaves some of them out (by api_name).
+	storedCallbacks  []*rules.CallbackFunction
+	refusedCallbacks map[string]string
 }
 
 // callout returns the callout named name, or the one renamed from it, or nil.
@@ -53,9 +58,13 @@ func configDir(s *configState) string {
 	return "."
 }
 
-func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision int64) (*configState, error) {
+func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, fns []*rules.CallbackFunction, revision int64) (*configState, error) {
 	effective := followFormRenames(base, stored)
 	cfg, err := withStoredWebhooks(base, effective, e.log)
+	if err != nil {
+		return nil, err
+	}
+	cfg, refused, err := withStoredCallbackFunctions(base, cfg, fns, e.log)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +80,7 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, revision 
 		orphaned:  logOrphans(base, effective, e.log),
 	}
 	e.metrics.setOrphaned(s.orphaned)
+	s.storedCallbacks, s.refusedCallbacks = fns, refused
 	s.egress, s.apiWebhooks = egressPolicy(cfg), apiWebhookIDs(stored)
 	add := func(c *rules.Callout) {
 		if _, ok := s.callouts[c.Name]; !ok {

@@ -144,7 +144,11 @@ func (e *Engine) RefreshWebhooks(ctx context.Context) error {
 		}
 		stored = append(stored, w)
 	}
-	state, err := e.newState(old.base, stored, rev)
+	fns, err := e.storedCallbackFunctions(ctx)
+	if err != nil {
+		return err
+	}
+	state, err := e.newState(old.base, stored, fns, rev)
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,9 @@ type binder struct {
 	errs  ErrorList
 	names map[string]bool // field names read, for Program.Fields
 	ext   *externalState  // EXTERNAL nesting and cache
+	// external is set when the qualification uses EXTERNAL(): the fields it
+	// reads are then known only at run time.
+	external bool
 }
 
 func (b *binder) errorf(pos int, msg string) {

@@ -47,15 +47,17 @@ func compile(src string, opts Options, ext *externalState) (*Program, error) {
 		b.errs.Sort()
 		return nil, b.errs.Err()
 	}
+	direct := directCond(cond) // before the expr-lang checker patches the tree
 	prog, cerr := compileExpr(src, cond, boolKind)
 	if cerr != nil {
 		return nil, newError(src, 0, "internal error compiling qualification: "+cerr.Error())
 	}
-	p := &Program{src: src, prog: prog, opts: opts, ext: ext}
+	p := &Program{src: src, prog: prog, opts: opts, ext: ext, readsAll: b.external, direct: direct}
 	for name := range b.names {
 		p.fields = append(p.fields, name)
 	}
 	sortStrings(p.fields)
+	p.readMask()
 	p.pool.New = newVM
 	return p, nil
 }

@@ -38,6 +38,7 @@ type Env struct {
 	cur     map[string]any // what 'F' reads
 	db      map[string]any // what 'DB.F' reads (nil on create)
 	after   map[string]any // what 'TR.F' reads when F was set
+	owned   bool           // after is the Env's copy, changed by Assign (assign.go)
 	in      *Input
 
 	setOnce sync.Once

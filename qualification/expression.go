@@ -240,7 +240,7 @@ func convertTo(f *Field, a any, loc *time.Location) (any, string) {
 			if x == "" {
 				return nil, ""
 			}
-			return x, ""
+			return a, "" // already boxed: not again
 		case int64:
 			return strconv.FormatInt(x, 10), ""
 		case float64:
@@ -387,8 +387,13 @@ func (e *Env) SetFields() []string {
 func SameValue(a, b any) bool { return sameValue(a, b) }
 
 // Reads reports whether the qualification reads field name (in any view: plain,
-// TR. or DB.). It does not allocate.
+// TR. or DB.). A qualification with EXTERNAL() may read any field: the
+// qualification it reads from a field is known only at run time, so Reads
+// reports true for every name. It does not allocate.
 func (p *Program) Reads(name string) bool {
+	if p.readsAll {
+		return true
+	}
 	_, ok := slices.BinarySearch(p.fields, name)
 	return ok
 }

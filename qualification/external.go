@@ -72,6 +72,7 @@ type externalSpec struct {
 // bindExternal binds EXTERNAL('Field'): at evaluation the field's value is compiled
 // (through the cache) with the same options and evaluated against the same Env.
 func (b *binder) bindExternal(n *ExternalExpr) ast.Node {
+	b.external = true
 	v := b.bindValue(n.X)
 	if v == nil {
 		return constNode(false)

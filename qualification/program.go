@@ -27,6 +27,13 @@ type Program struct {
 	fields []string
 	ext    *externalState // EXTERNAL() nesting depth and the cache of qualifications read from fields
 	pool   sync.Pool      // of *vm.VM
+	mask   uint64         // fields as a mask of the schema's field indexes (fieldset.go)
+	maskOK bool           // mask holds every field
+	// readsAll is set for a qualification with EXTERNAL(): the qualification
+	// it reads from a field may read any other field (Reads, ReadsAny).
+	readsAll bool
+	// direct evaluates the qualification without the VM, when it can (direct.go).
+	direct func(*Env) bool
 }
 
 // Source returns the qualification the program was compiled from.
@@ -45,6 +52,16 @@ func (p *Program) Eval(env *Env) (bool, error) {
 	if env == nil {
 		return false, errors.New("qualification: Eval with nil Env")
 	}
+	if p.direct != nil {
+		if ok, done, err := p.evalDirect(env); done {
+			return ok, err
+		}
+	}
+	return p.evalVM(env)
+}
+
+// evalVM evaluates the qualification on the expr-lang VM.
+func (p *Program) evalVM(env *Env) (bool, error) {
 	out, err := runVM(&p.pool, p.prog, env, p.src)
 	if err != nil {
 		return false, err

@@ -225,13 +225,14 @@ func (c *Config) Run(ev *Event) *Outcome {
 	for out.Passes < MaxPasses && changed {
 		out.Passes++
 		changed = false
-		prev := run.changed
-		run.changed = nil
+		// prev holds the fields the last pass changed; changed collects this pass's.
+		run.prev, run.changed = run.changed, run.prev
+		run.changed.Reset()
 		for i, r := range rules {
 			if run.fired[i] || !r.IsActive() {
 				continue
 			}
-			if out.Passes > 1 && !readsAny(r, prev) {
+			if out.Passes > 1 && !readsAny(r, &run.prev) {
 				continue // it did not hold, and reads nothing that changed since
 			}
 			if !run.holds(i, r, out.Passes == 1) {
@@ -271,14 +272,15 @@ type runState struct {
 	cfg    *Config
 	ev     *Event // the caller's event
 	out    *Outcome
-	env    *qualification.Env // of out.Event; nil after a change
+	env    *qualification.Env // of out.Event, updated in place by apply
 	fired  []bool
-	failed []int          // rules that errored: not evaluated again
-	setter map[string]int // field → index of the rule that set it last
-	redo   []int          // fired rules whose value another rule changed
-	// changed are the fields whose value (or TR. value) changed in this pass.
-	changed []string
-	errs    []error
+	failed []int         // rules that errored: not evaluated again
+	setter []fieldSetter // the rule that set each field last
+	redo   []int         // fired rules whose value another rule changed
+	// changed are the fields whose value (or TR. value) changed in this pass,
+	// prev those of the pass before.
+	changed, prev qualification.FieldSet
+	errs          []error
 }
 
 func (s *runState) environment() *qualification.Env {
@@ -310,26 +312,24 @@ func (s *runState) holds(i int, r *Rule, report bool) bool {
 // whether a value or the transaction's set fields changed.
 func (s *runState) apply(i int, r *Rule, pass int) (ok, changed bool) {
 	env := s.environment()
-	vals := make([]any, len(r.SetFields))
-	for k, sf := range r.SetFields {
+	var buf [4]any
+	vals := buf[:0]
+	for _, sf := range r.SetFields {
 		v, err := sf.Expr.Eval(env)
 		if err != nil {
 			s.errs = append(s.errs, &RuleError{Rule: r.Name, Err: fmt.Errorf("set %q: %w", sf.Field, err)})
 			return false, false
 		}
-		vals[k] = v
+		vals = append(vals, v)
 	}
 	ev := s.out.Event
 	if ev == s.ev { // copy on first write: the caller's event is not ours
 		cp := *ev
-		cp.After = maps.Clone(ev.After)
-		if cp.After == nil {
-			cp.After = Record{}
-		}
 		cp.Set = env.SetFields()
 		ev = &cp
 		s.out.Event = ev
-		s.setter = map[string]int{}
+		s.out.Set = make([]Assignment, 0, 4)
+		s.setter = make([]fieldSetter, 0, 4)
 	}
 	for k, sf := range r.SetFields {
 		old, had := ev.After[sf.Field]
@@ -337,23 +337,47 @@ func (s *runState) apply(i int, r *Rule, pass int) (ok, changed bool) {
 		if !wasSet {
 			ev.Set = append(ev.Set, sf.Field)
 		}
-		ev.After[sf.Field] = vals[k]
+		// The Env updates its views and its copy of the after-values in place.
+		env.Assign(sf.Field, vals[k])
+		ev.After = env.AfterValues()
 		if !had || !qualification.SameValue(old, vals[k]) || !wasSet {
 			changed = true
-			if !slices.Contains(s.changed, sf.Field) {
-				s.changed = append(s.changed, sf.Field)
-			}
-			if j, ok := s.setter[sf.Field]; ok && j != i && !slices.Contains(s.redo, j) {
+			s.changed.Add(sf.Field)
+			if j, ok := s.setterOf(sf.Field); ok && j != i && !slices.Contains(s.redo, j) {
 				s.redo = append(s.redo, j)
 			}
 		}
-		s.setter[sf.Field] = i
+		s.setSetter(sf.Field, i)
 		s.out.Set = append(s.out.Set, Assignment{Rule: r.Name, Field: sf.Field, Value: vals[k], Pass: pass})
 	}
-	if changed {
-		s.env = nil
-	}
 	return true, changed
+}
+
+// setterOf returns the index of the rule that set field last.
+func (s *runState) setterOf(field string) (int, bool) {
+	for _, st := range s.setter {
+		if st.field == field {
+			return st.rule, true
+		}
+	}
+	return 0, false
+}
+
+// setSetter records that rule i set field last.
+func (s *runState) setSetter(field string, i int) {
+	for k := range s.setter {
+		if s.setter[k].field == field {
+			s.setter[k].rule = i
+			return
+		}
+	}
+	s.setter = append(s.setter, fieldSetter{field, i})
+}
+
+// fieldSetter is the rule that set a field last.
+type fieldSetter struct {
+	field string
+	rule  int
 }
 
 // report records the changes the limits stopped: after a last pass that still
@@ -395,14 +419,9 @@ func (s *runState) wouldChange(r *Rule) bool {
 }
 
 // readsAny reports whether rule r's condition reads one of fields.
-func readsAny(r *Rule, fields []string) bool {
+func readsAny(r *Rule, fields *qualification.FieldSet) bool {
 	if r.Program == nil {
 		return false // a rule without a condition fired in the first pass
 	}
-	for _, f := range fields {
-		if r.Program.Reads(f) {
-			return true
-		}
-	}
-	return false
+	return r.Program.ReadsAny(fields)
 }

@@ -221,6 +221,11 @@ type CallbackFunction struct {
 	Parameters  map[string]string `yaml:"parameters,omitempty" json:"parameters,omitempty"` // name → string|int|float|bool|date|map
 	// CalloutFields maps the standard callout data to arguments (see inbound.go).
 	CalloutFields CalloutFields `yaml:"callout_fields,omitempty" json:"callout_fields,omitempty"`
+	// Condition and Callouts are what a call does besides the rules that name the
+	// function (see callbackfunctions.go): when Condition holds for the arguments
+	// (empty: always) the named callouts fire.
+	Condition string   `yaml:"condition,omitempty" json:"condition,omitempty"`
+	Callouts  []string `yaml:"callouts,omitempty" json:"callouts,omitempty"`
 }
 
 // TargetURL is a Freshworks-style external-event target: a unique URL per installation.

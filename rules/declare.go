@@ -107,12 +107,22 @@ func (d *decoder) declareCallouts(cfg *Config) {
 // declareCallbacks declares the callback functions and builds their schemas.
 func (d *decoder) declareCallbacks(cfg *Config) {
 	for _, f := range cfg.Callbacks {
-		declare(d, cfg.idx.callbacks, f, "api_name", "callback function api_name", f.APIName, apiNameProblem)
-		if s := d.checkCallback(f); s != nil {
-			cfg.idx.schemas[f.APIName] = s
-		}
-		d.checkCallbackCalloutFields(f)
+		d.declareCallback(cfg.idx, f)
 	}
+	cfg.idx.callbackRules = d.callbackRules(cfg, cfg.Callbacks)
+}
+
+// declareCallback declares one callback function in idx and builds its schema; the
+// loader and CheckCallbackFunction (API writes) both judge a function with it.
+func (d *decoder) declareCallback(idx *index, f *CallbackFunction) {
+	declare(d, idx.callbacks, f, "api_name", "callback function api_name", f.APIName, apiNameProblem)
+	if msg := textProblem("description", f.Description); msg != "" {
+		d.errAt(f, "description", "%s", msg)
+	}
+	if s := d.checkCallback(f); s != nil {
+		idx.schemas[f.APIName] = s
+	}
+	d.checkCallbackCalloutFields(f)
 }
 
 // apiNameProblem describes what is wrong with a callback function's api_name.

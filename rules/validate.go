@@ -42,7 +42,9 @@ type index struct {
 	schemas      map[string]*qualification.Schema // callback functions' parameter schemas
 	resources    *resourceIndex
 	webhookRules []*Rule
-	rules        map[formKind][]*Rule
+	// callbackRules are the rules of the callback functions' own callouts.
+	callbackRules []*Rule
+	rules         map[formKind][]*Rule
 }
 
 // build validates the decoded configuration, applies defaults, compiles conditions
@@ -67,7 +69,7 @@ func (d *decoder) build(cfg *Config) {
 	d.declareWebhooks(cfg)
 	d.checkNotifications(cfg)
 	d.compileAll()
-	cfg.idx.rules = indexRules(cfg.Rules, cfg.idx.webhookRules)
+	cfg.idx.rules = indexRules(cfg.Rules, cfg.idx.webhookRules, cfg.idx.callbackRules)
 }
 
 // indexRules groups rules by (form, kind), keeping their order.

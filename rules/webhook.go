@@ -147,7 +147,7 @@ func (c *Config) WithWebhooks(extra []*Webhook) (*Config, error) {
 	nc.Webhooks = append(slices.Clip(c.Webhooks), extra...)
 	idx := *c.idx
 	idx.webhookRules = rules
-	idx.rules = indexRules(c.Rules, rules)
+	idx.rules = indexRules(c.Rules, rules, c.idx.callbackRules)
 	nc.idx = &idx
 	return &nc, nil
 }

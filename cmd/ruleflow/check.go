@@ -73,6 +73,9 @@ With --print-schema it prints the JSON Schema of the configuration file instead.
 				if err := warnStranded(ctx, cmd.ErrOrStderr(), cfg, st); err != nil {
 					return err
 				}
+				if err := warnRefusedCallbacks(ctx, cmd.ErrOrStderr(), cfg, st); err != nil {
+					return err
+				}
 				return warnOrphaned(ctx, cmd.ErrOrStderr(), cfg, st)
 			})
 		},

@@ -34,6 +34,15 @@ type Backend interface {
 	// configuration no longer declares.
 	WebhookOrphaned(w *rules.Webhook) bool
 
+	// Callback functions: the file's (read-only) and those created through the
+	// API, which the engine keeps in sync with the store.
+	CreateCallbackFunction(ctx context.Context, f *rules.CallbackFunction, token string) error
+	UpdateCallbackFunction(ctx context.Context, f *rules.CallbackFunction) error
+	DeleteCallbackFunction(ctx context.Context, apiName string) error
+	CallbackFunctions(ctx context.Context) ([]engine.CallbackFunctionInfo, error)
+	CallbackFunctionByName(ctx context.Context, apiName string) (engine.CallbackFunctionInfo, error)
+	CallbackFunctionReadOnly(apiName string) bool
+
 	// CreateTarget and RevokeTarget create and revoke an installation of a target
 	// URL with its register and deregister calls (see engine.Engine.CreateTarget).
 	CreateTarget(ctx context.Context, tg store.Target, targetURL string) (store.Target, error)
@@ -57,6 +66,7 @@ type Records interface {
 	GetCallbackToken(ctx context.Context, apiName string) (store.CallbackToken, error)
 	PutCallbackToken(ctx context.Context, ct store.CallbackToken, now time.Time) (store.CallbackToken, error)
 	AddCallbackToken(ctx context.Context, ct store.CallbackToken, now time.Time) (bool, error)
+	PutCallbackTokens(ctx context.Context, cts []store.CallbackToken, now time.Time) error
 
 	CreateTarget(ctx context.Context, tg store.Target, now time.Time) (store.Target, error)
 	ListTargets(ctx context.Context) ([]store.Target, error)

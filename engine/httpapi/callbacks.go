@@ -8,21 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/ruleflow/ruleflow/engine/store"
 	"github.com/ruleflow/ruleflow/rules"
 )
-
-// callbackFunctionJSON describes a callback function for GET /v1/callback-functions.
-type callbackFunctionJSON struct {
-	APIName     string            `json:"api_name"`
-	Description string            `json:"description,omitempty"`
-	Published   bool              `json:"published"`
-	URL         string            `json:"url"`
-	Parameters  map[string]string `json:"parameters"`
-	UpdatedAt   *time.Time        `json:"updated_at,omitempty"`
-}
 
 // publishJSON answers a publish: the token is shown this once.
 type publishJSON struct {
@@ -35,36 +24,6 @@ type publishJSON struct {
 type callbackReply = eventReply
 
 func callbackPath(apiName string) string { return "/callbacks/" + url.PathEscape(apiName) }
-
-func (h *Handler) listCallbackFunctions(w http.ResponseWriter, r *http.Request) {
-	st := h.requireStore(w, "callback functions need a store")
-	if st == nil {
-		return
-	}
-	stored, err := st.ListCallbackTokens(r.Context())
-	if err != nil {
-		h.internalError(w, r, err)
-		return
-	}
-	state := make(map[string]store.CallbackToken, len(stored))
-	for _, ct := range stored {
-		state[ct.APIName] = ct
-	}
-	out := []callbackFunctionJSON{}
-	for _, fn := range h.eng.Config().Callbacks {
-		cf := callbackFunctionJSON{APIName: fn.APIName, Description: fn.Description, URL: callbackPath(fn.APIName), Parameters: fn.Parameters}
-		if cf.Parameters == nil {
-			cf.Parameters = map[string]string{}
-		}
-		if ct, ok := state[fn.APIName]; ok {
-			cf.Published = ct.Published
-			at := ct.UpdatedAt
-			cf.UpdatedAt = &at
-		}
-		out = append(out, cf)
-	}
-	writeJSON(w, http.StatusOK, out)
-}
 
 // callbackFunction resolves the {api_name} of the request, answering 404 if the
 // configuration has no such function.

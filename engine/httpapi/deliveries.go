@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ruleflow/ruleflow/callouts"
 	"github.com/ruleflow/ruleflow/engine"
 	"github.com/ruleflow/ruleflow/engine/store"
 	"github.com/ruleflow/ruleflow/rules"
@@ -77,6 +78,14 @@ func deliveryOf(j store.Job) deliveryJSON {
 	return d
 }
 
+// delivery is deliveryOf(j) with the form under its current name: a delivery
+// stored before its form was renamed (renamed_from) shows the new one.
+func (h *Handler) delivery(j store.Job) deliveryJSON {
+	d := deliveryOf(j)
+	d.Form = h.eng.Config().CurrentFormName(d.Form)
+	return d
+}
+
 // deliveryList answers GET /v1/deliveries.
 type deliveryList struct {
 	Deliveries []deliveryJSON `json:"deliveries"`
@@ -131,6 +140,9 @@ func (h *Handler) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if names := h.eng.Config().FormNames(f.Form); f.Form != "" && len(names) > 1 {
+		f.Form, f.Forms = "", names // the deliveries stored under its former names too
+	}
 	jobs, err := st.List(r.Context(), f)
 	if err != nil {
 		h.internalError(w, r, err)
@@ -138,7 +150,7 @@ func (h *Handler) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	}
 	out := deliveryList{Deliveries: make([]deliveryJSON, 0, len(jobs))}
 	for _, j := range jobs {
-		out.Deliveries = append(out.Deliveries, deliveryOf(j))
+		out.Deliveries = append(out.Deliveries, h.delivery(j))
 	}
 	if len(jobs) == f.Limit {
 		out.Next = jobs[len(jobs)-1].ID
@@ -156,11 +168,15 @@ func (h *Handler) getDelivery(w http.ResponseWriter, r *http.Request) {
 	if h.storeFailed(w, r, err, fmt.Sprintf("delivery %s does not exist", id)) {
 		return
 	}
-	d := deliveryOf(job)
+	d := h.delivery(job)
 	if job.Kind == store.KindCallout {
 		var p engine.DeliveryPayload
 		if json.Unmarshal(job.Payload, &p) == nil && p.Request != nil {
-			m := p.Request.Masked()
+			req := p.Request
+			if job.Status == store.StatusPending { // as its next attempt will send it
+				req, _ = callouts.RenamedForm(req, job.Form, d.Form)
+			}
+			m := req.Masked()
 			d.Request = &requestJSON{Method: m.Method, URL: m.URL, Header: m.Header, Body: string(m.Body)}
 		}
 	}
@@ -195,7 +211,7 @@ func (h *Handler) retryDelivery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("httpapi: delivery retried by hand", "delivery", id)
-	writeJSON(w, http.StatusAccepted, deliveryOf(job))
+	writeJSON(w, http.StatusAccepted, h.delivery(job))
 }
 
 // healthz answers 200 when the store answers, else 503.

@@ -138,6 +138,11 @@ func (h *Handler) routes() {
 	admin("DELETE", "/api/arsys/v1.0/webhook/{id}/{$}", h.deleteWebhook)
 
 	admin("GET", "/v1/callback-functions", h.listCallbackFunctions)
+	admin("POST", "/v1/callback-functions", h.createCallbackFunction)
+	admin("GET", "/v1/callback-functions/{api_name}", h.getCallbackFunction)
+	admin("PUT", "/v1/callback-functions/{api_name}", h.updateCallbackFunction)
+	admin("DELETE", "/v1/callback-functions/{api_name}", h.deleteCallbackFunction)
+	admin("POST", "/v1/callback-functions/{api_name}", h.bulkCallbacks) // …/publish and …/unpublish
 	admin("POST", "/v1/callback-functions/{api_name}/publish", h.publishCallback)
 	admin("POST", "/v1/callback-functions/{api_name}/unpublish", h.unpublishCallback)
 	handle("POST", "/callbacks/{api_name}", h.invokeCallback)

@@ -650,6 +650,12 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Job, error) {
 	if f.Form != "" {
 		add("form = ?", f.Form)
 	}
+	if len(f.Forms) > 0 {
+		where = append(where, "form IN (?"+strings.Repeat(", ?", len(f.Forms)-1)+")")
+		for _, form := range f.Forms {
+			args = append(args, form)
+		}
+	}
 	if f.EntryID != "" {
 		add("entry_id = ?", f.EntryID)
 	}

@@ -110,6 +110,10 @@ type Filter struct {
 	ParentID string
 	After    string // a cursor: only jobs whose ID sorts after it
 	Limit    int    // at most this many; 0 means 100, larger than 1000 means 1000
+
+	// Forms, when not empty, selects jobs of any of these forms (a form and its
+	// former names); Form must then be empty.
+	Forms []string
 }
 
 // Stats summarises the outbox.

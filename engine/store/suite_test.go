@@ -50,6 +50,8 @@ func runStoreSuite(t *testing.T, open opener) {
 		{"Webhooks", testWebhooks},
 		{"Targets", testTargets},
 		{"CallbackTokens", testCallbackTokens},
+		{"CallbackFunctions", testCallbackFunctions},
+		{"ListForms", testListForms},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Closed", testClosed},
 		{"History", testHistory}, {"HistoryAtomic", testHistoryAtomic}, {"HistoryAppend", testHistoryAppend}, {"HistoryPurge", testHistoryPurge}, {"HistoryRules", testHistoryRules},
