@@ -48,6 +48,7 @@ func (e *Engine) handleBatch(ctx context.Context, evs []*rules.Event, parents []
 	state := e.cfg.Load()
 	results := make([]*Result, len(evs))
 	jobsOf := make([][]store.Job, len(evs))
+	dpsOf := make([][]*DeliveryPayload, len(evs))
 	rejected, total := false, 0
 	var handled []*rules.Event // with their time set, for the history (history.go)
 	if e.historyOn(state) {
@@ -60,7 +61,7 @@ func (e *Engine) handleBatch(ctx context.Context, evs []*rules.Event, parents []
 			withTime.Time = e.now()
 			ev = &withTime
 		}
-		res, jobs, err := e.decide(state, ev)
+		res, jobs, dps, err := e.decide(state, ev)
 		if err != nil {
 			if len(evs) > 1 {
 				err = fmt.Errorf("event %d: %w (nothing was enqueued for the %d events)", i, err, len(evs))
@@ -68,12 +69,12 @@ func (e *Engine) handleBatch(ctx context.Context, evs []*rules.Event, parents []
 			return nil, err
 		}
 		e.metrics.eventHandled(ev.Kind, len(res.Matches))
-		results[i], jobsOf[i] = res, jobs
+		results[i], jobsOf[i], dpsOf[i] = res, jobs, dps
 		if handled != nil {
 			handled[i] = ev
 		}
 		if parents != nil {
-			stampTraceParent(jobs, parents[i])
+			stampTraceParent(jobs, dps, parents[i])
 		}
 		rejected = rejected || res.Rejected != nil
 		total += len(jobs)
@@ -88,10 +89,12 @@ func (e *Engine) handleBatch(ctx context.Context, evs []*rules.Event, parents []
 		return results, nil
 	}
 	all := make([]store.Job, 0, total)
-	for _, jobs := range jobsOf {
+	dps := make([]*DeliveryPayload, 0, total)
+	for i, jobs := range jobsOf {
 		all = append(all, jobs...)
+		dps = append(dps, dpsOf[i]...)
 	}
-	if err := e.store.EnqueueArming(ctx, all, hist, arming, e.now()); err != nil {
+	if err := e.enqueueArming(ctx, all, dps, hist, arming); err != nil {
 		if errors.Is(err, store.ErrClosed) {
 			err = ErrClosed // Close raced with this Handle
 		}
@@ -107,13 +110,24 @@ func (e *Engine) handleBatch(ctx context.Context, evs []*rules.Event, parents []
 		}
 	}
 	e.metrics.enqueued(total)
-	if e.disp != nil && total > 0 {
+	return results, nil
+}
+
+// enqueueArming stores a save's jobs and history with the timers it arms in one
+// transaction (store.EnqueueArming), or, when it arms nothing, as enqueue does
+// (fastpath.go).
+func (e *Engine) enqueueArming(ctx context.Context, jobs []store.Job, dps []*DeliveryPayload, hist []store.HistoryRecord, a *store.Arming) error {
+	if a.Empty() {
+		return e.enqueue(ctx, jobs, dps, hist)
+	}
+	if err := e.store.EnqueueArming(ctx, jobs, hist, a, e.now()); err != nil {
+		return err
+	}
+	if e.disp != nil && len(jobs) > 0 {
 		e.disp.wake()
 	}
-	if !arming.Empty() {
-		e.wakeTimers()
-	}
-	return results, nil
+	e.wakeTimers()
+	return nil
 }
 
 // applyOutcome copies what the rules' actions did into res, logs and counts it,

@@ -24,14 +24,15 @@ var mailRetry = callouts.Policy{Interval: 10 * time.Second, Max: mailMaxAttempts
 
 // attempt makes one attempt of a claimed job under state, taking at most limit
 // (see attemptLimit), and returns its outcome. ctx ends at the lease's deadline or
-// at shutdown.
-func (e *Engine) attempt(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job, limit time.Duration) store.Outcome {
+// at shutdown. p is a callout's payload as rendered (the fast path), or nil: then
+// the stored one is decoded.
+func (e *Engine) attempt(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job, p *DeliveryPayload, limit time.Duration) store.Outcome {
 	switch job.Kind {
 	case store.KindCallout:
 		if store.IsTargetCall(job) {
 			return e.attemptTargetCall(ctx, state, sender, job)
 		}
-		return e.attemptCallout(ctx, state, sender, job)
+		return e.attemptCallout(ctx, state, sender, job, p)
 	case store.KindEmail:
 		ctx, cancel := context.WithTimeout(ctx, limit)
 		defer cancel()
@@ -48,10 +49,12 @@ func (e *Engine) permanentFailure(job store.Job, reason string) store.Outcome {
 	return store.Outcome{ID: job.ID, Status: store.StatusFailed, Attempt: store.Attempt{StartedAt: e.now(), Error: reason}}
 }
 
-func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job) (out store.Outcome) {
-	var p DeliveryPayload
-	if err := json.Unmarshal(job.Payload, &p); err != nil || p.Request == nil && p.RenderError == "" {
-		return e.permanentFailure(job, fmt.Sprintf("unreadable delivery payload: %v", err))
+func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender *callouts.Sender, job store.Job, p *DeliveryPayload) (out store.Outcome) {
+	if p == nil {
+		var err error
+		if p, err = DecodeDeliveryPayload(job.Payload); err != nil || p.Request == nil && p.RenderError == "" {
+			return e.permanentFailure(job, fmt.Sprintf("unreadable delivery payload: %v", err))
+		}
 	}
 	ctx, span := e.startAttempt(ctx, "ruleflow.deliver", p.TraceParent, job) // telemetry.go; nil when off
 	defer func() { endAttempt(span, out) }()
@@ -70,21 +73,24 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 			sendErr = err
 		} else {
 			req, _ := callouts.RenamedForm(p.Request, job.Form, form)
-			res, sendErr = sender.Send(withEgressOrigin(ctx, state, c, &p), req, job.ID, timeoutOf(c), cred)
+			res, sendErr = sender.Send(withEgressOrigin(ctx, state, c, p), req, job.ID, timeoutOf(c), cred)
 		}
 	}
 	delivered, reason := sendErr == nil, ""
 	if sendErr != nil {
 		reason = sendErr.Error()
 	}
+	if gone(res) {
+		reason += goneReason
+	}
 	e.metrics.attempted(job.Callout, res, delivered)
 	a := store.Attempt{StartedAt: start, Duration: res.Duration, StatusCode: res.StatusCode, Error: reason, Response: res.Response}
 	attempts := job.Attempts + 1
-	out = store.Outcome{ID: job.ID, Attempt: a}
+	out = store.Outcome{ID: job.ID, Attempt: a, Breaker: e.breakerReport(ctx, state, c, p, job, res, sendErr)}
 	switch {
 	case delivered:
 		out.Status = store.StatusDelivered
-	case c == nil || p.RenderError != "" || attempts >= job.MaxAttempts:
+	case c == nil || p.RenderError != "" || attempts >= job.MaxAttempts || gone(res):
 		out.Status = store.StatusFailed
 	default:
 		n := min(attempts, p.Policy.Attempts()-1)
@@ -116,7 +122,7 @@ func (e *Engine) attemptCallout(ctx context.Context, state *configState, sender 
 			out.Follow = e.removedNotification(state, p.Notify, p.Recipients, job, o)
 		}
 		if span != nil {
-			stampTraceParent(out.Follow, e.tr.traceParent(ctx))
+			stampTraceParent(out.Follow, nil, e.tr.traceParent(ctx))
 		}
 	}
 	return out
@@ -128,6 +134,7 @@ type emailPayload struct {
 	Message Message `json:"message"`
 	Form    string  `json:"form"`
 	EntryID string  `json:"entry_id"`
+	NoNote  bool    `json:"no_note,omitempty"` // not about a ticket: a circuit breaker's e-mail
 	// TraceParent is the span (the event's, or the delivery attempt's) the e-mail's
 	// span is a child of, when tracing is on.
 	TraceParent string `json:"traceparent,omitempty"`
@@ -225,7 +232,7 @@ func (e *Engine) attemptEmail(ctx context.Context, state *configState, job store
 	if err == nil {
 		e.metrics.email(true)
 		out.Status = store.StatusDelivered
-		if e.notesEnabled() {
+		if e.notesEnabled() && !p.NoNote {
 			form := state.cfg.CurrentFormName(p.Form)
 			payload, _ := json.Marshal(notePayload{Form: form, EntryID: p.EntryID, Text: p.Message.Text})
 			out.Follow = []store.Job{{

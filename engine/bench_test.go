@@ -345,6 +345,7 @@ func BenchmarkDeliver(b *testing.B) {
 	b.ReportMetric(rate, "deliveries/s")
 	b.ReportMetric(raw, "raw-deliveries/s")
 	b.ReportMetric(rate/raw, "ratio")
+	b.ReportMetric(float64(e.disp.fastPath.Load())/float64(b.N), "fast-share")
 }
 
 // BenchmarkDrain isolates the dispatcher: b.N deliveries are stored first (not

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ruleflow/ruleflow/callouts"
@@ -40,10 +41,14 @@ type dispatcher struct {
 	margin  time.Duration // a lease's slack beyond the attempt it covers
 	poll    time.Duration
 
-	wakeCh   chan struct{}
-	slots    chan struct{}
-	work     chan claimed
-	outcomes chan settled
+	wakeCh chan struct{}
+	slots  chan struct{}
+	// fastSlots bounds the fast path's jobs handed over but not yet settled
+	// (fastpath.go), apart from the claimer's, so a claim in progress never takes
+	// the room Handle needs.
+	fastSlots chan struct{}
+	work      chan claimed
+	outcomes  chan settled
 
 	claimCtx    context.Context // cancelled when Close starts: no more claims
 	stopClaims  context.CancelFunc
@@ -52,13 +57,22 @@ type dispatcher struct {
 	claimerDone chan struct{}
 	workersWG   sync.WaitGroup
 	settlerDone chan struct{}
+
+	// The fast path (fastpath.go): stopping refuses new hand-offs, fastWG counts
+	// the ones in flight, which stop waits for before it closes work.
+	fastMu   sync.RWMutex
+	stopping bool
+	fastWG   sync.WaitGroup
+	fastPath atomic.Int64 // jobs handed over from memory, for tests
 }
 
 // settled is one attempt's outcome, or a job given back unattempted (skip).
 type settled struct {
-	job  store.Job
-	out  store.Outcome
-	skip bool
+	job      store.Job
+	out      store.Outcome
+	skip     bool
+	fast     bool      // the job came by the fast path: its slot is a fastSlots one
+	postpone time.Time // with skip: due again then, unattempted (breaker.go)
 }
 
 func newDispatcher(e *Engine) *dispatcher {
@@ -89,7 +103,8 @@ func newDispatcher(e *Engine) *dispatcher {
 		poll:        poll,
 		wakeCh:      make(chan struct{}, 1),
 		slots:       make(chan struct{}, queuedPerWorker*workers),
-		work:        make(chan claimed, queuedPerWorker*workers),
+		fastSlots:   make(chan struct{}, queuedPerWorker*workers),
+		work:        make(chan claimed, 2*queuedPerWorker*workers), // room for every slot of both kinds
 		outcomes:    make(chan settled, queuedPerWorker*workers),
 		claimerDone: make(chan struct{}),
 		settlerDone: make(chan struct{}),
@@ -122,6 +137,10 @@ func (d *dispatcher) wake() {
 func (d *dispatcher) stop(ctx context.Context) (cutOff bool) {
 	d.stopClaims()
 	<-d.claimerDone
+	d.fastMu.Lock()
+	d.stopping = true
+	d.fastMu.Unlock()
+	d.fastWG.Wait()
 	close(d.work)
 	done := make(chan struct{})
 	go func() { d.workersWG.Wait(); close(done) }()
@@ -242,13 +261,18 @@ func (d *dispatcher) settleLoop() {
 			}
 		}
 		d.settle(batch)
-		for range batch {
-			<-d.slots
+		for _, s := range batch {
+			if s.fast {
+				<-d.fastSlots
+			} else {
+				<-d.slots
+			}
 		}
 	}
 }
 
 func (d *dispatcher) settle(batch []settled) {
+	d.postponeHeld(batch)
 	outs := make([]store.Outcome, 0, len(batch))
 	jobs := make([]store.Job, 0, len(batch))
 	followUps := false

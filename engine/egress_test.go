@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"net"
 	"net/netip"
 	"strings"
@@ -111,9 +110,8 @@ func TestEgressEndToEnd(t *testing.T) {
 		if !strings.HasSuffix(a.Error, loAPI) || a.StatusCode != 0 {
 			t.Errorf("attempt error %q, want …%s", a.Error, loAPI)
 		}
-		var p DeliveryPayload
-		if err := json.Unmarshal(job.Payload, &p); err != nil || p.Origin != originAPI {
-			t.Errorf("payload origin %q (%v), want %q", p.Origin, err, originAPI)
+		if p, err := DecodeDeliveryPayload(job.Payload); err != nil || p.Origin != originAPI {
+			t.Errorf("payload %+v (%v), want origin %q", p, err, originAPI)
 		}
 		// The file's callout fired by the same event reached the receiver.
 		waitSettled(t, e.Store(), deliveryOf(t, res, "RMM"), 10*time.Second)
@@ -162,9 +160,7 @@ func TestEgressEndToEnd(t *testing.T) {
 		if !strings.HasSuffix(a.Error, want) {
 			t.Errorf("attempt error %q, want …%s", a.Error, want)
 		}
-		var p DeliveryPayload
-		json.Unmarshal(job.Payload, &p)
-		if p.Origin != "" {
+		if p, err := DecodeDeliveryPayload(job.Payload); err != nil || p.Origin != "" {
 			t.Errorf("file callout origin %q, want empty", p.Origin)
 		}
 		if rc.count() != before {

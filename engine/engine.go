@@ -107,6 +107,7 @@ type Engine struct {
 	log     *slog.Logger
 	key     *rules.Key
 	metrics *metrics
+	limits  *limits // circuit breakers and rate limits (breaker.go)
 	now     func() time.Time
 	client  *http.Client // sends callouts: Options.HTTPClient or the egress-guarded default
 
@@ -138,6 +139,7 @@ func Open(ctx context.Context, opts Options) (_ *Engine, err error) {
 		e.now = time.Now
 	}
 	e.metrics = newMetrics(opts.Registerer)
+	e.limits = newLimits(e, opts.Registerer)
 	e.client = e.newHTTPClient()
 	if e.tr, err = newTracing(ctx, opts.TracerProvider, opts.Config.Telemetry); err != nil {
 		return nil, err
@@ -146,7 +148,7 @@ func Open(ctx context.Context, opts Options) (_ *Engine, err error) {
 		e.client = e.tr.tracedClient(e.client)
 	}
 	if opts.Store != "" {
-		st, err := store.OpenOptions(ctx, opts.Store, store.Options{Logger: e.log})
+		st, err := store.OpenOptions(ctx, opts.Store, store.Options{Logger: e.log, OnBreaker: e.breakerChanged})
 		if err != nil {
 			return nil, fmt.Errorf("engine: %w", err)
 		}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -71,8 +70,8 @@ func TestHandleEnqueuesDurably(t *testing.T) {
 		if got != want {
 			t.Errorf("job %s = %q, want %q", id, got, want)
 		}
-		var p DeliveryPayload
-		if err := json.Unmarshal(job.Payload, &p); err != nil {
+		p, err := DecodeDeliveryPayload(job.Payload)
+		if err != nil {
 			t.Fatalf("payload: %v", err)
 		}
 		wantBody := "id=8176&number=T20261120.8176&status=Complete&created_datetime=&last_activity_datetime=&domain=TEST.COM&udf="

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -105,8 +104,10 @@ func (e *Engine) Handle(ctx context.Context, ev *rules.Event) (*Result, error) {
 }
 
 // decide matches ev and renders the requests of the callouts it fires, returning
-// the outbox jobs (IDs assigned) without storing them.
-func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.Job, error) {
+// the outbox jobs (IDs assigned) without storing them, and beside each callout job
+// its payload as rendered (nil for the other jobs), which the fast path hands to a
+// worker without decoding the stored form.
+func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.Job, []*DeliveryPayload, error) {
 	out := state.cfg.Run(ev)
 	matches, ruleErrs := out.Matches, out.Errors
 	if ruleErrs != nil {
@@ -114,25 +115,27 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 	}
 	res := &Result{Matches: matches, RuleErrors: ruleErrs}
 	if e.applyOutcome(res, out) {
-		return res, nil, nil // rejected: nothing is rendered or enqueued
+		return res, nil, nil, nil // rejected: nothing is rendered or enqueued
 	}
 	ev = out.Event // callouts render the final values
 	res.final = ev
-	jobs, err := e.renderMatches(state, ev, res)
+	jobs, dps, err := e.renderMatches(state, ev, res)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return res, jobs, nil
+	return res, jobs, dps, nil
 }
 
 // renderMatches renders the requests of the callouts res.Matches fire for ev (the
 // final values), appending each to res.Fired, and returns their outbox jobs (IDs
-// assigned) with the rules' notification e-mails, without storing them. A save and
-// a time-based firing go through it alike.
-func (e *Engine) renderMatches(state *configState, ev *rules.Event, res *Result) ([]store.Job, error) {
+// assigned) with the rules' notification e-mails, and the delivery payload of each
+// callout job (nil for the others), without storing them. A save and a time-based
+// firing go through it alike.
+func (e *Engine) renderMatches(state *configState, ev *rules.Event, res *Result) ([]store.Job, []*DeliveryPayload, error) {
 	matches := res.Matches
 	render := state.encoders.ForEvent(ev)
 	var jobs []store.Job
+	var dps []*DeliveryPayload
 	now := e.now()
 	var renderErrs []error
 	for _, m := range matches {
@@ -157,10 +160,13 @@ func (e *Engine) renderMatches(state *configState, ev *rules.Event, res *Result)
 			if e.store == nil {
 				continue
 			}
-			payload, err := json.Marshal(dp)
+			stored := new(DeliveryPayload) // only with a store: a dry run allocates none
+			*stored = dp
+			payload, err := EncodeDeliveryPayload(stored)
 			if err != nil {
-				return nil, fmt.Errorf("engine: callout %q: encode delivery: %w", c.Name, err)
+				return nil, nil, fmt.Errorf("engine: callout %q: encode delivery: %w", c.Name, err)
 			}
+			dps = append(dps, stored)
 			jobs = append(jobs, store.Job{
 				ID:          store.NewID(store.JobIDPrefix, now),
 				Kind:        store.KindCallout,
@@ -177,8 +183,11 @@ func (e *Engine) renderMatches(state *configState, ev *rules.Event, res *Result)
 		}
 	}
 	jobs = append(jobs, e.ruleNotifications(state, ev, res, now)...)
+	for len(dps) < len(jobs) {
+		dps = append(dps, nil)
+	}
 	res.RenderErrors = errors.Join(renderErrs...)
-	return jobs, nil
+	return jobs, dps, nil
 }
 
 // ticketNumber is the value of the form's number field (callout_fields.number),

@@ -35,6 +35,10 @@ const noteTimeout = 30 * time.Second
 type claimed struct {
 	job   store.Job
 	until time.Time // on the monotonic clock: from before the claim or extension
+	// payload is the callout's payload as rendered, for a job handed over by the
+	// fast path; nil means decode job.Payload.
+	payload *DeliveryPayload
+	fast    bool // handed over by the fast path (it holds a fastSlots slot)
 }
 
 // claimLease is the lease a claim asks for under state: enough for any callout's
@@ -70,6 +74,10 @@ func attemptLimit(state *configState, job store.Job) time.Duration {
 // too short for the attempt's limit, given back unsent if that fails.
 func (d *dispatcher) run(c claimed) settled {
 	state := d.e.cfg.Load()
+	held, probe, wait := d.hold(state, c)
+	if wait {
+		return held
+	}
 	limit := attemptLimit(state, c.job)
 	if time.Until(c.until) < limit+d.reserve() {
 		until, err := d.extend(c.job, limit+d.margin)
@@ -79,17 +87,17 @@ func (d *dispatcher) run(c claimed) settled {
 			}
 			// Another node may hold the job now, or will once the lease ends:
 			// sending could overlap with its attempt. Give it back untouched.
-			return settled{job: c.job, skip: true}
+			return settled{job: c.job, skip: true, fast: c.fast}
 		}
 		c.until = until
 	}
 	ctx, cancel := context.WithDeadline(d.sendCtx, c.until.Add(-d.reserve()))
 	defer cancel()
-	out := d.e.attempt(ctx, state, d.sender, c.job, limit)
+	out := d.e.attempt(asProbe(ctx, probe), state, d.sender, c.job, c.payload, limit)
 	if d.sendCtx.Err() != nil && out.Status != store.StatusDelivered {
 		out = d.cutOff(out)
 	}
-	return settled{job: c.job, out: out}
+	return settled{job: c.job, out: out, fast: c.fast}
 }
 
 // extend renews job's lease to lease from now and returns the local time it ends.
@@ -116,7 +124,7 @@ func (d *dispatcher) cutOff(out store.Outcome) store.Outcome {
 	if out.Attempt.Duration == 0 {
 		out.Attempt.Duration = max(d.e.clockSince(out.Attempt.StartedAt), 0)
 	}
-	out.Status, out.NextAt, out.Follow = store.StatusPending, d.e.now(), nil
+	out.Status, out.NextAt, out.Follow, out.Breaker = store.StatusPending, d.e.now(), nil, nil
 	return out
 }
 

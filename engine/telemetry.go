@@ -170,11 +170,22 @@ func (e *Engine) handleBatchTraced(ctx context.Context, evs []*rules.Event) ([]*
 
 // stampTraceParent stores traceparent in the JSON payload of each job (as the
 // "traceparent" member of DeliveryPayload and emailPayload).
-func stampTraceParent(jobs []store.Job, traceparent string) {
+//
+// dps, when not nil, holds beside each job its callout payload as rendered (nil
+// for the other jobs): such a payload gets the traceparent and is encoded again
+// (the binary record of payload.go), the others are JSON.
+func stampTraceParent(jobs []store.Job, dps []*DeliveryPayload, traceparent string) {
 	if traceparent == "" {
 		return
 	}
 	for i := range jobs {
+		if i < len(dps) && dps[i] != nil {
+			dps[i].TraceParent = traceparent
+			if b, err := EncodeDeliveryPayload(dps[i]); err == nil {
+				jobs[i].Payload = b
+			}
+			continue
+		}
 		jobs[i].Payload = withTraceParent(jobs[i].Payload, traceparent)
 	}
 }

@@ -170,7 +170,7 @@ func (e *Engine) decideTimer(state *configState, t store.Timer, rec rules.Record
 		return d, nil
 	}
 	res := &Result{Matches: []rules.Match{*m}, final: ev}
-	jobs, err := e.renderMatches(state, ev, res)
+	jobs, _, err := e.renderMatches(state, ev, res)
 	if err != nil {
 		return d, err
 	}

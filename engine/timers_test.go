@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -134,8 +133,8 @@ func TestTimerFiresOnceAndReArmsOnAnchorChange(t *testing.T) {
 	if len(jobs) != 1 || jobs[0].Rule != "Stale" || jobs[0].Callout != "RMM" || jobs[0].EntryID != "1" {
 		t.Fatalf("jobs = %+v", jobs)
 	}
-	var dp DeliveryPayload
-	if err := json.Unmarshal(jobs[0].Payload, &dp); err != nil {
+	dp, err := DecodeDeliveryPayload(jobs[0].Payload)
+	if err != nil {
 		t.Fatal(err)
 	}
 	// The callout renders as for a save: the snapshot's values (the last update's status).

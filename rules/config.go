@@ -18,6 +18,7 @@ type Config struct {
 	Notes           *NotesEndpoint         `yaml:"notes,omitempty" json:"notes,omitempty"`
 	Lookup          *LookupEndpoint        `yaml:"lookup,omitempty" json:"lookup,omitempty"`
 	Egress          *Egress                `yaml:"egress,omitempty" json:"egress,omitempty"`
+	Breaker         *Breaker               `yaml:"breaker,omitempty" json:"breaker,omitempty"`
 	History         *History               `yaml:"history,omitempty" json:"history,omitempty"`
 	Telemetry       *Telemetry             `yaml:"telemetry,omitempty" json:"telemetry,omitempty"`
 	Forms           []*Form                `yaml:"-" json:"-"` // decoded from the forms: mapping, in file order
@@ -116,6 +117,9 @@ type Callout struct {
 	SigningSecret Secret     `yaml:"signing_secret,omitempty" json:"signing_secret,omitempty"`
 	Notify        *Notify    `yaml:"notify,omitempty" json:"notify,omitempty"`
 	EnumFormat    EnumFormat `yaml:"enum_format,omitempty" json:"enum_format,omitempty"` // json: selections as name (default) or value
+	Breaker       *Breaker   `yaml:"breaker,omitempty" json:"breaker,omitempty"`         // circuit breaker of its endpoint (breaker.go)
+	Rate          Rate       `yaml:"rate,omitempty" json:"rate,omitempty"`               // rate limit: N/s or N/min
+	Ordering      Ordering   `yaml:"ordering,omitempty" json:"ordering,omitempty"`       // per_entry: one record's deliveries in order
 	// RenamedFrom lists the callout's former names: deliveries still pending under
 	// them are attempted, and notified, as this callout's.
 	RenamedFrom []string `yaml:"renamed_from,omitempty" json:"renamed_from,omitempty"`

@@ -71,6 +71,7 @@ func (d *decoder) checkSettings(cfg *Config) {
 		d.checkSMTP(cfg.SMTP)
 	}
 	d.checkEgress(cfg.Egress)
+	d.checkBreaker(cfg.Breaker)
 	d.checkHistory(cfg.History)
 	d.checkTelemetry(cfg.Telemetry)
 	if cfg.Notes != nil {

@@ -111,6 +111,7 @@ func judgeCallout(c *Callout) []problem {
 	if len(c.PayloadFields) > 0 && c.Format != FormatJSON {
 		add("payload_fields", "payload_fields are only used with format json")
 	}
+	out = append(out, limitProblems(c)...)
 	return out
 }
 

@@ -309,6 +309,7 @@ func (d *decoder) checkCallout(cfg *Config, c *Callout) {
 	} else if c.Method == "" {
 		c.Method = DefaultMethod
 	}
+	d.positionLimits(c)
 	d.reportJudged(c, cfg.judge(c), c.URL)
 	if msg := enumFormatProblem(c.EnumFormat, c.Format); msg != "" {
 		d.errAt(c, "enum_format", "%s", msg)

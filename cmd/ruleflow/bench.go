@@ -33,13 +33,14 @@ type benchOptions struct {
 	concurrency int
 	format      string
 	workers     int
+	nodes       int
 	timeout     time.Duration
 }
 
 func newBenchCommand() *cobra.Command {
 	var o benchOptions
 	cmd := &cobra.Command{
-		Use:   "bench [--store DSN] [--n 20000] [--concurrency 64] [--format name-value|soap|xmlrpc|json]",
+		Use:   "bench [--store DSN] [--n 20000] [--concurrency 64] [--format name-value|soap|xmlrpc|json] [--nodes N]",
 		Short: "Measure end-to-end delivery throughput and latency on this machine",
 		Long: `Bench starts a loopback HTTP receiver, a configuration with one rule firing one
 callout in the chosen format, and an engine on an outbox (a temporary SQLite file
@@ -50,7 +51,13 @@ latency from the start of Handle to the receipt of the request.
 
 It then posts the same request bodies to the same receiver with a plain net/http
 client at the same concurrency, and prints that raw ceiling and the share of it the
-engine reaches. With --store the deliveries are left in that outbox.`,
+engine reaches. With --store the deliveries are left in that outbox.
+
+With --nodes N (above 1, and a PostgreSQL --store) it runs N engines on that one
+database, as N ruleflow serve nodes would, and spreads the events over them in
+turn; a run with one node comes first, and the report compares the two: the
+throughput of N nodes against one, and the PostgreSQL write transactions
+(commits) per delivery of each.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBench(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
@@ -62,6 +69,7 @@ engine reaches. With --store the deliveries are left in that outbox.`,
 	f.IntVar(&o.concurrency, "concurrency", 64, "goroutines calling Handle, and posting in the raw run")
 	f.StringVar(&o.format, "format", "name-value", "callout format: name-value, soap, xmlrpc or json")
 	f.IntVar(&o.workers, "workers", 0, "delivery workers of the engine; 0 means the engine's default")
+	f.IntVar(&o.nodes, "nodes", 1, "engines (nodes) sharing the --store PostgreSQL outbox; above 1, a one-node run comes first for comparison")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up when the deliveries take longer than this")
 	return cmd
 }
@@ -174,9 +182,11 @@ func (r *benchReceiver) close() {
 
 // benchResult is what one run measured.
 type benchResult struct {
-	handled, delivered, raw time.Duration
-	p50, p99                time.Duration
-	requests                int64
+	handled, delivered time.Duration
+	p50, p99           time.Duration
+	requests           int64
+	commits            int64  // write transactions of the nodes' stores during the run
+	perNode            string // the commits of each node
 }
 
 func runBench(ctx context.Context, stdout, stderr io.Writer, o benchOptions) error {
@@ -192,13 +202,13 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, o benchOptions) err
 	if o.workers < 0 {
 		return fmt.Errorf("--workers %d: want 0 (the default) or more", o.workers)
 	}
-	recv, err := startBenchReceiver(o.n)
-	if err != nil {
-		return fmt.Errorf("bench: receiver: %w", err)
+	switch {
+	case o.nodes < 1:
+		return fmt.Errorf("--nodes %d: want at least 1", o.nodes)
+	case o.nodes > 1 && !strings.HasPrefix(o.store, "postgres"):
+		return fmt.Errorf("--nodes %d: several nodes need a shared PostgreSQL outbox (--store postgres://…)", o.nodes)
 	}
-	defer recv.close()
-	cfg, err := benchConfig(recv.url, o.format)
-	if err != nil {
+	if _, err := benchConfig("http://127.0.0.1:9", o.format); err != nil { // --format, before anything starts
 		return err
 	}
 	dsn, storeName := o.store, "the outbox "+o.store
@@ -219,17 +229,25 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, o benchOptions) err
 	if err != nil {
 		return err
 	}
-	eng, err := engine.Open(ctx, engine.Options{
-		Config: cfg, Store: dsn, Key: key, Workers: o.workers,
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	fmt.Fprintf(stdout, "ruleflow bench: %d events, one %s callout each, %d concurrent save hooks, %s\n", o.n, o.format, o.concurrency, storeName)
+	one, err := benchNodes(ctx, stderr, dsn, key, 1, o)
 	if err != nil {
 		return err
 	}
-	defer eng.Close()
-
-	fmt.Fprintf(stdout, "ruleflow bench: %d events, one %s callout each, %d concurrent save hooks, %s\n", o.n, o.format, o.concurrency, storeName)
-	res, err := benchEngine(ctx, eng, recv, o)
+	res := one
+	var many benchResult
+	if o.nodes > 1 {
+		if many, err = benchNodes(ctx, stderr, dsn, key, o.nodes, o); err != nil {
+			return err
+		}
+	}
+	// The ceiling: the same request, posted by plain net/http to a receiver of its own.
+	rawRecv, err := startBenchReceiver(o.n)
+	if err != nil {
+		return fmt.Errorf("bench: receiver: %w", err)
+	}
+	defer rawRecv.close()
+	cfg, err := benchConfig(rawRecv.url, o.format)
 	if err != nil {
 		return err
 	}
@@ -237,18 +255,80 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, o benchOptions) err
 	if err != nil {
 		return err
 	}
-	res.raw, err = benchRaw(ctx, req, o)
+	rawTime, err := benchRaw(ctx, req, o)
 	if err != nil {
 		return err
 	}
 	rate := float64(o.n) / res.delivered.Seconds()
-	rawRate := float64(o.n) / res.raw.Seconds()
+	rawRate := float64(o.n) / rawTime.Seconds()
+	if o.nodes > 1 {
+		fmt.Fprintln(stdout, "one node:")
+	}
 	fmt.Fprintf(stdout, "handled:    %d events in %s (%.0f events/s)\n", o.n, res.handled.Round(time.Millisecond), float64(o.n)/res.handled.Seconds())
 	fmt.Fprintf(stdout, "delivered:  %d in %s: %.0f deliveries/s (%d requests, %d repeated)\n", o.n, res.delivered.Round(time.Millisecond), rate, res.requests, res.requests-int64(o.n))
 	fmt.Fprintf(stdout, "latency:    p50 %s, p99 %s (from Handle to receipt)\n", roundLatency(res.p50), roundLatency(res.p99))
+	if o.nodes > 1 {
+		fmt.Fprintf(stdout, "commits:    %.3f per delivery (%d write transactions)\n", float64(res.commits)/float64(o.n), res.commits)
+		manyRate := float64(o.n) / many.delivered.Seconds()
+		fmt.Fprintf(stdout, "%d nodes:\n", o.nodes)
+		fmt.Fprintf(stdout, "handled:    %d events in %s (%.0f events/s)\n", o.n, many.handled.Round(time.Millisecond), float64(o.n)/many.handled.Seconds())
+		fmt.Fprintf(stdout, "delivered:  %d in %s: %.0f deliveries/s (%d requests, %d repeated)\n", o.n, many.delivered.Round(time.Millisecond), manyRate, many.requests, many.requests-int64(o.n))
+		fmt.Fprintf(stdout, "latency:    p50 %s, p99 %s (from Handle to receipt)\n", roundLatency(many.p50), roundLatency(many.p99))
+		fmt.Fprintf(stdout, "commits:    %.3f per delivery (%d write transactions, %s)\n", float64(many.commits)/float64(o.n), many.commits, many.perNode)
+		fmt.Fprintf(stdout, "nodes:      %d nodes deliver %.2f× one node\n", o.nodes, manyRate/rate)
+	}
 	fmt.Fprintf(stdout, "raw ceiling: %.0f requests/s (plain net/http, %d goroutines, same bodies)\n", rawRate, o.concurrency)
 	fmt.Fprintf(stdout, "ratio:      %.2f of the raw ceiling\n", rate/rawRate)
+	if o.nodes > 1 {
+		fmt.Fprintf(stdout, "ratio:      %.2f of the raw ceiling with %d nodes\n", float64(o.n)/many.delivered.Seconds()/rawRate, o.nodes)
+	}
 	return nil
+}
+
+// benchNodes runs one measurement with nodes engines on dsn, each with its own
+// lease owner, and a fresh receiver.
+func benchNodes(ctx context.Context, stderr io.Writer, dsn string, key *rules.Key, nodes int, o benchOptions) (benchResult, error) {
+	recv, err := startBenchReceiver(o.n)
+	if err != nil {
+		return benchResult{}, fmt.Errorf("bench: receiver: %w", err)
+	}
+	defer recv.close()
+	cfg, err := benchConfig(recv.url, o.format)
+	if err != nil {
+		return benchResult{}, err
+	}
+	engs := make([]*engine.Engine, 0, nodes)
+	defer func() {
+		for _, e := range engs {
+			e.Close()
+		}
+	}()
+	for i := range nodes {
+		eng, err := engine.Open(ctx, engine.Options{
+			Config: cfg, Store: dsn, Key: key, Workers: o.workers, NodeID: fmt.Sprintf("bench-%d-%d-of-%d", os.Getpid(), i+1, nodes),
+			Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		})
+		if err != nil {
+			return benchResult{}, err
+		}
+		engs = append(engs, eng)
+	}
+	before := make([]int64, nodes)
+	for i, e := range engs {
+		before[i] = e.Store().Commits()
+	}
+	res, err := benchEngine(ctx, engs, recv, o)
+	if err != nil {
+		return res, err
+	}
+	per := make([]string, nodes)
+	for i, e := range engs {
+		c := e.Store().Commits() - before[i]
+		res.commits += c
+		per[i] = fmt.Sprint(c)
+	}
+	res.perNode = "per node " + strings.Join(per, " + ")
+	return res, nil
 }
 
 // roundLatency keeps three significant digits.
@@ -262,9 +342,10 @@ func roundLatency(d time.Duration) time.Duration {
 	return d.Round(time.Microsecond)
 }
 
-// benchEngine handles o.n events from o.concurrency goroutines and waits until every
-// delivery has been received and settled in the outbox.
-func benchEngine(ctx context.Context, eng *engine.Engine, recv *benchReceiver, o benchOptions) (benchResult, error) {
+// benchEngine handles o.n events from o.concurrency goroutines, event i on engine
+// i mod len(engs), and waits until every delivery has been received and settled in
+// the outbox.
+func benchEngine(ctx context.Context, engs []*engine.Engine, recv *benchReceiver, o benchOptions) (benchResult, error) {
 	var (
 		res     benchResult
 		next    atomic.Int64
@@ -285,7 +366,7 @@ func benchEngine(ctx context.Context, eng *engine.Engine, recv *benchReceiver, o
 					return
 				}
 				t0 := time.Now()
-				r, err := eng.Handle(ctx, benchEvent(int(i)))
+				r, err := engs[int(i)%len(engs)].Handle(ctx, benchEvent(int(i)))
 				if err == nil && len(r.Fired) != 1 {
 					err = fmt.Errorf("event %d fired %d callouts, want 1", i, len(r.Fired))
 				}
@@ -311,7 +392,7 @@ func benchEngine(ctx context.Context, eng *engine.Engine, recv *benchReceiver, o
 	}
 	// Received is not yet recorded: wait for the outbox to settle too.
 	for {
-		s, err := eng.Store().Stats(ctx, time.Now())
+		s, err := engs[0].Store().Stats(ctx, time.Now())
 		if err != nil {
 			return res, err
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ruleflow/ruleflow/engine/store/storetest"
 )
 
 // runBenchCmd executes `ruleflow bench <args>` through the root command and returns
@@ -79,6 +81,9 @@ func TestBenchErrors(t *testing.T) {
 		{[]string{"--workers", "-2"}, "ruleflow: --workers -2: want 0 (the default) or more\n"},
 		{[]string{"--format", "csv", "--n", "1"}, "ruleflow: --format \"csv\": want name-value, soap, xmlrpc or json\n"},
 		{[]string{"extra"}, "ruleflow: unknown command \"extra\" for \"ruleflow bench\"\n"},
+		{[]string{"--nodes", "0"}, "ruleflow: --nodes 0: want at least 1\n"},
+		{[]string{"--nodes", "3"}, "ruleflow: --nodes 3: several nodes need a shared PostgreSQL outbox (--store postgres://…)\n"},
+		{[]string{"--nodes", "2", "--store", "sqlite:x.db"}, "ruleflow: --nodes 2: several nodes need a shared PostgreSQL outbox (--store postgres://…)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -91,6 +96,42 @@ func TestBenchErrors(t *testing.T) {
 				t.Errorf("took %s to fail", d)
 			}
 		})
+	}
+}
+
+// TestBenchNodes runs three engines on one PostgreSQL schema and checks the
+// comparison with one node: every delivery once, commits counted for each run.
+func TestBenchNodes(t *testing.T) {
+	dsn := storetest.PostgresDSN(t, "rf_bench_nodes_")
+	out, stderr, code := runBenchCmd(t, "--n", "60", "--concurrency", "6", "--nodes", "3", "--store", dsn, "--timeout", "60s")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	want := []string{
+		`^ruleflow bench: 60 events, one name-value callout each, 6 concurrent save hooks, a PostgreSQL outbox$`,
+		`^one node:$`,
+		`^handled:    60 events in [0-9.]+m?s \([0-9]+ events/s\)$`,
+		`^delivered:  60 in [0-9.]+m?s: [0-9]+ deliveries/s \(60 requests, 0 repeated\)$`,
+		`^latency:    p50 [0-9.]+[mµn]?s, p99 [0-9.]+[mµn]?s \(from Handle to receipt\)$`,
+		`^commits:    [0-9]+\.[0-9]{3} per delivery \([1-9][0-9]* write transactions\)$`,
+		`^3 nodes:$`,
+		`^handled:    60 events in [0-9.]+m?s \([0-9]+ events/s\)$`,
+		`^delivered:  60 in [0-9.]+m?s: [0-9]+ deliveries/s \(60 requests, 0 repeated\)$`,
+		`^latency:    p50 [0-9.]+[mµn]?s, p99 [0-9.]+[mµn]?s \(from Handle to receipt\)$`,
+		`^commits:    [0-9]+\.[0-9]{3} per delivery \([1-9][0-9]* write transactions, per node [1-9][0-9]* \+ [1-9][0-9]* \+ [1-9][0-9]*\)$`,
+		`^nodes:      3 nodes deliver [0-9]+\.[0-9]{2}× one node$`,
+		`^raw ceiling: [0-9]+ requests/s \(plain net/http, 6 goroutines, same bodies\)$`,
+		`^ratio:      [0-9]+\.[0-9]{2} of the raw ceiling$`,
+		`^ratio:      [0-9]+\.[0-9]{2} of the raw ceiling with 3 nodes$`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("output has %d lines, want %d:\n%s", len(lines), len(want), out)
+	}
+	for i, re := range want {
+		if !regexp.MustCompile(re).MatchString(lines[i]) {
+			t.Errorf("line %d = %q, want it to match %s", i+1, lines[i], re)
+		}
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ruleflow/ruleflow/callouts"
+	"github.com/ruleflow/ruleflow/engine"
 	"github.com/ruleflow/ruleflow/engine/store"
 	"github.com/ruleflow/ruleflow/rules"
 )
@@ -20,7 +20,7 @@ import (
 func newDeliveriesCommand() *cobra.Command {
 	var dsn string
 	cmd := &cobra.Command{
-		Use:   "deliveries list|show ID|retry ID",
+		Use:   "deliveries list|show ID|retry ID|breakers",
 		Short: "Inspect and re-drive the outbox",
 		Long: `Deliveries lists the callout deliveries and notification e-mails in the outbox,
 shows one with its rendered request and every attempt (time, duration, status,
@@ -51,7 +51,7 @@ host) on the same store.`,
 					return err
 				}
 				printJobs(cmd.OutOrStdout(), jobs)
-				return nil
+				return printOpenBreakers(ctx, cmd.OutOrStdout(), st)
 			})
 		},
 	}
@@ -90,7 +90,7 @@ host) on the same store.`,
 			})
 		},
 	}
-	cmd.AddCommand(list, show, retry)
+	cmd.AddCommand(list, show, retry, newBreakersCommand(&dsn))
 	return cmd
 }
 
@@ -170,10 +170,8 @@ func storedRequest(j store.Job) *callouts.Request {
 	if j.Kind != store.KindCallout {
 		return nil
 	}
-	var p struct {
-		Request *callouts.Request `json:"request"`
-	}
-	if json.Unmarshal(j.Payload, &p) != nil {
+	p, err := engine.DecodeDeliveryPayload(j.Payload)
+	if err != nil {
 		return nil
 	}
 	return p.Request

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -39,6 +38,8 @@ type deliveryJSON struct {
 	LastAttemptAt  *time.Time    `json:"last_attempt_at,omitempty"`
 	Request        *requestJSON  `json:"request,omitempty"`
 	AttemptList    []attemptJSON `json:"attempt_log,omitempty"`
+	// Breaker is the open circuit breaker a pending delivery waits for (breakers.go).
+	Breaker *deliveryBreaker `json:"breaker,omitempty"`
 }
 
 type requestJSON struct {
@@ -91,6 +92,8 @@ type deliveryList struct {
 	Deliveries []deliveryJSON `json:"deliveries"`
 	// Next is the cursor of the next page (pass it as after=), empty on the last page.
 	Next string `json:"next,omitempty"`
+	// Breakers are the circuit breakers of endpoints that recorded failures.
+	Breakers []breakerJSON `json:"breakers,omitempty"`
 }
 
 // ParseDeliveryFilter reads the query of GET /v1/deliveries: status (pending,
@@ -155,6 +158,7 @@ func (h *Handler) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	if len(jobs) == f.Limit {
 		out.Next = jobs[len(jobs)-1].ID
 	}
+	h.addBreakers(r.Context(), &out)
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -170,8 +174,7 @@ func (h *Handler) getDelivery(w http.ResponseWriter, r *http.Request) {
 	}
 	d := h.delivery(job)
 	if job.Kind == store.KindCallout {
-		var p engine.DeliveryPayload
-		if json.Unmarshal(job.Payload, &p) == nil && p.Request != nil {
+		if p, err := engine.DecodeDeliveryPayload(job.Payload); err == nil && p.Request != nil {
 			req := p.Request
 			if job.Status == store.StatusPending { // as its next attempt will send it
 				req, _ = callouts.RenamedForm(req, job.Form, d.Form)

@@ -21,8 +21,12 @@ type op struct {
 	// instead of duplicating or failing.
 	idempotent bool
 	again      bool // set by the committer before such a second run
-	done       chan error
-	state      atomic.Int32 // opQueued, then opTaken by the committer or opAbandoned by the caller
+	// insert, when set, is the op's write as data (an Enqueue): in a group commit
+	// the inserts of all such ops are merged into one multi-row INSERT (see
+	// committer.merge) instead of running fn for each.
+	insert *insertSpec
+	done   chan error
+	state  atomic.Int32 // opQueued, then opTaken by the committer or opAbandoned by the caller
 }
 
 // The states of an op. The committer and a caller whose context ends race to move
@@ -50,6 +54,10 @@ type committer struct {
 	log      *slog.Logger
 	maxBatch int
 	ops      chan *op
+	// merge writes the inserts of several ops with as few statements as it can,
+	// inside the group's transaction; an error aborts the transaction (each op is
+	// then run alone, by its fn). Nil means every op runs its fn.
+	merge func(ctx context.Context, t tx, inserts []*insertSpec) error
 
 	commits atomic.Int64 // transactions committed, for tests and metrics
 
@@ -58,9 +66,10 @@ type committer struct {
 	finished chan struct{}
 }
 
-func newCommitter(db backend, maxBatch int, log *slog.Logger) *committer {
+func newCommitter(db backend, maxBatch int, log *slog.Logger, merge func(context.Context, tx, []*insertSpec) error) *committer {
 	c := &committer{
 		db:       db,
+		merge:    merge,
 		log:      log,
 		maxBatch: maxBatch,
 		ops:      make(chan *op, 4*maxBatch),
@@ -74,18 +83,10 @@ func newCommitter(db backend, maxBatch int, log *slog.Logger) *committer {
 // the write into a transaction, the write is dropped and do returns ctx.Err(); once
 // taken, do waits for the commit and returns its result, so an error from do means
 // nothing was written — except when the COMMIT itself failed (the connection broke
-// during it) and its outcome is unknown; doIdempotent runs such a write again.
+// during it) and its outcome is unknown; an idempotent op (Store.enqueue) is then run
+// again.
 func (c *committer) do(ctx context.Context, weight int, fn func(context.Context, tx) (error, error)) error {
 	return c.submit(&op{ctx: ctx, weight: weight, fn: fn, done: make(chan error, 1)})
-}
-
-// doIdempotent is do for an fn that may run again after a commit whose outcome is
-// unknown; again is true on such a run, and fn must then accept finding its own
-// committed write.
-func (c *committer) doIdempotent(ctx context.Context, weight int, fn func(ctx context.Context, t tx, again bool) (error, error)) error {
-	o := &op{ctx: ctx, weight: weight, idempotent: true, done: make(chan error, 1)}
-	o.fn = func(ctx context.Context, t tx) (error, error) { return fn(ctx, t, o.again) }
-	return c.submit(o)
 }
 
 func (c *committer) submit(o *op) error {
@@ -199,6 +200,42 @@ func (c *committer) commit(batch []*op) {
 	}
 }
 
+// mergedInserts is what mergeInserts did: the ops whose insert it wrote.
+type mergedInserts struct {
+	done map[*op]bool
+	err  error
+}
+
+// mergeInserts writes, with one merged insert, the inserts of the ops of a group
+// that carry one (first runs only: a run after an unknown commit outcome needs
+// the op's own idempotent path). Fewer than two such ops are left to their fn.
+func (c *committer) mergeInserts(ctx context.Context, t tx, ops []*op) mergedInserts {
+	if c.merge == nil || len(ops) < 2 {
+		return mergedInserts{}
+	}
+	n := 0
+	for _, o := range ops {
+		if o.insert != nil && !o.again {
+			n++
+		}
+	}
+	if n < 2 {
+		return mergedInserts{}
+	}
+	specs := make([]*insertSpec, 0, n)
+	done := make(map[*op]bool, n)
+	for _, o := range ops {
+		if o.insert != nil && !o.again {
+			specs = append(specs, o.insert)
+			done[o] = true
+		}
+	}
+	if err := c.merge(ctx, t, specs); err != nil {
+		return mergedInserts{err: err}
+	}
+	return mergedInserts{done: done}
+}
+
 // commitRetries is how many times an idempotent write is run again after a COMMIT
 // that failed with an unknown outcome.
 const commitRetries = 2
@@ -214,7 +251,15 @@ func (c *committer) runTx(ops []*op) (results []error, atCommit bool, err error)
 	if err != nil {
 		return nil, false, err
 	}
+	merged := c.mergeInserts(ctx, t, ops)
+	if merged.err != nil {
+		t.rollback(ctx)
+		return nil, false, merged.err
+	}
 	for i, o := range ops {
+		if merged.done[o] {
+			continue // inserted by the merged statement: result nil
+		}
 		res, err := o.fn(ctx, t)
 		if err != nil {
 			t.rollback(ctx)

@@ -23,8 +23,9 @@
 // A job moves through these states:
 //
 //	Enqueue ──▶ pending ──Claim──▶ pending+leased ──Complete──▶ delivered
-//	               ▲                    │      └──────Fail──────▶ failed
-//	               └───Reschedule───────┘
+//	               ▲                    ▲   │  └──────Fail──────▶ failed
+//	               └───Reschedule───────┼───┘
+//	EnqueueLeased ──────────────────────┘
 //	Retry: delivered|failed ──▶ pending (next_at = now, attempt budget renewed)
 //
 // [Store.Enqueue] returns only after the jobs are committed. Concurrent Enqueue calls,
@@ -32,6 +33,10 @@
 // committer goroutine per Store folds every write that arrived while the previous
 // transaction was being committed into the next transaction, so a burst of N writes
 // costs a few commits (and fsyncs), not N. Each caller still gets its own result.
+//
+// [Store.EnqueueLeased] inserts jobs already leased to the caller, which attempts
+// them from memory (the engine's fast path): no claim has to find them, and if the
+// caller dies the lease expires like any other.
 //
 // [Store.Claim] leases due jobs to an owner until a deadline. Only the owner can
 // settle a job; if a lease expires, another owner may claim the job, and the first

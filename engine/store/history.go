@@ -97,14 +97,7 @@ func (s *Store) EnqueueHistory(ctx context.Context, jobs []Job, hist []HistoryRe
 	if err := prepareHistory(hist, now); err != nil {
 		return err
 	}
-	own := append([]Job(nil), jobs...)
-	ownHist := append([]HistoryRecord(nil), hist...)
-	return s.committer.doIdempotent(ctx, len(own)+len(ownHist), func(ctx context.Context, t tx, again bool) (error, error) {
-		if err := s.insertJobs(ctx, t, own, again); err != nil {
-			return nil, err
-		}
-		return nil, insertHistory(ctx, t, ownHist)
-	})
+	return s.enqueue(ctx, &insertSpec{jobs: append([]Job(nil), jobs...), hist: append([]HistoryRecord(nil), hist...)})
 }
 
 // AppendHistory queues hist for the next group commit and returns without waiting

@@ -86,26 +86,72 @@ func prepareJobs(jobs []Job, now time.Time) error {
 // parameters per statement, PostgreSQL 65,535).
 const insertChunk = 128
 
+// rowLease is the lease a job is inserted with (EnqueueLeased): held by owner for
+// lease from now on the lease clock (the database's on PostgreSQL, until on
+// SQLite). The zero rowLease inserts the job unleased.
+type rowLease struct {
+	owner string
+	lease time.Duration
+	until time.Time // now + lease on the caller's clock
+}
+
 // insertJobs inserts prepared jobs with multi-row INSERTs. A taken ID aborts: it is
 // returned as the error (wrapping ErrDuplicate) so the transaction rolls back and
 // none of the jobs is stored. When again is set (the write runs again after a COMMIT
 // whose outcome is unknown) it is idempotent by job ID: an ID taken by an identical
-// job — this very write, committed — counts as inserted.
-func (s *Store) insertJobs(ctx context.Context, t tx, jobs []Job, again bool) error {
+// job — this very write, committed — counts as inserted. leases[i], when leases is
+// not nil, is the lease jobs[i] is inserted with.
+func (s *Store) insertJobs(ctx context.Context, t tx, jobs []Job, leases []rowLease, again bool) error {
+	return s.writeJobs(ctx, t, jobs, leases, true, again)
+}
+
+// writeJobs is insertJobs; without check it inserts with plain INSERTs, so a
+// taken ID fails the statement with the database's unique-constraint error.
+func (s *Store) writeJobs(ctx context.Context, t tx, jobs []Job, leases []rowLease, check bool, again ...bool) error {
+	retry := len(again) > 0 && again[0]
+	dbClock := s.dbLeaseClock()
 	for len(jobs) > 0 {
-		chunk := jobs[:min(len(jobs), insertChunk)]
-		jobs = jobs[len(chunk):]
+		n := min(len(jobs), insertChunk)
+		chunk := jobs[:n]
+		jobs = jobs[n:]
+		var chunkLeases []rowLease
+		if leases != nil {
+			chunkLeases, leases = leases[:n], leases[n:]
+		}
 		var q strings.Builder
 		q.WriteString(`INSERT INTO jobs (id, kind, callout, rule, form, entry_id, event_kind, payload, parent_id,
-	status, attempts, max_attempts, retry_budget, next_at, created_at, updated_at) VALUES `)
-		args := make([]any, 0, 15*len(chunk))
+	status, attempts, max_attempts, retry_budget, next_at, created_at, updated_at, lease_owner, lease_until) VALUES `)
+		args := make([]any, 0, 17*len(chunk))
+		row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)"
+		if dbClock {
+			// The lease runs on the database's clock (see Claim); NULL stays NULL.
+			row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, now() + CAST(? AS BIGINT) * INTERVAL '1 microsecond')"
+		}
 		for i, j := range chunk {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)")
+			q.WriteString(row)
+			var l rowLease
+			if chunkLeases != nil {
+				l = chunkLeases[i]
+			}
+			var until any // NULL: not leased
+			switch {
+			case l.owner == "":
+			case dbClock:
+				until = l.lease.Microseconds()
+			default:
+				until = l.until
+			}
 			args = append(args, j.ID, string(j.Kind), j.Callout, j.Rule, j.Form, j.EntryID, j.EventKind, j.Payload, j.ParentID,
-				string(StatusPending), j.MaxAttempts, j.MaxAttempts, j.NextAt, j.CreatedAt, j.UpdatedAt)
+				string(StatusPending), j.MaxAttempts, j.MaxAttempts, j.NextAt, j.CreatedAt, j.UpdatedAt, l.owner, until)
+		}
+		if !check {
+			if _, err := t.exec(ctx, q.String(), args...); err != nil {
+				return err
+			}
+			continue
 		}
 		q.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
 		r, err := t.query(ctx, q.String(), args...)
@@ -129,7 +175,7 @@ func (s *Store) insertJobs(ctx context.Context, t tx, jobs []Job, again bool) er
 				if inserted[j.ID] {
 					continue
 				}
-				if !again {
+				if !retry {
 					return fmt.Errorf("store: job %s: %w ID", j.ID, ErrDuplicate)
 				}
 				if err := sameJobStored(ctx, t, j); err != nil {
@@ -160,32 +206,6 @@ func sameJobStored(ctx context.Context, t tx, j Job) error {
 	return nil
 }
 
-// insertAttempts records attempts with multi-row INSERTs.
-func insertAttempts(ctx context.Context, t tx, atts []Attempt) error {
-	for len(atts) > 0 {
-		chunk := atts[:min(len(atts), insertChunk)]
-		atts = atts[len(chunk):]
-		var q strings.Builder
-		q.WriteString("INSERT INTO job_attempts (job_id, n, started_at, duration_us, status_code, error, response) VALUES ")
-		args := make([]any, 0, 7*len(chunk))
-		for i, a := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-			resp := a.Response
-			if len(resp) > MaxResponseBytes {
-				resp = resp[:MaxResponseBytes]
-			}
-			args = append(args, a.JobID, a.N, utc(a.StartedAt), a.Duration.Microseconds(), a.StatusCode, a.Error, resp)
-		}
-		if _, err := t.exec(ctx, q.String(), args...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Enqueue stores jobs as pending. It returns only when they are durably committed
 // (see Open for the SQLite synchronous setting), or with an error, in which case
 // none of them is stored.
@@ -204,12 +224,92 @@ func (s *Store) Enqueue(ctx context.Context, jobs []Job) error {
 	if err := prepareJobs(jobs, time.Now()); err != nil {
 		return err
 	}
-	own := append([]Job(nil), jobs...)
-	// Idempotent by job ID: after a COMMIT whose reply was lost the committer runs
-	// the insert again, and it finds the rows that did commit.
-	return s.committer.doIdempotent(ctx, len(own), func(ctx context.Context, t tx, again bool) (error, error) {
-		return nil, s.insertJobs(ctx, t, own, again)
-	})
+	return s.enqueue(ctx, &insertSpec{jobs: append([]Job(nil), jobs...)})
+}
+
+// EnqueueLeased is Enqueue for jobs the caller will attempt itself: they are
+// inserted already leased to owner for lease (from now; on PostgreSQL from the
+// database's now(), as Claim does), so no claim has to find them. The caller hands
+// them to its workers from memory once EnqueueLeased returns, and settles them like
+// claimed jobs; if it dies instead, the lease expires and any node claims them. The
+// jobs' LeaseOwner and LeaseUntil (on the caller's clock) are set in jobs.
+//
+// hist is stored in the same transaction, as by EnqueueHistory.
+func (s *Store) EnqueueLeased(ctx context.Context, jobs []Job, hist []HistoryRecord, owner string, lease time.Duration, now time.Time) error {
+	switch {
+	case owner == "":
+		return errors.New("store: enqueue leased: empty owner")
+	case lease <= 0:
+		return fmt.Errorf("store: enqueue leased: lease must be positive, got %v", lease)
+	}
+	if len(jobs) == 0 && len(hist) == 0 {
+		return nil
+	}
+	if err := prepareJobs(jobs, now); err != nil {
+		return err
+	}
+	if err := prepareHistory(hist, now); err != nil {
+		return err
+	}
+	until := utc(utc(now).Add(lease))
+	leases := make([]rowLease, len(jobs))
+	for i := range jobs {
+		jobs[i].LeaseOwner, jobs[i].LeaseUntil = owner, until
+		leases[i] = rowLease{owner: owner, lease: lease, until: until}
+	}
+	return s.enqueue(ctx, &insertSpec{jobs: append([]Job(nil), jobs...), leases: leases, hist: append([]HistoryRecord(nil), hist...)})
+}
+
+// insertSpec is one Enqueue's rows: prepared jobs, when not nil the lease each is
+// inserted with, and the history records written with them (EnqueueHistory).
+type insertSpec struct {
+	jobs   []Job
+	leases []rowLease
+	hist   []HistoryRecord
+}
+
+// enqueue queues the insert of spec and waits for its commit. Idempotent by job
+// ID: after a COMMIT whose reply was lost the committer runs the insert again, and
+// it finds the rows that did commit. In a group commit the committer merges it
+// with the other inserts of the group (mergeInserts).
+func (s *Store) enqueue(ctx context.Context, spec *insertSpec) error {
+	o := &op{ctx: ctx, weight: len(spec.jobs) + len(spec.hist), idempotent: true, insert: spec, done: make(chan error, 1)}
+	o.fn = func(ctx context.Context, t tx) (error, error) {
+		if err := s.insertJobs(ctx, t, spec.jobs, spec.leases, o.again); err != nil {
+			return nil, err
+		}
+		return nil, insertHistory(ctx, t, spec.hist)
+	}
+	return s.committer.submit(o)
+}
+
+// mergeInserts is the committer's merge: the rows of several Enqueue calls in
+// multi-row INSERTs without RETURNING. A taken ID — in the table or twice among
+// the calls — fails the statement and so the group, whose calls then run alone and
+// each learns its own result.
+func (s *Store) mergeInserts(ctx context.Context, t tx, specs []*insertSpec) error {
+	n := 0
+	for _, sp := range specs {
+		n += len(sp.jobs)
+	}
+	jobs := make([]Job, 0, n)
+	leases := make([]rowLease, 0, n)
+	var hist []HistoryRecord
+	for _, sp := range specs {
+		jobs = append(jobs, sp.jobs...)
+		hist = append(hist, sp.hist...)
+		if sp.leases != nil {
+			leases = append(leases, sp.leases...)
+		} else {
+			for range sp.jobs {
+				leases = append(leases, rowLease{})
+			}
+		}
+	}
+	if err := s.writeJobs(ctx, t, jobs, leases, false); err != nil {
+		return err
+	}
+	return insertHistory(ctx, t, hist)
 }
 
 // Claim leases up to limit due jobs to owner for lease and returns them, oldest
@@ -338,6 +438,9 @@ type Outcome struct {
 	NextAt  time.Time // for StatusPending: when to try again
 	Attempt Attempt   // the attempt just made; StartedAt must be set
 	Follow  []Job     // jobs to enqueue with the outcome (the notification e-mail)
+	// Breaker, if set, is applied to its endpoint's circuit breaker in the same
+	// transaction (breaker.go).
+	Breaker *BreakerReport
 	// Registration, for a register or deregister call, is the installation's new
 	// registration state, written with the outcome (see registrations.go).
 	Registration *RegistrationUpdate
@@ -403,24 +506,21 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 		weight += 1 + len(o.Follow)
 	}
 	results = make([]error, len(own))
+	var bt breakerTx
 	err = s.committer.do(ctx, weight, func(ctx context.Context, t tx) (error, error) {
 		// The op may run twice (alone, after a failed group commit): it must not
 		// consume own.
-		var atts []Attempt
 		var follow []Job
 		var regs []RegistrationUpdate
 		for start := 0; start < len(own); start += insertChunk {
 			chunk := own[start:min(len(own), start+insertChunk)]
-			ns, res, err := s.settleChunk(ctx, t, owner, chunk)
+			res, err := s.settleChunk(ctx, t, owner, chunk)
 			if err != nil {
 				return nil, err
 			}
 			for i, o := range chunk {
 				results[start+i] = res[i]
 				if res[i] == nil {
-					a := o.Attempt
-					a.JobID, a.N = o.ID, ns[i]
-					atts = append(atts, a)
 					follow = append(follow, o.Follow...)
 					if o.Registration != nil {
 						regs = append(regs, *o.Registration)
@@ -428,19 +528,22 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 				}
 			}
 		}
-		if err := insertAttempts(ctx, t, atts); err != nil {
+		opened, err := bt.apply(ctx, s, t, own, results)
+		if err != nil {
 			return nil, err
 		}
+		follow = append(follow, opened...)
 		if err := updateRegistrations(ctx, t, regs); err != nil {
 			return nil, err
 		}
 		// A follow-up whose ID is taken fails the whole call: outcomes must not
 		// half-apply.
-		return nil, s.insertJobs(ctx, t, follow, false)
+		return nil, s.insertJobs(ctx, t, follow, nil, false)
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.breakerChanged(bt.transitions)
 	return results, nil
 }
 
@@ -460,74 +563,108 @@ func checkOutcome(o Outcome) error {
 	return nil
 }
 
-// settleChunk updates the jobs of outs (distinct IDs) with one UPDATE … FROM
-// (VALUES …) inside t and returns each one's new attempt number. A lost lease or a
-// missing job is a result (ErrLeaseLost, ErrNotFound) and writes nothing.
-func (s *Store) settleChunk(ctx context.Context, t tx, owner string, outs []Outcome) (ns []int, results []error, err error) {
+// How attempts are kept (migration 006_lean_rows). The last attempt of a job is
+// in its jobs row: last_attempt_at (its start), last_duration_us, last_status_code,
+// last_error and last_response. Settling the next attempt first copies that one
+// into job_attempts (keepLastAttempts), then overwrites the row with the new one.
+// A delivery that succeeds at its first attempt — nearly all of them — so writes
+// one row update and no attempt row. Get puts the jobs row's attempt after those of
+// job_attempts unless job_attempts holds it already (rows written before 006 kept
+// every attempt there).
+
+// settleChunk records the outcomes outs (distinct IDs) inside t with set-based
+// statements: one that moves the jobs' previous attempts to job_attempts and one
+// UPDATE … FROM (VALUES …) on PostgreSQL (one round trip for both, as a
+// data-modifying WITH); on SQLite, where a statement costs no round trip, one
+// cached single-row UPDATE per outcome beats the join. A lost lease or a missing
+// job is a result (ErrLeaseLost, ErrNotFound) and writes nothing.
+func (s *Store) settleChunk(ctx context.Context, t tx, owner string, outs []Outcome) (results []error, err error) {
 	if s.db.driver() == DriverSQLite {
 		return s.settleRows(ctx, t, owner, outs)
 	}
 	tt := s.db.timeType()
 	var q strings.Builder
-	q.WriteString(`UPDATE jobs SET status = v.column2, attempts = attempts + 1, next_at = COALESCE(v.column3, next_at),
-	last_status_code = v.column4, last_error = v.column5, first_attempt_at = COALESCE(first_attempt_at, v.column6),
-	last_attempt_at = v.column6, lease_owner = '', lease_until = NULL, updated_at = v.column7
-FROM (VALUES `)
-	args := make([]any, 0, 7*len(outs)+1)
+	q.WriteString(`WITH v (id, status, next, code, err, started, ended, dur, resp) AS (VALUES `)
+	args := make([]any, 0, 9*len(outs)+2)
 	for i, o := range outs {
 		if i == 0 {
 			// The first row's CASTs type the VALUES columns (PostgreSQL would make
 			// untyped parameters text).
-			q.WriteString("(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS " + tt + "), CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS " + tt + "), CAST(? AS " + tt + "))")
+			q.WriteString("(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS " + tt + "), CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS " + tt + "), CAST(? AS " + tt + "), CAST(? AS BIGINT), CAST(? AS BYTEA))")
 		} else {
-			q.WriteString(", (?, ?, ?, ?, ?, ?, ?)")
+			q.WriteString(", (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 		}
 		a := o.Attempt
 		var next any // NULL keeps next_at
 		if o.Status == StatusPending {
 			next = utc(o.NextAt)
 		}
-		args = append(args, o.ID, string(o.Status), next, a.StatusCode, a.Error, utc(a.StartedAt), utc(a.StartedAt.Add(a.Duration)))
+		args = append(args, o.ID, string(o.Status), next, a.StatusCode, a.Error, utc(a.StartedAt), utc(a.StartedAt.Add(a.Duration)),
+			a.Duration.Microseconds(), clipResponse(a.Response))
 	}
-	q.WriteString(`) AS v
-WHERE jobs.id = v.column1 AND jobs.status = 'pending' AND jobs.lease_owner = ?
-RETURNING id, attempts`)
-	args = append(args, owner)
+	q.WriteString(`),
+kept AS (
+	INSERT INTO job_attempts (job_id, n, started_at, duration_us, status_code, error, response)
+	SELECT j.id, j.attempts, j.last_attempt_at, j.last_duration_us, j.last_status_code, j.last_error, j.last_response
+	FROM jobs j JOIN v ON j.id = v.id
+	WHERE j.attempts > 0 AND j.status = 'pending' AND j.lease_owner = ?
+	ON CONFLICT (job_id, n) DO NOTHING)
+UPDATE jobs SET status = v.status, attempts = attempts + 1, next_at = COALESCE(v.next, next_at),
+	last_status_code = v.code, last_error = v.err, first_attempt_at = COALESCE(first_attempt_at, v.started),
+	last_attempt_at = v.started, last_duration_us = v.dur, last_response = v.resp,
+	lease_owner = '', lease_until = NULL, updated_at = v.ended
+FROM v
+WHERE jobs.id = v.id AND jobs.status = 'pending' AND jobs.lease_owner = ?
+RETURNING jobs.id`)
+	args = append(args, owner, owner)
 	r, err := t.query(ctx, q.String(), args...)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	got := make(map[string]int, len(outs))
+	got := make(map[string]bool, len(outs))
 	for r.Next() {
 		var id string
-		var n int
-		if err := r.Scan(&id, &n); err != nil {
+		if err := r.Scan(&id); err != nil {
 			r.Close()
-			return nil, nil, err
+			return nil, err
 		}
-		got[id] = n
+		got[id] = true
 	}
 	if err := r.Close(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	ns = make([]int, len(outs))
 	results = make([]error, len(outs))
 	for i, o := range outs {
-		if n, ok := got[o.ID]; ok {
-			ns[i] = n
+		if got[o.ID] {
 			continue
 		}
 		if results[i], err = unsettled(ctx, t, o.ID); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return ns, results, nil
+	return results, nil
 }
 
-// settleRows is settleChunk with one cached single-row UPDATE per outcome: on
-// SQLite, where a statement costs no round trip, this beats UPDATE … FROM.
-func (s *Store) settleRows(ctx context.Context, t tx, owner string, outs []Outcome) (ns []int, results []error, err error) {
-	ns = make([]int, len(outs))
+// settleRows is settleChunk on SQLite: one statement keeps the previous attempts
+// of the whole chunk, then one cached single-row UPDATE per outcome.
+func (s *Store) settleRows(ctx context.Context, t tx, owner string, outs []Outcome) (results []error, err error) {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO job_attempts (job_id, n, started_at, duration_us, status_code, error, response)
+SELECT id, attempts, last_attempt_at, last_duration_us, last_status_code, last_error, last_response
+FROM jobs WHERE id IN (`)
+	args := make([]any, 0, len(outs)+1)
+	for i, o := range outs {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("?")
+		args = append(args, o.ID)
+	}
+	q.WriteString(`) AND attempts > 0 AND status = 'pending' AND lease_owner = ?
+ON CONFLICT (job_id, n) DO NOTHING`)
+	if _, err := t.exec(ctx, q.String(), append(args, owner)...); err != nil {
+		return nil, err
+	}
 	results = make([]error, len(outs))
 	for i, o := range outs {
 		a := o.Attempt
@@ -535,23 +672,31 @@ func (s *Store) settleRows(ctx context.Context, t tx, owner string, outs []Outco
 		if o.Status == StatusPending {
 			next = utc(o.NextAt)
 		}
-		ok, err := queryRow(ctx, t, `UPDATE jobs SET status = ?, attempts = attempts + 1, next_at = COALESCE(?, next_at),
+		n, err := t.exec(ctx, `UPDATE jobs SET status = ?, attempts = attempts + 1, next_at = COALESCE(?, next_at),
 	last_status_code = ?, last_error = ?, first_attempt_at = COALESCE(first_attempt_at, ?), last_attempt_at = ?,
-	lease_owner = '', lease_until = NULL, updated_at = ?
-WHERE id = ? AND status = 'pending' AND lease_owner = ?
-RETURNING attempts`,
-			[]any{string(o.Status), next, a.StatusCode, a.Error, utc(a.StartedAt), utc(a.StartedAt), utc(a.StartedAt.Add(a.Duration)), o.ID, owner}, &ns[i])
+	last_duration_us = ?, last_response = ?, lease_owner = '', lease_until = NULL, updated_at = ?
+WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
+			string(o.Status), next, a.StatusCode, a.Error, utc(a.StartedAt), utc(a.StartedAt),
+			a.Duration.Microseconds(), clipResponse(a.Response), utc(a.StartedAt.Add(a.Duration)), o.ID, owner)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		if ok {
+		if n > 0 {
 			continue
 		}
 		if results[i], err = unsettled(ctx, t, o.ID); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return ns, results, nil
+	return results, nil
+}
+
+// clipResponse is the part of a response body an attempt keeps.
+func clipResponse(b []byte) []byte {
+	if len(b) > MaxResponseBytes {
+		return b[:MaxResponseBytes]
+	}
+	return b
 }
 
 // unsettled returns the result for job id when its settling UPDATE matched no
@@ -609,7 +754,18 @@ func (s *Store) Get(ctx context.Context, id string) (Job, []Attempt, error) {
 		}
 		atts, err = queryAll(ctx, t, scanAttempt, `SELECT job_id, n, started_at, duration_us, status_code, error, response
 FROM job_attempts WHERE job_id = ? ORDER BY n`, id)
-		return err
+		if err != nil || job.Attempts == 0 || len(atts) > 0 && atts[len(atts)-1].N >= job.Attempts {
+			return err
+		}
+		// The last attempt is in the jobs row (see settleChunk).
+		last := Attempt{JobID: job.ID, N: job.Attempts, StartedAt: job.LastAttemptAt, StatusCode: job.LastStatusCode, Error: job.LastError}
+		var us int64
+		if _, err := queryRow(ctx, t, "SELECT last_duration_us, last_response FROM jobs WHERE id = ?", []any{id}, &us, &last.Response); err != nil {
+			return err
+		}
+		last.Duration = time.Duration(us) * time.Microsecond
+		atts = append(atts, last)
+		return nil
 	})
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {

@@ -129,7 +129,7 @@ func (s *Store) CreateRegisteredTarget(ctx context.Context, tg Target, reg Regis
 			string(reg.DeregisterStatus), reg.DeregisterJob, reg.DeregisterError, reg.CreatedAt, reg.UpdatedAt); err != nil {
 			return err
 		}
-		return s.insertJobs(ctx, t, job, false)
+		return s.insertJobs(ctx, t, job, nil, false)
 	})
 	if err != nil {
 		return Target{}, Registration{}, err
@@ -187,7 +187,7 @@ func (s *Store) RevokeRegisteredTarget(ctx context.Context, id string, deregiste
 			if err := prepareJobs(jobs, now); err != nil {
 				return err
 			}
-			if err := s.insertJobs(ctx, t, jobs, false); err != nil {
+			if err := s.insertJobs(ctx, t, jobs, nil, false); err != nil {
 				return err
 			}
 			reg.DeregisterStatus, reg.DeregisterJob = DeregistrationPending, jobs[0].ID

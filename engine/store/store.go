@@ -132,6 +132,9 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBatch caps the jobs folded into one group commit; 0 means 256.
 	MaxBatch int
+	// OnBreaker, if set, is called after the commit of every circuit-breaker
+	// transition that Settle made (breaker.go), in order, on the settling goroutine.
+	OnBreaker func(BreakerTransition)
 }
 
 // Store is an open outbox. Create one with Open; it is safe for concurrent use.
@@ -142,6 +145,7 @@ type Store struct {
 	// callerLeaseClock makes PostgreSQL leases use the now passed by the caller, as
 	// on SQLite: only for this package's tests, which drive a fixed clock.
 	callerLeaseClock bool
+	onBreaker        func(BreakerTransition)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -185,11 +189,16 @@ func OpenOptions(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	if max <= 0 {
 		max = 256
 	}
-	s := &Store{db: db, log: log.With("store", string(d.Driver))}
-	s.committer = newCommitter(db, max, s.log)
+	s := &Store{db: db, log: log.With("store", string(d.Driver)), onBreaker: opt.OnBreaker}
+	s.committer = newCommitter(db, max, s.log, s.mergeInserts)
 	s.log.Debug("store opened", "dsn", d.Redacted())
 	return s, nil
 }
+
+// Commits returns how many write transactions this Store has run so far (group
+// commits: one per batch of writes, whatever the number of callers in it), for
+// benchmarks and metrics.
+func (s *Store) Commits() int64 { return s.committer.commits.Load() }
 
 // Driver reports which backend the store uses.
 func (s *Store) Driver() Driver { return s.db.driver() }

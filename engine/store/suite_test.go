@@ -55,6 +55,9 @@ func runStoreSuite(t *testing.T, open opener) {
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Closed", testClosed},
 		{"History", testHistory}, {"HistoryAtomic", testHistoryAtomic}, {"HistoryAppend", testHistoryAppend}, {"HistoryPurge", testHistoryPurge}, {"HistoryRules", testHistoryRules},
+		{"LeanAttempts", testLeanAttempts},
+		{"EnqueueLeased", testEnqueueLeased},
+		{"MergedEnqueueDuplicate", testMergedEnqueueDuplicate},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

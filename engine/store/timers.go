@@ -161,15 +161,19 @@ func (s *Store) EnqueueArming(ctx context.Context, jobs []Job, hist []HistoryRec
 	own := append([]Job(nil), jobs...)
 	ownHist := append([]HistoryRecord(nil), hist...)
 	now = utc(now)
-	return s.committer.doIdempotent(ctx, len(own)+len(ownHist)+len(a.Arm)+len(a.Forget)+1, func(ctx context.Context, t tx, again bool) (error, error) {
-		if err := s.insertJobs(ctx, t, own, again); err != nil {
+	// Idempotent, like an Enqueue: after a COMMIT whose reply was lost the committer
+	// runs the write again (o.again), and it finds its rows.
+	o := &op{ctx: ctx, weight: len(own) + len(ownHist) + len(a.Arm) + len(a.Forget) + 1, idempotent: true, done: make(chan error, 1)}
+	o.fn = func(ctx context.Context, t tx) (error, error) {
+		if err := s.insertJobs(ctx, t, own, nil, o.again); err != nil {
 			return nil, err
 		}
 		if err := insertHistory(ctx, t, ownHist); err != nil {
 			return nil, err
 		}
 		return nil, applyArming(ctx, t, a, now)
-	})
+	}
+	return s.committer.submit(o)
 }
 
 // applyArming writes a inside t: forgotten records first, then snapshots, then the
@@ -404,7 +408,7 @@ WHERE rule = ? AND form = ? AND entry_id = ? AND anchor = ? AND repetition = ? A
 		}
 		jobs = append(jobs, f.Jobs...)
 	}
-	return results, s.insertJobs(ctx, t, jobs, false)
+	return results, s.insertJobs(ctx, t, jobs, nil, false)
 }
 
 // ReleaseTimers gives back every timer lease owner holds (on graceful shutdown),

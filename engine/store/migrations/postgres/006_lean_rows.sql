@@ -1,0 +1,8 @@
+-- Lean rows: the last attempt of a job lives in its jobs row (last_status_code,
+-- last_error and last_attempt_at already did; now its duration and the start of its
+-- response too), so a delivery that succeeds at its first attempt writes no
+-- job_attempts row. An attempt moves to job_attempts when the next one is recorded.
+-- Rows written before keep every attempt in job_attempts, the last one included;
+-- readers take the jobs row's last attempt only when job_attempts lacks it.
+ALTER TABLE jobs ADD COLUMN last_duration_us BIGINT NOT NULL DEFAULT 0,
+                 ADD COLUMN last_response    BYTEA  NOT NULL DEFAULT '\x';
