@@ -353,3 +353,42 @@ func testRateLimit(t *testing.T, dsn string) {
 		t.Fatalf("%d attempts, want %d: waiting used up retries", n, len(ids))
 	}
 }
+
+// TestBreakerHoldsFastPathJobs: deliveries stored while the breaker is open come by
+// the fast path and are held like claimed ones, giving their fast slot back; more
+// of them than the fast path has slots are all sent once the breaker closes. (A
+// held fast-path job that gave back a claim slot instead hung the settle loop.)
+func TestBreakerHoldsFastPathJobs(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	rc := failingReceiver(t, &fail)
+	srv := smtptest.Start(t)
+	clock := &skewClock{}
+	e := openEngine(t, Options{Config: breakerConfig(t, rc.URL, srv.Port, ""), Store: sqliteDSN(t), Now: clock.Now,
+		PollInterval: 50 * time.Millisecond, Registerer: prometheus.NewRegistry()})
+	st := e.Store()
+	ep := rules.Endpoint(rc.URL)
+	first := handleN(t, e, 1, 3)
+	var b store.Breaker
+	waitFor(t, 10*time.Second, "the breaker to open", func() bool {
+		b = breakerRow(t, st, ep)
+		return b.State == store.BreakerOpen
+	})
+	before := e.disp.fastPath.Load()
+	held := handleN(t, e, 10, 2*cap(e.disp.fastSlots)+1)
+	waitFor(t, 10*time.Second, "the new deliveries to wait for the breaker", func() bool { return allPostponedUntil(t, st, held, b.OpenUntil) })
+	if got := e.disp.fastPath.Load() - before; got == 0 {
+		t.Fatal("no delivery stored while open took the fast path")
+	}
+	if rc.count() != 3 {
+		t.Fatalf("%d requests while open, want 3", rc.count())
+	}
+	fail.Store(false)
+	clock.advance(10 * time.Second)
+	e.Wake()
+	for _, id := range append(first, held...) {
+		if j, _ := waitSettled(t, st, id, 20*time.Second); j.Status != store.StatusDelivered {
+			t.Fatalf("%s: %s", id, j.Status)
+		}
+	}
+}
