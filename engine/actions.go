@@ -79,8 +79,12 @@ func (e *Engine) handleBatch(ctx context.Context, evs []*rules.Event, parents []
 		rejected = rejected || res.Rejected != nil
 		total += len(jobs)
 	}
+	var arming *store.Arming
+	if !rejected {
+		arming = e.armBatch(state, results)
+	}
 	hist := e.historyOf(ctx, state, handled, results, jobsOf, rejected)
-	if rejected || total == 0 || e.store == nil {
+	if rejected || (total == 0 && arming.Empty()) || e.store == nil {
 		e.appendHistory(ctx, hist) // nothing to wait for: queued, not awaited
 		e.fires.count(results, rejected)
 		return results, nil
@@ -91,7 +95,7 @@ func (e *Engine) handleBatch(ctx context.Context, evs []*rules.Event, parents []
 		all = append(all, jobs...)
 		dps = append(dps, dpsOf[i]...)
 	}
-	if err := e.enqueue(ctx, all, dps, hist); err != nil {
+	if err := e.enqueueArming(ctx, all, dps, hist, arming); err != nil {
 		if errors.Is(err, store.ErrClosed) {
 			err = ErrClosed // Close raced with this Handle
 		}
@@ -109,6 +113,23 @@ func (e *Engine) handleBatch(ctx context.Context, evs []*rules.Event, parents []
 	e.metrics.enqueued(total)
 	e.fires.count(results, false)
 	return results, nil
+}
+
+// enqueueArming stores a save's jobs and history with the timers it arms in one
+// transaction (store.EnqueueArming), or, when it arms nothing, as enqueue does
+// (fastpath.go).
+func (e *Engine) enqueueArming(ctx context.Context, jobs []store.Job, dps []*DeliveryPayload, hist []store.HistoryRecord, a *store.Arming) error {
+	if a.Empty() {
+		return e.enqueue(ctx, jobs, dps, hist)
+	}
+	if err := e.store.EnqueueArming(ctx, jobs, hist, a, e.now()); err != nil {
+		return err
+	}
+	if e.disp != nil && len(jobs) > 0 {
+		e.disp.wake()
+	}
+	e.wakeTimers()
+	return nil
 }
 
 // applyOutcome copies what the rules' actions did into res, logs and counts it,

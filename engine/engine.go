@@ -86,6 +86,12 @@ type Options struct {
 	Now func() time.Time
 	// NodeID names this engine as a lease owner; empty means host name + process ID + a random suffix.
 	NodeID string
+	// Lookup, if set, gives the values a time-based rule is evaluated on when its
+	// timer falls due; nil means the snapshot the engine kept from the last save.
+	Lookup RecordLookup
+	// NoTimers makes this engine arm timers on Handle without firing any (another
+	// node fires them).
+	NoTimers bool
 	// TracerProvider, if set, receives the engine's OpenTelemetry spans (see
 	// telemetry.go) instead of the OTLP exporter the configuration's telemetry
 	// block would make. Nil and no telemetry block means no tracing.
@@ -117,6 +123,7 @@ type Engine struct {
 	closeOnce sync.Once
 	closeErr  error
 	closed    atomic.Bool // set when Close starts; Handle then fails with ErrClosed
+	timerState
 }
 
 // ErrClosed is returned by Handle after Close.
@@ -183,6 +190,7 @@ func Open(ctx context.Context, opts Options) (_ *Engine, err error) {
 		e.disp = newDispatcher(e)
 		e.disp.start()
 	}
+	e.startTimers()
 	return e, nil
 }
 
@@ -239,6 +247,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 			e.stopWatch()
 			<-e.watchDone
 		}
+		e.stopTimers()
 		if e.stopPurge != nil {
 			e.stopPurge()
 		}

@@ -35,6 +35,8 @@ type Result struct {
 	// sent (its notification goes out per its policy); the other callouts fire as
 	// usual.
 	RenderErrors error
+
+	final *rules.Event // the event with the rules' values applied: what time rules arm from
 }
 
 // Fired is one callout fired by one rule.
@@ -116,6 +118,21 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 		return res, nil, nil, nil // rejected: nothing is rendered or enqueued
 	}
 	ev = out.Event // callouts render the final values
+	res.final = ev
+	jobs, dps, err := e.renderMatches(state, ev, res)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return res, jobs, dps, nil
+}
+
+// renderMatches renders the requests of the callouts res.Matches fire for ev (the
+// final values), appending each to res.Fired, and returns their outbox jobs (IDs
+// assigned) with the rules' notification e-mails, and the delivery payload of each
+// callout job (nil for the others), without storing them. A save and a time-based
+// firing go through it alike.
+func (e *Engine) renderMatches(state *configState, ev *rules.Event, res *Result) ([]store.Job, []*DeliveryPayload, error) {
+	matches := res.Matches
 	render := state.encoders.ForEvent(ev)
 	var jobs []store.Job
 	var dps []*DeliveryPayload
@@ -147,7 +164,7 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 			*stored = dp
 			payload, err := EncodeDeliveryPayload(stored)
 			if err != nil {
-				return nil, nil, nil, fmt.Errorf("engine: callout %q: encode delivery: %w", c.Name, err)
+				return nil, nil, fmt.Errorf("engine: callout %q: encode delivery: %w", c.Name, err)
 			}
 			dps = append(dps, stored)
 			jobs = append(jobs, store.Job{
@@ -170,7 +187,7 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 		dps = append(dps, nil)
 	}
 	res.RenderErrors = errors.Join(renderErrs...)
-	return res, jobs, dps, nil
+	return jobs, dps, nil
 }
 
 // ticketNumber is the value of the form's number field (callout_fields.number),

@@ -22,6 +22,7 @@ type metrics struct {
 	emails     *prometheus.CounterVec
 	orphaned   prometheus.Gauge
 	actions    *actionMetrics
+	timers     *timerMetrics
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -54,6 +55,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	reg.MustRegister(m.events, m.rulesFired, m.enqueuedN, m.outcomes, m.latency, m.emails, m.orphaned)
 	m.actions = newActionMetrics(reg)
+	m.timers = newTimerMetrics(reg)
 	return m
 }
 

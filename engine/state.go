@@ -69,9 +69,6 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, fns []*ru
 		return nil, err
 	}
 	cfg = e.applyOverrides(cfg)
-	if err := refuseTimeRules(cfg); err != nil {
-		return nil, err
-	}
 	s := &configState{
 		base:      base,
 		stored:    stored,

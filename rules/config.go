@@ -16,6 +16,7 @@ type Config struct {
 	CaseInsensitive bool                   `yaml:"case_insensitive,omitempty" json:"case_insensitive,omitempty"`
 	SMTP            *SMTP                  `yaml:"smtp,omitempty" json:"smtp,omitempty"`
 	Notes           *NotesEndpoint         `yaml:"notes,omitempty" json:"notes,omitempty"`
+	Lookup          *LookupEndpoint        `yaml:"lookup,omitempty" json:"lookup,omitempty"`
 	Egress          *Egress                `yaml:"egress,omitempty" json:"egress,omitempty"`
 	Breaker         *Breaker               `yaml:"breaker,omitempty" json:"breaker,omitempty"`
 	History         *History               `yaml:"history,omitempty" json:"history,omitempty"`
@@ -53,6 +54,18 @@ type NotesEndpoint struct {
 	Username string            `yaml:"username,omitempty" json:"username,omitempty"`
 	Password Secret            `yaml:"password,omitempty" json:"password,omitempty"`
 	Headers  map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
+}
+
+// LookupEndpoint is where `ruleflow serve` reads the fresh values of a record when
+// one of its time-based rules' timers falls due, instead of the snapshot the engine
+// kept from the record's last save: GET URL?form=FORM&entry_id=ID answering the
+// record as a JSON object of field values (404: the record is gone).
+type LookupEndpoint struct {
+	URL      string            `yaml:"url" json:"url"`
+	Username string            `yaml:"username,omitempty" json:"username,omitempty"`
+	Password Secret            `yaml:"password,omitempty" json:"password,omitempty"`
+	Headers  map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
+	Timeout  Duration          `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 }
 
 // Form is a record type with its field schema and the fields that feed the standard

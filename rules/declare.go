@@ -79,6 +79,11 @@ func (d *decoder) checkSettings(cfg *Config) {
 		d.checkHeaders(cfg.Notes, cfg.Notes.Headers)
 		d.checkSecret(cfg.Notes, "password", cfg.Notes.Password)
 	}
+	if cfg.Lookup != nil {
+		d.checkURL(cfg.Lookup, "url", cfg.Lookup.URL)
+		d.checkHeaders(cfg.Lookup, cfg.Lookup.Headers)
+		d.checkSecret(cfg.Lookup, "password", cfg.Lookup.Password)
+	}
 }
 
 // declareForms indexes the forms (their names are map keys, unique by syntax) and

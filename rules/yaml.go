@@ -365,6 +365,8 @@ func typeLabel(t reflect.Type) string {
 		return "smtp"
 	case reflect.TypeFor[NotesEndpoint]():
 		return "notes"
+	case reflect.TypeFor[LookupEndpoint]():
+		return "lookup"
 	case reflect.TypeFor[Retry]():
 		return "retry"
 	case reflect.TypeFor[Notify]():

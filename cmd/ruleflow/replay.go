@@ -12,6 +12,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -37,6 +38,7 @@ type replayOptions struct {
 	store   string
 	keyFile string
 	wait    time.Duration
+	until   string
 }
 
 func newReplayCommand() *cobra.Command {
@@ -54,6 +56,16 @@ With --send the deliveries are stored in the outbox (--store) and delivered for 
 with retries and notification e-mails; replay exits when the outbox is drained or
 --wait expires, and prints a summary.
 
+Time-based rules (events: [time]) run on a virtual clock in a dry run: each event
+arms its timers as the engine would, and before each event the timers due before
+its time fire in due order, as
+  timer "RULE" fired for FORM ENTRY at TIME (armed by FILE:LINE)
+or
+  timer "RULE" for FORM ENTRY at TIME (armed by FILE:LINE) not fired: condition false
+--until TIME (RFC 3339) advances the clock after the last event, firing the timers
+due up to and including TIME. With --send the timers are armed in the store and
+fired by the engines on it (ruleflow serve), on the real clock.
+
 Malformed lines are reported as FILE:LINE: message; the other events are still
 replayed, and the exit status is 1.`,
 		Args: cobra.MinimumNArgs(1),
@@ -68,6 +80,7 @@ replayed, and the exit status is 1.`,
 	f.StringVar(&o.store, "store", defaultStore, "outbox DSN for --send: sqlite:PATH or postgres://...")
 	f.StringVar(&o.keyFile, "key-file", "", "with --send: secrets key file when RULEFLOW_KEY is unset (default: beside the SQLite store)")
 	f.DurationVar(&o.wait, "wait", 5*time.Minute, "with --send: how long to wait for the outbox to drain")
+	f.StringVar(&o.until, "until", "", "dry run: after the last event, advance the virtual clock to this RFC 3339 time, firing the timers due by then")
 	cmd.MarkFlagRequired("config")
 	return cmd
 }
@@ -77,6 +90,9 @@ type replayStats struct {
 	events, badLines, rulesFired, fired, skipped, ruleErrors, renderErrors int
 	valuesSet, rejected                                                    int
 	deliveryIDs                                                            []string
+	timersFired, timersNotFired                                            int
+
+	clock *engine.VirtualClock // the dry run's virtual clock for time-based rules; nil with --send
 }
 
 func runReplay(ctx context.Context, stdout, stderr io.Writer, o replayOptions, fixtures []string) error {
@@ -85,6 +101,17 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, o replayOptions, f
 	}
 	if o.format != "text" && o.format != "json" {
 		return fmt.Errorf("--format %q: want text or json", o.format)
+	}
+	var until time.Time
+	if o.until != "" {
+		t, err := time.Parse(time.RFC3339Nano, o.until)
+		if err != nil {
+			return fmt.Errorf("--until %q: want an RFC 3339 time such as 2026-11-20T17:00:00Z", o.until)
+		}
+		if o.send {
+			return errors.New("--until runs the virtual clock of a dry run; with --send the timers fire on the real clock")
+		}
+		until = t
 	}
 	cfg, err := rules.Load(o.config)
 	if err != nil {
@@ -110,8 +137,16 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, o replayOptions, f
 	defer out.Flush()
 	bar := newProgress(stderr, fixtures)
 	var st replayStats
+	if !o.send {
+		st.clock = eng.NewVirtualClock()
+	}
 	for _, name := range fixtures {
 		if err := replayFile(ctx, eng, cfg, name, o, out, stderr, bar, &st); err != nil {
+			return err
+		}
+	}
+	if !until.IsZero() {
+		if err := advanceReplay(out, cfg, o, &st, until, true); err != nil {
 			return err
 		}
 	}
@@ -127,6 +162,9 @@ func runReplay(ctx context.Context, stdout, stderr io.Writer, o replayOptions, f
 	}
 	if st.renderErrors > 0 {
 		summary += fmt.Sprintf(", %d events with callouts not rendered", st.renderErrors)
+	}
+	if st.timersFired > 0 || st.timersNotFired > 0 {
+		summary += fmt.Sprintf(", %d timers fired, %d not fired", st.timersFired, st.timersNotFired)
 	}
 	if st.badLines > 0 {
 		summary += fmt.Sprintf(", %d bad lines", st.badLines)
@@ -167,12 +205,20 @@ func replayFile(ctx context.Context, eng *engine.Engine, cfg *rules.Config, name
 			return nil
 		}
 		st.events++
+		if !ev.Time.IsZero() {
+			if err := advanceReplay(out, cfg, o, st, ev.Time, false); err != nil {
+				return err
+			}
+		}
 		res, err := eng.Handle(ctx, ev)
 		if err != nil {
 			st.badLines++
 			out.Flush()
 			fmt.Fprintf(stderr, "%s:%d: %v\n", name, line, err)
 			return nil
+		}
+		if st.clock != nil {
+			st.clock.Observe(res, fmt.Sprintf("%s:%d", name, line))
 		}
 		st.rulesFired += len(res.Matches)
 		st.valuesSet += len(res.Set)
@@ -242,28 +288,35 @@ func writeReplayText(out *bufio.Writer, cfg *rules.Config, name string, line int
 	fired := res.Fired
 	for _, m := range res.Matches {
 		fmt.Fprintf(out, "  rule %q fired\n", m.Rule.Name)
-		writeRuleActionsText(out, m.Rule)
-		for _, c := range m.Fire {
-			fd := fired[0]
-			fired = fired[1:]
-			if fd.Request == nil {
-				fmt.Fprintf(out, "    callout %q (%s) not rendered: %s", c.Name, c.Format, fd.RenderError)
-			} else {
-				fmt.Fprintf(out, "    callout %q (%s %s)", c.Name, c.Format, fd.Request.Method)
-			}
-			if fd.DeliveryID != "" {
-				fmt.Fprintf(out, " delivery %s", fd.DeliveryID)
-			}
-			fmt.Fprintln(out)
-			if fd.Request != nil {
-				writeRequest(out, c.Username, fd.Request, "      ")
-			}
-		}
-		for _, s := range m.Skipped {
-			fmt.Fprintf(out, "    callout %q not fired: %s\n", s.Callout.Name, s.Reason)
-		}
+		fired = writeMatchText(out, m, fired)
 	}
 	writeActionsText(out, res, cfg.Location)
+}
+
+// writeMatchText prints the actions and callouts of one rule that fired, taking
+// their deliveries from the front of fired, and returns the rest of fired.
+func writeMatchText(out *bufio.Writer, m rules.Match, fired []engine.Fired) []engine.Fired {
+	writeRuleActionsText(out, m.Rule)
+	for _, c := range m.Fire {
+		fd := fired[0]
+		fired = fired[1:]
+		if fd.Request == nil {
+			fmt.Fprintf(out, "    callout %q (%s) not rendered: %s", c.Name, c.Format, fd.RenderError)
+		} else {
+			fmt.Fprintf(out, "    callout %q (%s %s)", c.Name, c.Format, fd.Request.Method)
+		}
+		if fd.DeliveryID != "" {
+			fmt.Fprintf(out, " delivery %s", fd.DeliveryID)
+		}
+		fmt.Fprintln(out)
+		if fd.Request != nil {
+			writeRequest(out, c.Username, fd.Request, "      ")
+		}
+	}
+	for _, s := range m.Skipped {
+		fmt.Fprintf(out, "    callout %q not fired: %s\n", s.Callout.Name, s.Reason)
+	}
+	return fired
 }
 
 // displayHeaders returns the headers a request is sent with, in a stable order,
@@ -362,13 +415,22 @@ type replayRequest struct {
 func writeReplayJSON(out *bufio.Writer, cfg *rules.Config, name string, line int, ev *rules.Event, res *engine.Result) error {
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
+	if err := writeFiredJSON(enc, replayEventOf(name, line, ev), ev.Time, res); err != nil {
+		return err
+	}
+	return writeActionsJSON(enc, name, line, ev, res, cfg.Location)
+}
+
+// writeFiredJSON prints one --format json line per callout res fired, for the
+// event re at time at.
+func writeFiredJSON(enc *json.Encoder, re replayEvent, at time.Time, res *engine.Result) error {
 	i := 0
 	for _, m := range res.Matches {
 		for _, c := range m.Fire {
 			fd := res.Fired[i]
 			i++
 			rec := replayRecord{
-				replayEvent: replayEventOf(name, line, ev), Time: ev.Time.UTC(),
+				replayEvent: re, Time: at.UTC(),
 				Rule: m.Rule.Name, Callout: c.Name, Format: c.Format, DeliveryID: fd.DeliveryID, RenderError: fd.RenderError,
 			}
 			if fd.Request != nil {
@@ -384,7 +446,7 @@ func writeReplayJSON(out *bufio.Writer, cfg *rules.Config, name string, line int
 			}
 		}
 	}
-	return writeActionsJSON(enc, name, line, ev, res, cfg.Location)
+	return nil
 }
 
 // awaitDelivery waits until the outbox holds nothing pending (notification e-mails
@@ -454,3 +516,57 @@ func awaitDelivery(ctx context.Context, eng *engine.Engine, wait time.Duration, 
 // replayShutdownTimeout bounds how long `replay --send` waits for its deliveries
 // in flight when it ends.
 const replayShutdownTimeout = 30 * time.Second
+
+// advanceReplay fires the timers of the replay's virtual clock due before until (or
+// at until too, when inclusive) and prints each.
+func advanceReplay(out *bufio.Writer, cfg *rules.Config, o replayOptions, st *replayStats, until time.Time, inclusive bool) error {
+	if st.clock == nil {
+		return nil
+	}
+	return st.clock.Advance(until, inclusive, func(f engine.VirtualFiring) error {
+		if f.Result == nil {
+			st.timersNotFired++
+		} else {
+			st.timersFired++
+			st.rulesFired++
+			st.fired += len(f.Result.Fired)
+			for _, m := range f.Result.Matches {
+				st.skipped += len(m.Skipped)
+			}
+		}
+		if o.format == "json" {
+			if f.Result == nil {
+				return nil
+			}
+			file, line := splitTag(f.ArmedBy)
+			enc := json.NewEncoder(out)
+			enc.SetEscapeHTML(false)
+			re := replayEvent{File: file, Line: line, Event: rules.KindTime, Form: f.Form, EntryID: f.EntryID}
+			return writeFiredJSON(enc, re, f.Due, f.Result)
+		}
+		at := f.Due.UTC().Format(time.RFC3339)
+		if f.Result == nil {
+			fmt.Fprintf(out, "timer %q for %s %s at %s (armed by %s) not fired: %s\n", f.Rule, f.Form, f.EntryID, at, f.ArmedBy, f.Cause)
+			return nil
+		}
+		fmt.Fprintf(out, "timer %q fired for %s %s at %s (armed by %s)\n", f.Rule, f.Form, f.EntryID, at, f.ArmedBy)
+		fired := f.Result.Fired
+		for _, m := range f.Result.Matches {
+			fired = writeMatchText(out, m, fired)
+		}
+		return nil
+	})
+}
+
+// splitTag splits a FILE:LINE tag.
+func splitTag(tag string) (string, int) {
+	i := strings.LastIndexByte(tag, ':')
+	if i < 0 {
+		return tag, 0
+	}
+	n, err := strconv.Atoi(tag[i+1:])
+	if err != nil {
+		return tag, 0
+	}
+	return tag[:i], n
+}

@@ -40,6 +40,7 @@ func subcommands() []func() *cobra.Command {
 		newHistoryCommand,
 		newSecretCommand,
 		newServeCommand,
+		newTimersCommand,
 		newVersionCommand,
 	}
 }

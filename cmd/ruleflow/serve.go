@@ -171,11 +171,13 @@ func startServer(ctx context.Context, opts serveOptions, adminToken string, log 
 
 	s := &server{opts: opts, log: log, stdout: stdout, served: make(chan error, 1)}
 	notes := &configNotes{}
+	lookup := &configLookup{}
 	s.eng, err = engine.Open(ctx, engine.Options{
 		Config:          cfg,
 		Store:           opts.store,
 		KeyFile:         opts.keyFile,
 		Notes:           notes,
+		Lookup:          lookup,
 		Logger:          log,
 		Registerer:      reg,
 		ShutdownTimeout: opts.shutdownTimeout,
@@ -185,6 +187,8 @@ func startServer(ctx context.Context, opts serveOptions, adminToken string, log 
 	}
 	notes.client = notesClient(s.eng)
 	notes.eng.Store(s.eng)
+	lookup.client = s.eng.HTTPClient()
+	lookup.eng.Store(s.eng)
 	s.api, err = httpapi.New(httpapi.Options{
 		Engine:         s.eng,
 		AdminToken:     adminToken,

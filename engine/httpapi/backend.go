@@ -84,6 +84,8 @@ type Records interface {
 	GetTarget(ctx context.Context, id string) (store.Target, error)
 	GetRegistration(ctx context.Context, targetID string) (store.Registration, error)
 	ListRegistrations(ctx context.Context) (map[string]store.Registration, error)
+
+	ListTimers(ctx context.Context, f store.TimerFilter) ([]store.Timer, error)
 }
 
 // engineBackend is the Backend of an *engine.Engine.

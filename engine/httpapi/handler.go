@@ -158,6 +158,7 @@ func (h *Handler) routes() {
 	admin("POST", "/v1/deliveries/{id}/retry", h.retryDelivery)
 	h.managementRoutes(admin)
 	h.uiRoutes(handle)
+	admin("GET", "/v1/timers", h.listTimers)
 	admin("GET", "/v1/history", h.listHistory)
 
 	handle("GET", "/healthz", h.healthz)
