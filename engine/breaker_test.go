@@ -364,7 +364,23 @@ func TestBreakerHoldsFastPathJobs(t *testing.T) {
 	rc := failingReceiver(t, &fail)
 	srv := smtptest.Start(t)
 	clock := &skewClock{}
-	e := openEngine(t, Options{Config: breakerConfig(t, rc.URL, srv.Port, ""), Store: sqliteDSN(t), Now: clock.Now,
+	// A cool-down of an hour: under -race the test must not outlast it.
+	cfg := parseConfig(t, rc.URL, fmt.Sprintf(`
+smtp: {host: 127.0.0.1, port: %d, tls: none, from: ruleflow@example.com}
+callouts:
+  - name: RMM
+    url: {{URL}}/hook
+    format: name-value
+    retry: {interval: 1s, max: 30}
+    breaker: {failures: 3, cooldown: 1h}
+rules:
+  - name: Close alert
+    form: Ticket
+    events: [update]
+    condition: "'Status' = \"Complete\""
+    callouts: [RMM]
+`, srv.Port))
+	e := openEngine(t, Options{Config: cfg, Store: sqliteDSN(t), Now: clock.Now,
 		PollInterval: 50 * time.Millisecond, Registerer: prometheus.NewRegistry()})
 	st := e.Store()
 	ep := rules.Endpoint(rc.URL)
@@ -376,7 +392,7 @@ func TestBreakerHoldsFastPathJobs(t *testing.T) {
 	})
 	before := e.disp.fastPath.Load()
 	held := handleN(t, e, 10, 2*cap(e.disp.fastSlots)+1)
-	waitFor(t, 10*time.Second, "the new deliveries to wait for the breaker", func() bool { return allPostponedUntil(t, st, held, b.OpenUntil) })
+	waitFor(t, 30*time.Second, "the new deliveries to wait for the breaker", func() bool { return allPostponedUntil(t, st, held, b.OpenUntil) })
 	if got := e.disp.fastPath.Load() - before; got == 0 {
 		t.Fatal("no delivery stored while open took the fast path")
 	}
@@ -384,7 +400,7 @@ func TestBreakerHoldsFastPathJobs(t *testing.T) {
 		t.Fatalf("%d requests while open, want 3", rc.count())
 	}
 	fail.Store(false)
-	clock.advance(10 * time.Second)
+	clock.advance(time.Hour)
 	e.Wake()
 	for _, id := range append(first, held...) {
 		if j, _ := waitSettled(t, st, id, 20*time.Second); j.Status != store.StatusDelivered {
