@@ -145,6 +145,8 @@ type timerDecision struct {
 	next  time.Time // zero: the timer is done
 	rep   int       // the repetition armed at next
 	cause string    // why it did not fire: "condition false", "rule removed", ...
+	// evalErr is why the condition could not be evaluated ("" if it was).
+	evalErr string
 }
 
 // decideTimer evaluates the rule of timer t for record rec at its due time and
@@ -162,7 +164,7 @@ func (e *Engine) decideTimer(state *configState, t store.Timer, rec rules.Record
 	m, err := state.cfg.FireTime(r, ev)
 	if err != nil {
 		e.log.Warn("engine: rule not evaluated", "form", ev.Form, "entry_id", ev.EntryID, "event", ev.Kind, "error", err)
-		d.cause = "condition not evaluated: " + err.Error()
+		d.cause, d.evalErr = "condition not evaluated: "+err.Error(), err.Error()
 		return d, nil
 	}
 	if m == nil {
@@ -255,6 +257,7 @@ func (e *Engine) fireBatch(ctx context.Context, owner string) (settled, claimed 
 func (e *Engine) decideDue(ctx context.Context, state *configState, due []store.DueTimer, now time.Time) ([]store.TimerFiring, []timerDecision) {
 	firings := make([]store.TimerFiring, 0, len(due))
 	decisions := make([]timerDecision, 0, len(due))
+	hist := e.historyOn(state)
 	for _, dt := range due {
 		rec, err := e.timerRecord(ctx, dt)
 		var d timerDecision
@@ -272,7 +275,11 @@ func (e *Engine) decideDue(ctx context.Context, state *configState, due []store.
 				continue
 			}
 		}
-		firings = append(firings, store.TimerFiring{Timer: dt.Timer, Fired: d.res != nil, Next: d.next, NextRepetition: d.rep, Jobs: d.jobs, At: now})
+		f := store.TimerFiring{Timer: dt.Timer, Fired: d.res != nil, Next: d.next, NextRepetition: d.rep, Jobs: d.jobs, At: now}
+		if hist {
+			f.History = e.timerHistoryOf(state, dt.Timer, d, now)
+		}
+		firings = append(firings, f)
 		decisions = append(decisions, d)
 	}
 	return firings, decisions
