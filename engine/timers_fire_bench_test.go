@@ -66,3 +66,30 @@ func encodeBenchSnapshot(b *testing.B, status string) []byte {
 	}
 	return snap
 }
+
+// BenchmarkTimerHistoryRecord measures the CPU part of a time firing's history:
+// building the record of a firing decision (fired, with one delivery and a
+// skipped callout, or condition false), without the store write.
+func BenchmarkTimerHistoryRecord(b *testing.B) {
+	clock := newFakeClock(t0)
+	e := openEngine(b, Options{Config: parseConfig(b, "http://127.0.0.1:9", timeRule), Now: clock.Now})
+	state := e.cfg.Load()
+	tm := store.Timer{Rule: "Stale", Form: "Ticket", EntryID: "1", Anchor: t0, Offset: 2 * time.Hour, Repetitions: 1, DueAt: t0.Add(2 * time.Hour)}
+	rec := rules.Record{"TicketID": int64(1), "TicketNumber": "T1", "Status": "New", "LastActivityDate": t0}
+	for _, status := range []string{"New", "Complete"} {
+		name := map[string]string{"New": "fired", "Complete": "condition_false"}[status]
+		b.Run(name, func(b *testing.B) {
+			rec["Status"] = status
+			d, err := e.decideTimer(state, tm, rec, tm.DueAt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if h := e.timerHistoryOf(state, tm, d, tm.DueAt); h == nil {
+					b.Fatal("no record")
+				}
+			}
+		})
+	}
+}
