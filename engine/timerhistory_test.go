@@ -77,7 +77,7 @@ func TestTimerHistory(t *testing.T) {
 	opts := cmpopts.IgnoreFields(HistoryEntry{}, "ID", "Time", "Set")
 	want1 := []HistoryEntry{{
 		Kind: "time", Form: "Ticket", EntryID: "1",
-		Rules: []HistoryRule{{Name: "Ratio", Outcome: OutcomeError, Error: "rule \"Ratio\": qualification:1:12: division by zero\n'TicketID' / 'Divisor' > 1\n           ^"}},
+		Rules:    []HistoryRule{{Name: "Ratio", Outcome: OutcomeError, Error: "qualification:1:12: division by zero\n'TicketID' / 'Divisor' > 1\n           ^"}},
 		Callouts: []HistoryCallout{{Name: "RMM", Rule: "Ratio", Skipped: true, Reason: "rule error"}},
 		Timer: &HistoryTimer{Due: due1, Anchor: t0, Repetition: 0,
 			Reason: "condition not evaluated: rule \"Ratio\": qualification:1:12: division by zero\n'TicketID' / 'Divisor' > 1\n           ^"},

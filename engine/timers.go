@@ -165,6 +165,9 @@ func (e *Engine) decideTimer(state *configState, t store.Timer, rec rules.Record
 	if err != nil {
 		e.log.Warn("engine: rule not evaluated", "form", ev.Form, "entry_id", ev.EntryID, "event", ev.Kind, "error", err)
 		d.cause, d.evalErr = "condition not evaluated: "+err.Error(), err.Error()
+		if inner := errors.Unwrap(err); inner != nil {
+			d.evalErr = inner.Error() // without the rule's name, as a save's history has it
+		}
 		return d, nil
 	}
 	if m == nil {
