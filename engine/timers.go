@@ -21,9 +21,10 @@ import (
 // the transaction that stores the save's deliveries (store.EnqueueArming). A delete
 // forgets the record's timers and snapshot. The timer loop claims due timers under
 // a lease, evaluates each rule against the snapshot (or the host's Lookup) with
-// $TIMESTAMP$ = the due time, and records the firing with its deliveries in one
-// transaction (store.FireTimers): each (rule, record, anchor value, repetition)
-// fires exactly once, across kill -9 and several nodes.
+// $TIMESTAMP$ = the due time, and records the firing with its deliveries and its
+// event history record (timerhistory.go) in one transaction (store.FireTimers):
+// each (rule, record, anchor value, repetition) fires exactly once, across kill -9
+// and several nodes.
 
 // RecordLookup is implemented by a host that prefers to give the engine the fresh
 // values of a record when one of its timers falls due, instead of the snapshot the
