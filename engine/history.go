@@ -44,6 +44,9 @@ type HistoryEntry struct {
 	Rejected *rules.Rejection `json:"rejected"`
 	// Limited lists the changes the cascade limits stopped.
 	Limited []rules.Limit `json:"limited,omitempty"`
+	// Timer is the timer of an entry of kind "time" (a time-based rule's firing
+	// decision), nil for other kinds.
+	Timer *HistoryTimer `json:"timer,omitempty"`
 }
 
 // The outcomes of a rule in a HistoryRule.
@@ -56,9 +59,11 @@ const (
 // HistoryRule is how one rule came out for an event.
 type HistoryRule struct {
 	Name    string `json:"name"`
-	Outcome string `json:"outcome"`          // true, false or error
-	Error   string `json:"error,omitempty"`  // for outcome error: why it could not be evaluated
-	Reason  string `json:"reason,omitempty"` // "inactive" for a rule switched off (its outcome is false)
+	Outcome string `json:"outcome"`         // true, false or error
+	Error   string `json:"error,omitempty"` // for outcome error: why it could not be evaluated
+	// Reason is "inactive" for a rule switched off, "rule removed" or "record not
+	// found" for a timer's rule that was not evaluated (the outcome is false).
+	Reason string `json:"reason,omitempty"`
 }
 
 // HistoryCallout is one callout of a rule, fired or skipped.
@@ -87,9 +92,11 @@ type historyDoc struct {
 	X *rules.Rejection // the rejection
 	L []rules.Limit    // the changes the cascade limits stopped
 	B bool             // another event of the batch was rejected: nothing fired
+	T *docTimer        // the timer of a time firing (timerhistory.go)
 }
 
-// docRule is a rule: O is t (true), f (false), e (error, with E) or i (inactive);
+// docRule is a rule: O is t (true), f (false), e (error, with E), i (inactive)
+// or n (not evaluated, E saying why: a timer's rule removed or record gone);
 // C are the callouts of a rule that did not hold (those of one that held are in
 // historyDoc.C).
 type docRule struct {
@@ -289,6 +296,7 @@ func DecodeHistory(rec store.HistoryRecord) (HistoryEntry, error) {
 		Rules: make([]HistoryRule, 0, len(doc.R)), Callouts: []HistoryCallout{},
 		Set: doc.S, Rejected: doc.X, Limited: doc.L,
 	}
+	h.Timer = historyTimer(doc.T, len(doc.R) > 0 && doc.R[0].O == "t")
 	if len(h.Set) == 0 {
 		h.Set = json.RawMessage("{}")
 	}
@@ -310,6 +318,8 @@ func DecodeHistory(rec store.HistoryRecord) (HistoryEntry, error) {
 			hr.Outcome, hr.Error, reason = OutcomeError, r.E, "rule error"
 		case "i":
 			hr.Reason, reason = "inactive", "rule inactive"
+		case "n":
+			hr.Reason, reason = r.E, r.E
 		}
 		h.Rules = append(h.Rules, hr)
 		for _, c := range r.C {

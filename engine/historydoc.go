@@ -68,7 +68,7 @@ func (d *historyDoc) appendJSON(b []byte) ([]byte, error) {
 		r = append(r, ',', '"')
 		r = append(r, dr.O...)
 		r = append(r, '"')
-		if dr.O == "e" {
+		if dr.O == "e" || dr.O == "n" {
 			r = append(r, ',')
 			r = appendJSONString(r, dr.E)
 		}
@@ -136,6 +136,10 @@ func (d *historyDoc) appendJSON(b []byte) ([]byte, error) {
 	if d.B {
 		b = append(b, `,"b":true`...)
 	}
+	if d.T != nil {
+		b = append(b, `,"t":`...)
+		b = d.T.appendJSON(b)
+	}
 	return append(b, '}'), nil
 }
 
@@ -183,6 +187,7 @@ type storedDoc struct {
 	X *rules.Rejection    `json:"x"`
 	L []rules.Limit       `json:"l"`
 	B bool                `json:"b"`
+	T *storedTimer        `json:"t"`
 }
 
 // decodeHistoryDoc reads the stored form written by appendJSON.
@@ -192,6 +197,9 @@ func decodeHistoryDoc(data []byte) (historyDoc, error) {
 		return historyDoc{}, err
 	}
 	d := historyDoc{D: sd.D, S: sd.S, X: sd.X, L: sd.L, B: sd.B, R: make([]docRule, 0, len(sd.R))}
+	if st := sd.T; st != nil {
+		d.T = &docTimer{Due: st.Due, Anchor: st.Anchor, Next: st.Next, Rep: st.Rep, Why: st.Why}
+	}
 	for _, parts := range sd.R {
 		if len(parts) < 2 {
 			return historyDoc{}, errors.New("rule entry with fewer than two elements")
@@ -208,7 +216,7 @@ func decodeHistoryDoc(data []byte) (historyDoc, error) {
 			return historyDoc{}, fmt.Errorf("rule %q outcome: %w", dr.N, err)
 		}
 		rest := parts[2:]
-		if dr.O == "e" && len(rest) > 0 {
+		if (dr.O == "e" || dr.O == "n") && len(rest) > 0 {
 			if err := json.Unmarshal(rest[0], &dr.E); err != nil {
 				return historyDoc{}, fmt.Errorf("rule %q error: %w", dr.N, err)
 			}

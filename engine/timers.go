@@ -21,9 +21,10 @@ import (
 // the transaction that stores the save's deliveries (store.EnqueueArming). A delete
 // forgets the record's timers and snapshot. The timer loop claims due timers under
 // a lease, evaluates each rule against the snapshot (or the host's Lookup) with
-// $TIMESTAMP$ = the due time, and records the firing with its deliveries in one
-// transaction (store.FireTimers): each (rule, record, anchor value, repetition)
-// fires exactly once, across kill -9 and several nodes.
+// $TIMESTAMP$ = the due time, and records the firing with its deliveries and its
+// event history record (timerhistory.go) in one transaction (store.FireTimers):
+// each (rule, record, anchor value, repetition) fires exactly once, across kill -9
+// and several nodes.
 
 // RecordLookup is implemented by a host that prefers to give the engine the fresh
 // values of a record when one of its timers falls due, instead of the snapshot the
@@ -145,6 +146,8 @@ type timerDecision struct {
 	next  time.Time // zero: the timer is done
 	rep   int       // the repetition armed at next
 	cause string    // why it did not fire: "condition false", "rule removed", ...
+	// evalErr is why the condition could not be evaluated ("" if it was).
+	evalErr string
 }
 
 // decideTimer evaluates the rule of timer t for record rec at its due time and
@@ -162,7 +165,10 @@ func (e *Engine) decideTimer(state *configState, t store.Timer, rec rules.Record
 	m, err := state.cfg.FireTime(r, ev)
 	if err != nil {
 		e.log.Warn("engine: rule not evaluated", "form", ev.Form, "entry_id", ev.EntryID, "event", ev.Kind, "error", err)
-		d.cause = "condition not evaluated: " + err.Error()
+		d.cause, d.evalErr = "condition not evaluated: "+err.Error(), err.Error()
+		if inner := errors.Unwrap(err); inner != nil {
+			d.evalErr = inner.Error() // without the rule's name, as a save's history has it
+		}
 		return d, nil
 	}
 	if m == nil {
@@ -255,6 +261,7 @@ func (e *Engine) fireBatch(ctx context.Context, owner string) (settled, claimed 
 func (e *Engine) decideDue(ctx context.Context, state *configState, due []store.DueTimer, now time.Time) ([]store.TimerFiring, []timerDecision) {
 	firings := make([]store.TimerFiring, 0, len(due))
 	decisions := make([]timerDecision, 0, len(due))
+	hist := e.historyOn(state)
 	for _, dt := range due {
 		rec, err := e.timerRecord(ctx, dt)
 		var d timerDecision
@@ -272,7 +279,11 @@ func (e *Engine) decideDue(ctx context.Context, state *configState, due []store.
 				continue
 			}
 		}
-		firings = append(firings, store.TimerFiring{Timer: dt.Timer, Fired: d.res != nil, Next: d.next, NextRepetition: d.rep, Jobs: d.jobs, At: now})
+		f := store.TimerFiring{Timer: dt.Timer, Fired: d.res != nil, Next: d.next, NextRepetition: d.rep, Jobs: d.jobs, At: now}
+		if hist {
+			f.History = e.timerHistoryOf(state, dt.Timer, d, now)
+		}
+		firings = append(firings, f)
 		decisions = append(decisions, d)
 	}
 	return firings, decisions

@@ -136,6 +136,8 @@ func testTimerCrash(t *testing.T, dsn string) {
 	for _, j := range jobsOf(t, st, store.KindCallout) {
 		per[j.EntryID]++
 	}
+	// Each firing's history record was written with it: one per timer, never two.
+	hist := timeHistoryCounts(t, st)
 	timers := allTimers(t, st)
 	if len(timers) == 0 {
 		t.Fatalf("no timers armed; child stderr:\n%s", stderr.String())
@@ -143,6 +145,9 @@ func testTimerCrash(t *testing.T, dsn string) {
 	for _, tm := range timers {
 		if tm.State != store.TimerDone || tm.Fired != 1 || per[tm.EntryID] != 1 {
 			t.Errorf("timer for %s: state %s, fired %d, deliveries %d; want done, once", tm.EntryID, tm.State, tm.Fired, per[tm.EntryID])
+		}
+		if hist[tm.EntryID] != 1 {
+			t.Errorf("timer for %s: %d time history records, want 1", tm.EntryID, hist[tm.EntryID])
 		}
 		delete(per, tm.EntryID)
 	}
@@ -167,5 +172,27 @@ func allTimers(t *testing.T, st *store.Store) []store.Timer {
 		if len(ts) < 1000 {
 			return out
 		}
+	}
+}
+
+// timeHistoryCounts counts the history records of kind time of each record.
+func timeHistoryCounts(t *testing.T, st *store.Store) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	before := ""
+	for {
+		hs, err := st.History(context.Background(), store.HistoryFilter{Before: before, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range hs {
+			if h.EventKind == "time" {
+				out[h.EntryID]++
+			}
+		}
+		if len(hs) < 1000 {
+			return out
+		}
+		before = hs[len(hs)-1].ID
 	}
 }

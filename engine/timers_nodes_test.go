@@ -48,12 +48,31 @@ func TestTimersThreeNodesPostgres(t *testing.T) {
 		return err == nil && n == 0
 	})
 	per := map[string]int{}
+	delivery := map[string]string{}
 	for _, j := range jobsOf(t, st, store.KindCallout) {
 		per[j.EntryID]++
+		delivery[j.EntryID] = j.ID
 	}
 	for i := range records {
 		if n := per[fmt.Sprint(i)]; n != 1 {
 			t.Errorf("record %d fired %d times, want once", i, n)
+		}
+	}
+	// Each firing has exactly one history record of kind time, naming its delivery.
+	for i := range records {
+		id := fmt.Sprint(i)
+		hs, err := armer.History(context.Background(), store.HistoryFilter{Form: "Ticket", EntryID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var times []HistoryEntry
+		for _, h := range hs {
+			if h.Kind == "time" {
+				times = append(times, h)
+			}
+		}
+		if len(times) != 1 || len(times[0].Callouts) != 1 || times[0].Callouts[0].DeliveryID != delivery[id] {
+			t.Errorf("record %d: time history %+v, want one naming delivery %s", i, times, delivery[id])
 		}
 	}
 	done, err := st.ListTimers(context.Background(), store.TimerFilter{State: store.TimerDone, Limit: 1000})

@@ -86,6 +86,7 @@ func printHistory(w io.Writer, f store.HistoryFilter, entries []engine.HistoryEn
 			fmt.Fprintln(w)
 		}
 		fmt.Fprintf(w, "%s  %s  %s %s %s\n", h.Time.Format("2006-01-02T15:04:05.000Z07:00"), h.ID, h.Kind, h.Form, h.EntryID)
+		printHistoryTimer(w, h.Timer)
 		if h.Rejected != nil {
 			fmt.Fprintf(w, "  rejected by rule %q: %s\n", h.Rejected.Rule, h.Rejected.Message)
 		}
@@ -125,4 +126,22 @@ func printHistory(w io.Writer, f store.HistoryFilter, entries []engine.HistoryEn
 	if next != "" {
 		fmt.Fprintf(w, "\nmore: --after %s\n", next)
 	}
+}
+
+// printHistoryTimer writes the timer line of an entry of kind time (none for nil).
+func printHistoryTimer(w io.Writer, t *engine.HistoryTimer) {
+	if t == nil {
+		return
+	}
+	const layout = "2006-01-02T15:04:05.999Z07:00"
+	line := fmt.Sprintf("  timer due %s (anchor %s, repetition %d): ", t.Due.UTC().Format(layout), t.Anchor.UTC().Format(layout), t.Repetition)
+	if t.Fired {
+		line += "fired"
+	} else {
+		line += "not fired: " + t.Reason
+	}
+	if t.Next != nil {
+		line += "; next due " + t.Next.UTC().Format(layout)
+	}
+	fmt.Fprintln(w, line)
 }

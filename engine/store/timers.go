@@ -107,6 +107,27 @@ type TimerFiring struct {
 	Jobs []Job
 	// At is when the firing happened.
 	At time.Time
+	// History, if not nil, is the event history record of the firing decision
+	// (fired or not), stored as by EnqueueHistory in the transaction that records
+	// the firing, and only if the firing is recorded.
+	History *HistoryRecord
+}
+
+// prepareFiring prepares the jobs and the history record of f, in place; the
+// record is copied first, so the caller's is not changed.
+func prepareFiring(f *TimerFiring) error {
+	if err := prepareJobs(f.Jobs, f.At); err != nil {
+		return err
+	}
+	if f.History == nil {
+		return nil
+	}
+	h := []HistoryRecord{*f.History}
+	if err := prepareHistory(h, f.At); err != nil {
+		return err
+	}
+	f.History = &h[0]
+	return nil
 }
 
 // TimerFilter selects timers for ListTimers. Zero fields do not filter.
@@ -311,8 +332,8 @@ func (s *Store) ClaimAndFireTimers(ctx context.Context, owner string, limit int,
 			return nil, err
 		}
 		fs := decide(due)
-		for _, f := range fs {
-			if err := prepareJobs(f.Jobs, f.At); err != nil {
+		for i := range fs {
+			if err := prepareFiring(&fs[i]); err != nil {
 				return nil, err
 			}
 		}
@@ -350,6 +371,7 @@ func timerLess(a, b *Timer) bool {
 // FireTimers records the outcomes of timers owner claimed, each with its jobs, in
 // one transaction: a firing is marked (done, or armed for its next repetition) in
 // the transaction that enqueues its deliveries, so it happens exactly once.
+// A firing's History record is stored with it.
 // results[i] is nil, or wraps ErrLeaseLost when the timer is no longer as claimed
 // (re-armed, disarmed, or taken by another node after the lease expired); such a
 // firing writes nothing. A non-nil err means nothing was written.
@@ -363,11 +385,11 @@ func (s *Store) FireTimers(ctx context.Context, owner string, fs []TimerFiring) 
 	own := make([]TimerFiring, len(fs))
 	weight := 0
 	for i, f := range fs {
-		if err := prepareJobs(f.Jobs, f.At); err != nil {
-			return nil, err
-		}
 		own[i] = f
 		own[i].Jobs = append([]Job(nil), f.Jobs...)
+		if err := prepareFiring(&own[i]); err != nil {
+			return nil, err
+		}
 		weight += 1 + len(f.Jobs)
 	}
 	err = s.committer.do(ctx, weight, func(ctx context.Context, t tx) (error, error) {
@@ -385,6 +407,7 @@ func (s *Store) FireTimers(ctx context.Context, owner string, fs []TimerFiring) 
 func (s *Store) fireTimersTx(ctx context.Context, t tx, owner string, fs []TimerFiring) ([]error, error) {
 	results := make([]error, len(fs))
 	var jobs []Job
+	var hist []HistoryRecord
 	for i, f := range fs {
 		tm := f.Timer
 		state, next, rep := string(TimerDone), tm.DueAt, tm.Repetition
@@ -407,8 +430,14 @@ WHERE rule = ? AND form = ? AND entry_id = ? AND anchor = ? AND repetition = ? A
 			continue
 		}
 		jobs = append(jobs, f.Jobs...)
+		if f.History != nil {
+			hist = append(hist, *f.History)
+		}
 	}
-	return results, s.insertJobs(ctx, t, jobs, nil, false)
+	if err := s.insertJobs(ctx, t, jobs, nil, false); err != nil {
+		return nil, err
+	}
+	return results, insertHistory(ctx, t, hist)
 }
 
 // ReleaseTimers gives back every timer lease owner holds (on graceful shutdown),

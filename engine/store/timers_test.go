@@ -52,8 +52,10 @@ func testTimers(t *testing.T, open func(*testing.T) (*Store, func() *Store)) {
 		t.Fatal(err)
 	}
 	res, err := s.FireTimers(ctx, "a", []TimerFiring{
-		{Timer: claimed[0].Timer, Fired: true, Next: due.Add(time.Minute), NextRepetition: 1, Jobs: []Job{{Kind: KindCallout, MaxAttempts: 1, EntryID: "1"}}, At: due},
-		{Timer: claimed[1].Timer, Fired: true, Jobs: []Job{{Kind: KindCallout, MaxAttempts: 1, EntryID: "2"}}, At: due},
+		{Timer: claimed[0].Timer, Fired: true, Next: due.Add(time.Minute), NextRepetition: 1, Jobs: []Job{{Kind: KindCallout, MaxAttempts: 1, EntryID: "1"}}, At: due,
+			History: &HistoryRecord{Form: "Ticket", EntryID: "1", EventKind: "time", Doc: []byte(`{"fired":1}`)}},
+		{Timer: claimed[1].Timer, Fired: true, Jobs: []Job{{Kind: KindCallout, MaxAttempts: 1, EntryID: "2"}}, At: due,
+			History: &HistoryRecord{Form: "Ticket", EntryID: "2", EventKind: "time", Doc: []byte(`{"fired":2}`)}},
 	})
 	if err != nil || res[0] != nil || !errors.Is(res[1], ErrLeaseLost) {
 		t.Fatalf("FireTimers = %v %v, want nil and ErrLeaseLost", res, err)
@@ -61,6 +63,11 @@ func testTimers(t *testing.T, open func(*testing.T) (*Store, func() *Store)) {
 	jobs, err := s.List(ctx, Filter{EntryID: "2"})
 	if err != nil || len(jobs) != 0 {
 		t.Fatalf("the refused firing enqueued %+v (%v)", jobs, err)
+	}
+	// The recorded firing's history is stored with it (at its time), the refused one's is not.
+	if h, err := s.History(ctx, HistoryFilter{Form: "Ticket"}); err != nil || len(h) != 1 || h[0].EntryID != "1" ||
+		h[0].EventKind != "time" || string(h[0].Doc) != `{"fired":1}` || !h[0].CreatedAt.Equal(due) {
+		t.Fatalf("history = %+v %v, want the firing of 1 alone", h, err)
 	}
 	ts, err := s.ListTimers(ctx, TimerFilter{All: true})
 	if err != nil || len(ts) != 2 {
@@ -121,12 +128,18 @@ func testClaimAndFire(t *testing.T, open func(*testing.T) (*Store, func() *Store
 			t.Errorf("due = %+v", due)
 		}
 		return []TimerFiring{
-			{Timer: due[0].Timer, Fired: true, Jobs: []Job{{Kind: KindCallout, MaxAttempts: 1, EntryID: "1"}}, At: base.Add(time.Minute)},
-			{Timer: due[1].Timer, At: base.Add(time.Minute)},
+			{Timer: due[0].Timer, Fired: true, Jobs: []Job{{Kind: KindCallout, MaxAttempts: 1, EntryID: "1"}}, At: base.Add(time.Minute),
+				History: &HistoryRecord{Form: "Ticket", EntryID: "1", EventKind: "time", Doc: []byte(`{}`)}},
+			{Timer: due[1].Timer, At: base.Add(time.Minute),
+				History: &HistoryRecord{Form: "Ticket", EntryID: "2", EventKind: "time", Doc: []byte(`{}`)}},
 		}
 	})
 	if err != nil || len(fs) != 2 || res[0] != nil || res[1] != nil || calls != 1 {
 		t.Fatalf("ClaimAndFireTimers = %v %v %v (calls %d)", fs, res, err, calls)
+	}
+	// Both decisions (fired and not) are in the history, written in the same transaction.
+	if h, err := s.History(ctx, HistoryFilter{}); err != nil || len(h) != 2 || h[0].EventKind != "time" || h[1].EventKind != "time" {
+		t.Errorf("history = %+v %v, want both decisions", h, err)
 	}
 	if jobs, _ := s.List(ctx, Filter{}); len(jobs) != 1 || jobs[0].EntryID != "1" {
 		t.Errorf("jobs = %+v", jobs)
