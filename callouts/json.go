@@ -194,6 +194,11 @@ func (ch changes) has(k string) bool {
 	}
 	a, inAfter := ch.ev.After[k]
 	b, inBefore := ch.ev.Before[k]
+	return changedValue(a, inAfter, b, inBefore)
+}
+
+// changedValue is changes.has for the values a field has after and before.
+func changedValue(a any, inAfter bool, b any, inBefore bool) bool {
 	if inAfter {
 		return inBefore && !sameValue(a, b) || !inBefore && a != nil
 	}
@@ -204,14 +209,34 @@ func (ch changes) has(k string) bool {
 // form's fields in declaration order, then the other changed keys sorted by name.
 func (r *renderer) changedInFormOrder(ch changes) []string {
 	var out []string
+	// inAfter and inBefore count the keys of After and Before that are fields of
+	// the form: when they are all, no other key can have changed.
+	inAfter, inBefore := 0, 0
 	if r.schema != nil {
 		for _, f := range r.schema.Fields {
-			if ch.has(f.Name) {
+			var changed bool
+			if ch.ev.Set != nil {
+				changed = slices.Contains(ch.set, f.Name)
+			} else {
+				a, okA := ch.ev.After[f.Name]
+				b, okB := ch.ev.Before[f.Name]
+				if okA {
+					inAfter++
+				}
+				if okB {
+					inBefore++
+				}
+				changed = changedValue(a, okA, b, okB)
+			}
+			if changed {
 				if out == nil {
 					out = make([]string, 0, len(r.schema.Fields))
 				}
 				out = append(out, f.Name)
 			}
+		}
+		if ch.ev.Set == nil && inAfter == len(ch.ev.After) && inBefore == len(ch.ev.Before) {
+			return out
 		}
 	}
 	var rest []string
