@@ -143,6 +143,10 @@ type EventRenderer struct {
 	// haveShared is set.
 	shared     stdData
 	haveShared bool
+	// base is newRenderer's work for the event (its source looked up), valid
+	// when haveBase is set; each callout sets its own c.
+	base     renderer
+	haveBase bool
 }
 
 // Render builds the HTTP request for callout c, as Render(cfg, c, ev) does with the
@@ -156,7 +160,11 @@ func (er *EventRenderer) Render(c *rules.Callout) (*Request, error) {
 	if cc == nil || ev == nil || !cc.current(c) {
 		return Render(e.cfg, c, ev)
 	}
-	r := newRenderer(e.cfg, c, ev)
+	if !er.haveBase {
+		er.base, er.haveBase = newRenderer(e.cfg, c, ev), true
+	}
+	r := er.base
+	r.c = c
 	req := &Request{Method: cc.method, URL: c.URL, Header: maps.Clone(cc.header), SecretHeaders: c.SecretHeaders}
 	if c.Format == rules.FormatJSON {
 		if err := r.json(req); err != nil {
