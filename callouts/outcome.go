@@ -35,6 +35,7 @@ type Result struct {
 	Duration   time.Duration `json:"duration"`
 	Response   []byte        `json:"response,omitempty"`    // first 4 KiB of the response body
 	RetryAfter time.Duration `json:"retry_after,omitempty"` // from Retry-After on 429/503, 0 if absent
+	Header     http.Header   `json:"-"`                     // the response's headers; nil when there was no response
 }
 
 // SendError is a failed delivery attempt, as Send returns it: a refused request, a

@@ -216,6 +216,7 @@ func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, time
 		body = body[:ResponseLimit]
 	}
 	res.Response = bytes.Clone(body)
+	res.Header = resp.Header.Clone()
 	return res, cerr
 }
 

@@ -86,6 +86,7 @@ func (e *Engine) handleBatch(ctx context.Context, evs []*rules.Event, parents []
 	hist := e.historyOf(ctx, state, handled, results, jobsOf, rejected)
 	if rejected || (total == 0 && arming.Empty()) || e.store == nil {
 		e.appendHistory(ctx, hist) // nothing to wait for: queued, not awaited
+		e.fires.count(results, rejected)
 		return results, nil
 	}
 	all := make([]store.Job, 0, total)
@@ -110,6 +111,7 @@ func (e *Engine) handleBatch(ctx context.Context, evs []*rules.Event, parents []
 		}
 	}
 	e.metrics.enqueued(total)
+	e.fires.count(results, false)
 	return results, nil
 }
 

@@ -101,15 +101,18 @@ type Options struct {
 // Engine evaluates events against the rules and delivers what they fire. It is safe
 // for concurrent use.
 type Engine struct {
-	cfg     atomic.Pointer[configState]
-	store   *store.Store
-	opts    Options
-	log     *slog.Logger
-	key     *rules.Key
-	metrics *metrics
-	limits  *limits // circuit breakers and rate limits (breaker.go)
-	now     func() time.Time
-	client  *http.Client // sends callouts: Options.HTTPClient or the egress-guarded default
+	cfg atomic.Pointer[configState]
+	// overrides are the management API's active flags, as last read from the store.
+	overrides atomic.Pointer[overrideSet]
+	fires     fireCounter // rule firings not yet written to the store (rulestats.go)
+	store     *store.Store
+	opts      Options
+	log       *slog.Logger
+	key       *rules.Key
+	metrics   *metrics
+	now       func() time.Time
+	limits    *limits      // circuit breakers and rate limits (breaker.go)
+	client    *http.Client // sends callouts: Options.HTTPClient or the egress-guarded default
 
 	disp      *dispatcher
 	stateMu   sync.Mutex // serialises changes of cfg
@@ -180,6 +183,7 @@ func Open(ctx context.Context, opts Options) (_ *Engine, err error) {
 			return nil, err
 		}
 		e.startWatch()
+		e.fires.start(e)
 		e.stopPurge = e.startHistoryPurge()
 	}
 	if e.store != nil && !opts.NoDispatch {
@@ -251,6 +255,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		if e.disp != nil && e.disp.stop(ctx) {
 			cutOff = ctx.Err()
 		}
+		e.fires.stop(e) // writes the last firings counted
 		if e.store != nil {
 			e.closeErr = e.store.Close()
 		}

@@ -68,6 +68,7 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, fns []*ru
 	if err != nil {
 		return nil, err
 	}
+	cfg = e.applyOverrides(cfg)
 	s := &configState{
 		base:      base,
 		stored:    stored,

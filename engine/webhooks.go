@@ -135,6 +135,9 @@ func (e *Engine) RefreshWebhooks(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("engine: webhooks: %w", err)
 	}
+	if err := e.loadOverrides(ctx); err != nil {
+		return err
+	}
 	stored := make([]*rules.Webhook, 0, len(list))
 	for _, sw := range list {
 		w, err := decodeWebhook(sw)

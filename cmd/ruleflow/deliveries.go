@@ -20,14 +20,14 @@ import (
 func newDeliveriesCommand() *cobra.Command {
 	var dsn string
 	cmd := &cobra.Command{
-		Use:   "deliveries list|show ID|retry ID|breakers",
+		Use:   "deliveries list|show ID|retry ID|retry --status failed --since 1h [--dry-run]|breakers",
 		Short: "Inspect and re-drive the outbox",
 		Long: `Deliveries lists the callout deliveries and notification e-mails in the outbox,
 shows one with its rendered request and every attempt (time, duration, status,
 error, start of the response),
-and re-drives a failed one: it becomes pending again, due now, with a fresh budget
-of retries, and is delivered by any running engine (ruleflow serve, or an embedding
-host) on the same store.`,
+and re-drives a failed one (or every one a filter selects): it becomes pending
+again, due now, with a fresh budget of retries, and is delivered by any running
+engine (ruleflow serve, or an embedding host) on the same store.`,
 	}
 	cmd.PersistentFlags().StringVar(&dsn, "store", defaultStore, "outbox DSN: sqlite:PATH or postgres://...")
 
@@ -76,20 +76,7 @@ host) on the same store.`,
 			})
 		},
 	}
-	retry := &cobra.Command{
-		Use:   "retry ID",
-		Short: "Re-drive a failed delivery: pending again, due now, with a fresh retry budget (never a delivered one)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return withStore(cmd.Context(), dsn, func(ctx context.Context, st *store.Store) error {
-				if err := st.Retry(ctx, args[0], time.Now()); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: pending, due now\n", args[0])
-				return nil
-			})
-		},
-	}
+	retry := newRetryCommand(&dsn)
 	cmd.AddCommand(list, show, retry, newBreakersCommand(&dsn))
 	return cmd
 }

@@ -34,6 +34,13 @@ type Backend interface {
 	// configuration no longer declares.
 	WebhookOrphaned(w *rules.Webhook) bool
 
+	// The management API (management.go): the configuration file's callouts and
+	// rules with their active flags in force, and callout tests.
+	Callouts(ctx context.Context) ([]engine.CalloutInfo, error)
+	SetCalloutActive(ctx context.Context, name string, active bool) (engine.CalloutInfo, error)
+	Rules(ctx context.Context) ([]engine.RuleInfo, error)
+	SetRuleActive(ctx context.Context, name string, active bool) (engine.RuleInfo, error)
+	TestCallout(ctx context.Context, name string, ev *rules.Event, send bool) (*engine.CalloutTest, error)
 	// Callback functions: the file's (read-only) and those created through the
 	// API, which the engine keeps in sync with the store.
 	CreateCallbackFunction(ctx context.Context, f *rules.CallbackFunction, token string) error
@@ -61,6 +68,8 @@ type Records interface {
 	List(ctx context.Context, f store.Filter) ([]store.Job, error)
 	Get(ctx context.Context, id string) (store.Job, []store.Attempt, error)
 	Retry(ctx context.Context, id string, now time.Time) error
+	CountMatching(ctx context.Context, f store.RetryFilter) (int64, error)
+	RetryMatching(ctx context.Context, f store.RetryFilter, now time.Time) (int64, error)
 
 	ListCallbackTokens(ctx context.Context) ([]store.CallbackToken, error)
 	GetCallbackToken(ctx context.Context, apiName string) (store.CallbackToken, error)

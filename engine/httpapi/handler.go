@@ -156,6 +156,8 @@ func (h *Handler) routes() {
 	admin("GET", "/v1/deliveries", h.listDeliveries)
 	admin("GET", "/v1/deliveries/{id}", h.getDelivery)
 	admin("POST", "/v1/deliveries/{id}/retry", h.retryDelivery)
+	h.managementRoutes(admin)
+	h.uiRoutes(handle)
 	admin("GET", "/v1/timers", h.listTimers)
 	admin("GET", "/v1/history", h.listHistory)
 

@@ -796,6 +796,9 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Job, error) {
 	}
 	if f.Status != "" {
 		add("status = ?", string(f.Status))
+		if f.Status != StatusDelivered {
+			where = append(where, "status <> 'delivered'") // lets the partial index jobs_open_id serve it
+		}
 	}
 	if f.Kind != "" {
 		add("kind = ?", string(f.Kind))
