@@ -143,6 +143,26 @@ type EventRenderer struct {
 	// haveShared is set.
 	shared     stdData
 	haveShared bool
+	// base is newRenderer's work for the event (its source looked up), valid
+	// when haveBase is set; each callout sets its own c.
+	base     renderer
+	haveBase bool
+	// nvPrefix is the name-value encoding of shared up to the udf value
+	// ("id=…&…&udf="), once a name-value callout has needed it.
+	nvPrefix []byte
+}
+
+// appendNameValue is appendNameValue(b, std) for std from er.standard, with the
+// part every callout of the event shares escaped once.
+func (er *EventRenderer) appendNameValue(b []byte, std *stdData) []byte {
+	const udf = len(stdData{}) - 1
+	if er.nvPrefix == nil {
+		head := *std
+		head[udf].Value = "" // written last, as "udf=": the prefix ends there
+		er.nvPrefix = appendNameValue(make([]byte, 0, nameValueSize(&head)), &head)
+	}
+	b = append(b, er.nvPrefix...)
+	return appendFormEscaped(b, std[udf].Value)
 }
 
 // Render builds the HTTP request for callout c, as Render(cfg, c, ev) does with the
@@ -156,7 +176,11 @@ func (er *EventRenderer) Render(c *rules.Callout) (*Request, error) {
 	if cc == nil || ev == nil || !cc.current(c) {
 		return Render(e.cfg, c, ev)
 	}
-	r := newRenderer(e.cfg, c, ev)
+	if !er.haveBase {
+		er.base, er.haveBase = newRenderer(e.cfg, c, ev), true
+	}
+	r := er.base
+	r.c = c
 	req := &Request{Method: cc.method, URL: c.URL, Header: maps.Clone(cc.header), SecretHeaders: c.SecretHeaders}
 	if c.Format == rules.FormatJSON {
 		if err := r.json(req); err != nil {
@@ -171,12 +195,12 @@ func (er *EventRenderer) Render(c *rules.Callout) (*Request, error) {
 	switch c.Format {
 	case rules.FormatNameValue:
 		if cc.method == "POST" {
-			req.Body = appendNameValue(make([]byte, 0, nameValueSize(&std)), &std)
+			req.Body = er.appendNameValue(make([]byte, 0, nameValueSize(&std)), &std)
 			break
 		}
-		u := make([]byte, 0, len(cc.urlPrefix)+nameValueSize(&std)+len(cc.urlSuffix))
-		u = append(u, cc.urlPrefix...)
-		u = appendNameValue(u, &std)
+		var buf [512]byte // the URL is built here and copied once into its string
+		u := append(buf[:0], cc.urlPrefix...)
+		u = er.appendNameValue(u, &std)
 		req.URL = string(append(u, cc.urlSuffix...))
 	case rules.FormatSOAP, rules.FormatXMLRPC:
 		t := cc.envelope

@@ -103,18 +103,18 @@ func (r *renderer) jsonFields() []string {
 	case rules.KindDelete:
 		return nil
 	case rules.KindUpdate:
-		changed := r.changedFields()
+		ch := r.changes()
 		if len(r.c.PayloadFields) > 0 {
 			var out []string
 			for _, p := range r.c.PayloadFields {
 				name := r.fieldName(p)
-				if changed[name] && !slices.Contains(out, name) {
+				if ch.has(name) && !slices.Contains(out, name) {
 					out = append(out, name)
 				}
 			}
 			return out
 		}
-		return r.inFormOrder(changed)
+		return r.changedInFormOrder(ch)
 	default:
 		if len(r.c.PayloadFields) > 0 {
 			out := make([]string, 0, len(r.c.PayloadFields))
@@ -163,29 +163,109 @@ func (r *renderer) inFormOrder(set map[string]bool) []string {
 	return append(out, rest...)
 }
 
-// changedFields returns the fields changed by an update: ev.Set when given, else
-// the fields whose value differs between Before and After.
-func (r *renderer) changedFields() map[string]bool {
-	changed := make(map[string]bool)
+// changes are the fields an update changed, read without building a set: ev.Set
+// when given (its names resolved to record keys), else the fields whose value
+// differs between Before and After.
+type changes struct {
+	ev  *rules.Event
+	set []string // ev.Set resolved to record keys, once each, when ev.Set is not nil
+}
+
+// changes returns the fields changed by the update r renders.
+func (r *renderer) changes() changes {
+	ch := changes{ev: r.ev}
 	if r.ev.Set != nil {
+		ch.set = make([]string, 0, len(r.ev.Set))
 		for _, name := range r.ev.Set {
-			changed[r.fieldName(name)] = true
-		}
-		return changed
-	}
-	for k, a := range r.ev.After {
-		if b, ok := r.ev.Before[k]; !ok || !sameValue(a, b) {
-			if ok || a != nil {
-				changed[k] = true
+			if k := r.fieldName(name); !slices.Contains(ch.set, k) {
+				ch.set = append(ch.set, k)
 			}
 		}
 	}
-	for k, b := range r.ev.Before {
-		if _, ok := r.ev.After[k]; !ok && b != nil {
-			changed[k] = true
+	return ch
+}
+
+// has reports whether the update changed the field with record key k: a key of
+// After whose value differs from Before's (or is not NULL where Before lacks it),
+// or a key only Before has whose value is not NULL.
+func (ch changes) has(k string) bool {
+	if ch.ev.Set != nil {
+		return slices.Contains(ch.set, k)
+	}
+	a, inAfter := ch.ev.After[k]
+	b, inBefore := ch.ev.Before[k]
+	return changedValue(a, inAfter, b, inBefore)
+}
+
+// changedValue is changes.has for the values a field has after and before.
+func changedValue(a any, inAfter bool, b any, inBefore bool) bool {
+	if inAfter {
+		return inBefore && !sameValue(a, b) || !inBefore && a != nil
+	}
+	return inBefore && b != nil
+}
+
+// changedInFormOrder lists the changed fields as inFormOrder lists a set: the
+// form's fields in declaration order, then the other changed keys sorted by name.
+func (r *renderer) changedInFormOrder(ch changes) []string {
+	var out []string
+	// inAfter and inBefore count the keys of After and Before that are fields of
+	// the form: when they are all, no other key can have changed.
+	inAfter, inBefore := 0, 0
+	if r.schema != nil {
+		for _, f := range r.schema.Fields {
+			var changed bool
+			if ch.ev.Set != nil {
+				changed = slices.Contains(ch.set, f.Name)
+			} else {
+				a, okA := ch.ev.After[f.Name]
+				b, okB := ch.ev.Before[f.Name]
+				if okA {
+					inAfter++
+				}
+				if okB {
+					inBefore++
+				}
+				changed = changedValue(a, okA, b, okB)
+			}
+			if changed {
+				if out == nil {
+					out = make([]string, 0, len(r.schema.Fields))
+				}
+				out = append(out, f.Name)
+			}
+		}
+		if ch.ev.Set == nil && inAfter == len(ch.ev.After) && inBefore == len(ch.ev.Before) {
+			return out
 		}
 	}
-	return changed
+	var rest []string
+	other := func(k string) { // a changed key: kept unless it names a field of the form
+		if r.schema != nil {
+			if _, isField := r.schema.Field(k); isField {
+				return
+			}
+		}
+		rest = append(rest, k)
+	}
+	if ch.ev.Set != nil {
+		for _, k := range ch.set {
+			other(k)
+		}
+	} else {
+		for k := range ch.ev.After {
+			if ch.has(k) {
+				other(k)
+			}
+		}
+		for k, b := range ch.ev.Before {
+			if _, inAfter := ch.ev.After[k]; !inAfter && b != nil {
+				other(k)
+			}
+		}
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
 }
 
 // sameValue compares two record values without panicking on uncomparable types.
@@ -256,6 +336,16 @@ func (r *renderer) appendJSONValue(b []byte, v any, f *qualification.Field) []by
 			return append(b, "null"...)
 		}
 		return appendJSONString(b, v.Name)
+	case time.Time:
+		// What text gives (DateLayout or DateTimeLayout), formatted in place: the
+		// layouts write only digits, '-', '+', ':', '.' and 'T', which need no escape.
+		layout := DateTimeLayout
+		if f != nil && f.Type == qualification.Date {
+			layout = DateLayout
+		}
+		b = append(b, '"')
+		b = v.In(r.loc).AppendFormat(b, layout)
+		return append(b, '"')
 	default:
 		s, _ := r.text(v, f)
 		return appendJSONString(b, s)

@@ -135,9 +135,7 @@ func TestBenchConfig(t *testing.T) {
 // separates the cost of the rules from the cost of rendering.
 func BenchmarkHandle(b *testing.B) {
 	e := openEngine(b, Options{Config: benchConfig(b, "http://127.0.0.1:9")})
-	noMatch := benchEvent()
-	noMatch.After["Queue"], noMatch.After["Title"], noMatch.After["Account"], noMatch.After["Region"] = int64(-1), "quiet", int64(-1), int64(-1)
-	noMatch.Before["Queue"] = int64(-1)
+	noMatch := benchNoMatchEvent() // handle_bench_test.go
 	for _, bc := range []struct {
 		name  string
 		ev    *rules.Event
@@ -157,6 +155,8 @@ func BenchmarkHandle(b *testing.B) {
 			}
 		})
 	}
+	// issue 14: fire5 and nomatch alternated in one loop, and their ratio
+	b.Run("paired", benchHandlePaired)
 	b.Run("actions", benchActions) // issue 13: set rules and a cascade pass vs their conditions alone
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ruleflow/ruleflow/callouts"
@@ -138,11 +139,16 @@ func (e *Engine) renderMatches(state *configState, ev *rules.Event, res *Result)
 	var dps []*DeliveryPayload
 	now := e.now()
 	var renderErrs []error
+	var number string // the event's ticket number, for all its callouts
+	if n := firedCount(matches); n > 0 {
+		number = ticketNumber(state.cfg, ev)
+		res.Fired = slices.Grow(res.Fired, n)
+	}
 	for _, m := range matches {
 		for _, c := range m.Fire {
 			fired := Fired{Rule: m.Rule.Name, Callout: c.Name}
 			policy := callouts.PolicyFor(c.Retry)
-			dp := DeliveryPayload{TicketNumber: ticketNumber(state.cfg, ev), Policy: policy, Notify: c.Notify, Origin: state.originOf(c)}
+			dp := DeliveryPayload{TicketNumber: number, Policy: policy, Notify: c.Notify, Origin: state.originOf(c)}
 			if c.Notify != nil {
 				dp.Recipients = e.recipients(state.cfg, c.Notify, ev, "callout", c.Name)
 			}
@@ -198,9 +204,21 @@ func ticketNumber(cfg *rules.Config, ev *rules.Event) string {
 		return ""
 	}
 	if v, ok := ev.Current()[f.CalloutFields.Number]; ok && v != nil {
+		if s, isString := v.(string); isString {
+			return s // what fmt.Sprint gives, without a copy
+		}
 		return fmt.Sprint(v)
 	}
 	return ""
+}
+
+// firedCount is the number of callouts matches fire.
+func firedCount(matches []rules.Match) int {
+	n := 0
+	for _, m := range matches {
+		n += len(m.Fire)
+	}
+	return n
 }
 
 // clockSince is time elapsed on the engine clock.

@@ -260,9 +260,7 @@ func (c *Config) Run(ev *Event) *Outcome {
 	}
 	run.report(rules, changed)
 	cur := out.Event.Current()
-	for _, r := range matched {
-		out.Matches = append(out.Matches, splitCallouts(r, cur))
-	}
+	out.Matches = splitAll(matched, cur) // match.go
 	out.Errors = errors.Join(run.errs...)
 	return out
 }

@@ -69,7 +69,16 @@ func (c *Config) Match(ev *Event) ([]Match, error) {
 // splitCallouts is the Match of rule r on record cur: its callouts split into
 // those that fire and those skipped because they are inactive or their UDF is empty.
 func splitCallouts(r *Rule, cur Record) Match {
+	m, _ := splitOnto(r, cur, nil)
+	return m
+}
+
+// splitOnto is splitCallouts appending the callouts that fire to fire, of which
+// Match.Fire is then a slice (capped, so that appending to it copies it); it
+// returns fire grown.
+func splitOnto(r *Rule, cur Record, fire []*Callout) (Match, []*Callout) {
 	m := Match{Rule: r}
+	start := len(fire)
 	for _, co := range r.Targets {
 		switch {
 		case !co.IsActive():
@@ -77,10 +86,32 @@ func splitCallouts(r *Rule, cur Record) Match {
 		case co.UDF != "" && isEmptyValue(cur[co.UDF]):
 			m.Skipped = append(m.Skipped, Skip{Callout: co, Reason: "udf " + co.UDF + " empty"})
 		default:
-			m.Fire = append(m.Fire, co)
+			fire = append(fire, co)
 		}
 	}
-	return m
+	if len(fire) > start {
+		m.Fire = fire[start:len(fire):len(fire)]
+	}
+	return m, fire
+}
+
+// splitAll is the Matches of the rules matched on record cur (splitCallouts of
+// each), allocated at once: one slice of matches, and one array of the callouts
+// they fire.
+func splitAll(matched []*Rule, cur Record) []Match {
+	if len(matched) == 0 {
+		return nil
+	}
+	n := 0
+	for _, r := range matched {
+		n += len(r.Targets)
+	}
+	fire := make([]*Callout, 0, n)
+	out := make([]Match, len(matched))
+	for i, r := range matched {
+		out[i], fire = splitOnto(r, cur, fire)
+	}
+	return out
 }
 
 // input is the qualification view of an event.
