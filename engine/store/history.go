@@ -142,36 +142,20 @@ func (s *Store) History(ctx context.Context, f HistoryFilter) ([]HistoryRecord, 
 	if s.committer.isClosed() {
 		return nil, ErrClosed
 	}
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		where = append(where, cond)
-		args = append(args, v)
-	}
+	var c conditions
 	if f.Form != "" {
-		add("h.form = ?", f.Form)
+		c.add("h.form = ?", f.Form)
 	}
 	if f.EntryID != "" {
-		add("h.entry_id = ?", f.EntryID)
+		c.add("h.entry_id = ?", f.EntryID)
 	}
 	if f.Before != "" {
-		add("h.id < ?", f.Before)
-	}
-	limit := f.Limit
-	switch {
-	case limit <= 0:
-		limit = 100
-	case limit > 1000:
-		limit = 1000
+		c.add("h.id < ?", f.Before)
 	}
 	q := `SELECT h.id, h.created_at, h.form, h.entry_id, h.event_kind, h.doc, h.rules_id, COALESCE(r.doc, ?)
 FROM history h LEFT JOIN history_rules r ON r.id = h.rules_id`
-	args = append([]any{[]byte{}}, args...)
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY h.id DESC LIMIT ?"
-	args = append(args, limit)
+	q += c.where() + " ORDER BY h.id DESC LIMIT ?"
+	args := append(append([]any{[]byte{}}, c.args...), listLimit(f.Limit))
 	var out []HistoryRecord
 	err := readTx(ctx, s.db, func(t tx) error {
 		var err error

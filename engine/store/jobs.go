@@ -788,55 +788,40 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Job, error) {
 	if s.committer.isClosed() {
 		return nil, ErrClosed
 	}
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		where = append(where, cond)
-		args = append(args, v)
-	}
+	var c conditions
 	if f.Status != "" {
-		add("status = ?", string(f.Status))
+		c.add("status = ?", string(f.Status))
 		if f.Status != StatusDelivered {
-			where = append(where, "status <> 'delivered'") // lets the partial index jobs_open_id serve it
+			c.add("status <> 'delivered'") // lets the partial index jobs_open_id serve it
 		}
 	}
 	if f.Kind != "" {
-		add("kind = ?", string(f.Kind))
+		c.add("kind = ?", string(f.Kind))
 	}
 	if f.Callout != "" {
-		add("callout = ?", f.Callout)
+		c.add("callout = ?", f.Callout)
 	}
 	if f.Form != "" {
-		add("form = ?", f.Form)
+		c.add("form = ?", f.Form)
 	}
 	if len(f.Forms) > 0 {
-		where = append(where, "form IN (?"+strings.Repeat(", ?", len(f.Forms)-1)+")")
-		for _, form := range f.Forms {
-			args = append(args, form)
+		forms := make([]any, len(f.Forms))
+		for i, form := range f.Forms {
+			forms[i] = form
 		}
+		c.add("form IN (?"+strings.Repeat(", ?", len(f.Forms)-1)+")", forms...)
 	}
 	if f.EntryID != "" {
-		add("entry_id = ?", f.EntryID)
+		c.add("entry_id = ?", f.EntryID)
 	}
 	if f.ParentID != "" {
-		add("parent_id = ?", f.ParentID)
+		c.add("parent_id = ?", f.ParentID)
 	}
 	if f.After != "" {
-		add("id > ?", f.After)
+		c.add("id > ?", f.After)
 	}
-	limit := f.Limit
-	switch {
-	case limit <= 0:
-		limit = 100
-	case limit > 1000:
-		limit = 1000
-	}
-	q := "SELECT " + jobColumns + " FROM jobs"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id LIMIT ?"
-	args = append(args, limit)
+	q := "SELECT " + jobColumns + " FROM jobs" + c.where() + " ORDER BY id LIMIT ?"
+	args := append(c.args, listLimit(f.Limit))
 	var jobs []Job
 	err := readTx(ctx, s.db, func(t tx) error {
 		var err error

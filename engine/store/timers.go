@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -500,40 +499,24 @@ func (s *Store) ListTimers(ctx context.Context, f TimerFilter) ([]Timer, error) 
 	if s.committer.isClosed() {
 		return nil, ErrClosed
 	}
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		where = append(where, cond)
-		args = append(args, v)
-	}
+	var c conditions
 	switch {
 	case f.State != "":
-		add("state = ?", string(f.State))
+		c.add("state = ?", string(f.State))
 	case !f.All:
-		add("state = ?", string(TimerArmed))
+		c.add("state = ?", string(TimerArmed))
 	}
 	if f.Rule != "" {
-		add("rule = ?", f.Rule)
+		c.add("rule = ?", f.Rule)
 	}
 	if f.Form != "" {
-		add("form = ?", f.Form)
+		c.add("form = ?", f.Form)
 	}
 	if f.EntryID != "" {
-		add("entry_id = ?", f.EntryID)
+		c.add("entry_id = ?", f.EntryID)
 	}
-	limit := f.Limit
-	switch {
-	case limit <= 0:
-		limit = 100
-	case limit > 1000:
-		limit = 1000
-	}
-	q := "SELECT " + timerColumns + " FROM timers"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY due_at, form, entry_id, rule LIMIT ? OFFSET ?"
-	args = append(args, limit, max(f.Offset, 0))
+	q := "SELECT " + timerColumns + " FROM timers" + c.where() + " ORDER BY due_at, form, entry_id, rule LIMIT ? OFFSET ?"
+	args := append(c.args, listLimit(f.Limit), max(f.Offset, 0))
 	var out []Timer
 	err := readTx(ctx, s.db, func(t tx) error {
 		var err error
