@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -35,6 +36,7 @@ type benchOptions struct {
 	workers     int
 	nodes       int
 	timeout     time.Duration
+	cpuProfile  string
 }
 
 func newBenchCommand() *cobra.Command {
@@ -71,6 +73,7 @@ throughput of N nodes against one, and the PostgreSQL write transactions
 	f.IntVar(&o.workers, "workers", 0, "delivery workers of the engine; 0 means the engine's default")
 	f.IntVar(&o.nodes, "nodes", 1, "engines (nodes) sharing the --store PostgreSQL outbox; above 1, a one-node run comes first for comparison")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up when the deliveries take longer than this")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the engine runs (not the raw run) to this file, for go tool pprof")
 	return cmd
 }
 
@@ -230,17 +233,24 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, o benchOptions) err
 		return err
 	}
 	fmt.Fprintf(stdout, "ruleflow bench: %d events, one %s callout each, %d concurrent save hooks, %s\n", o.n, o.format, o.concurrency, storeName)
+	stopProfile, err := startCPUProfile(o.cpuProfile)
+	if err != nil {
+		return err
+	}
 	one, err := benchNodes(ctx, stderr, dsn, key, 1, o)
 	if err != nil {
+		stopProfile()
 		return err
 	}
 	res := one
 	var many benchResult
 	if o.nodes > 1 {
 		if many, err = benchNodes(ctx, stderr, dsn, key, o.nodes, o); err != nil {
+			stopProfile()
 			return err
 		}
 	}
+	stopProfile()
 	// The ceiling: the same request, posted by plain net/http to a receiver of its own.
 	rawRecv, err := startBenchReceiver(o.n)
 	if err != nil {
@@ -329,6 +339,23 @@ func benchNodes(ctx context.Context, stderr io.Writer, dsn string, key *rules.Ke
 	}
 	res.perNode = "per node " + strings.Join(per, " + ")
 	return res, nil
+}
+
+// startCPUProfile starts a CPU profile into path (none when path is empty) and
+// returns the function that stops it.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // roundLatency keeps three significant digits.

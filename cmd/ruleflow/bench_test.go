@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -159,5 +162,26 @@ func TestPercentile(t *testing.T) {
 		if got := percentile(tt.sorted, tt.q); got != tt.want {
 			t.Errorf("percentile(%v, %v) = %v, want %v", tt.sorted, tt.q, got, tt.want)
 		}
+	}
+}
+
+// TestBenchCPUProfile: --cpuprofile writes a profile (gzip-compressed protobuf, as
+// pprof reads it).
+func TestBenchCPUProfile(t *testing.T) {
+	path := t.TempDir() + "/cpu.prof"
+	if _, stderr, code := runBenchCmd(t, "--n", "20", "--concurrency", "2", "--cpuprofile", path); code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("profile %s: %v", path, err)
+	}
+	if n, err := io.Copy(io.Discard, z); err != nil || n == 0 {
+		t.Fatalf("profile %s: %d bytes, %v", path, n, err)
 	}
 }
