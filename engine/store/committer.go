@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -48,7 +49,12 @@ const (
 // op cannot fail its neighbours and every caller gets its own error. When a COMMIT
 // fails its outcome is unknown (the reply may have been lost after the database
 // committed): an idempotent op (Enqueue) is then run again, up to commitRetries
-// times, and finds its rows rather than failing or duplicating them.
+// times, and finds its rows rather than failing or duplicating them. On
+// PostgreSQL the transaction pipelines (pgWriteTx): BEGIN and the merged inserts
+// go to the server with the next statement or with the COMMIT, so a group of
+// inserts alone is one round trip; a failure of a statement sent with the COMMIT
+// is known not to have committed (errNotCommitted), any other failure there is
+// the COMMIT's, of unknown outcome.
 type committer struct {
 	db       backend
 	log      *slog.Logger
@@ -268,7 +274,10 @@ func (c *committer) runTx(ops []*op) (results []error, atCommit bool, err error)
 		results[i] = res
 	}
 	if err := t.commit(ctx); err != nil {
-		return nil, true, err
+		// A statement pipelined with the COMMIT failed (pgWriteTx): the server
+		// skipped the COMMIT, so the outcome is known.
+		var nc *errNotCommitted
+		return nil, !errors.As(err, &nc), err
 	}
 	return results, false, nil
 }

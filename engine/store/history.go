@@ -75,7 +75,7 @@ func insertHistory(ctx context.Context, t tx, recs []HistoryRecord) error {
 			args = append(args, r.ID, r.CreatedAt, r.Form, r.EntryID, r.RulesID, r.EventKind, r.Doc)
 		}
 		q.WriteString(" ON CONFLICT (id) DO NOTHING")
-		if _, err := t.exec(ctx, q.String(), args...); err != nil {
+		if err := execLater(ctx, t, q.String(), args...); err != nil {
 			return err
 		}
 	}

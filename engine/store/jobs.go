@@ -148,7 +148,9 @@ func (s *Store) writeJobs(ctx context.Context, t tx, jobs []Job, leases []rowLea
 				string(StatusPending), j.MaxAttempts, j.MaxAttempts, j.NextAt, j.CreatedAt, j.UpdatedAt, l.owner, until)
 		}
 		if !check {
-			if _, err := t.exec(ctx, q.String(), args...); err != nil {
+			// Nothing is read back: on PostgreSQL the insert waits to go with
+			// the transaction's next statement or its COMMIT (execLater).
+			if err := execLater(ctx, t, q.String(), args...); err != nil {
 				return err
 			}
 			continue
@@ -575,8 +577,15 @@ func checkOutcome(o Outcome) error {
 // settleChunk records the outcomes outs (distinct IDs) inside t with set-based
 // statements: one that moves the jobs' previous attempts to job_attempts and one
 // UPDATE … FROM (VALUES …) on PostgreSQL (one round trip for both, as a
-// data-modifying WITH); on SQLite, where a statement costs no round trip, one
-// cached single-row UPDATE per outcome beats the join. A lost lease or a missing
+// data-modifying WITH). The status test is written (status = 'pending') IS TRUE,
+// which no index serves, so that PostgreSQL finds each job by its primary key:
+// with status = 'pending' the planner, trusting statistics that say few jobs are
+// pending, scanned jobs_open_id for every pending entry — and that partial index
+// keeps the dead entries of every settled job until VACUUM, so each settle read
+// a number of entries growing with the jobs settled since (measured: 47 ms for a
+// settle of 256 after 20,000 deliveries, 11 ms by primary key). On SQLite,
+// where a statement costs no round trip, one cached single-row UPDATE per outcome
+// beats the join. A lost lease or a missing
 // job is a result (ErrLeaseLost, ErrNotFound) and writes nothing.
 func (s *Store) settleChunk(ctx context.Context, t tx, owner string, outs []Outcome) (results []error, err error) {
 	if s.db.driver() == DriverSQLite {
@@ -607,14 +616,14 @@ kept AS (
 	INSERT INTO job_attempts (job_id, n, started_at, duration_us, status_code, error, response)
 	SELECT j.id, j.attempts, j.last_attempt_at, j.last_duration_us, j.last_status_code, j.last_error, j.last_response
 	FROM jobs j JOIN v ON j.id = v.id
-	WHERE j.attempts > 0 AND j.status = 'pending' AND j.lease_owner = ?
+	WHERE j.attempts > 0 AND (j.status = 'pending') IS TRUE AND j.lease_owner = ?
 	ON CONFLICT (job_id, n) DO NOTHING)
 UPDATE jobs SET status = v.status, attempts = attempts + 1, next_at = COALESCE(v.next, next_at),
 	last_status_code = v.code, last_error = v.err, first_attempt_at = COALESCE(first_attempt_at, v.started),
 	last_attempt_at = v.started, last_duration_us = v.dur, last_response = v.resp,
 	lease_owner = '', lease_until = NULL, updated_at = v.ended
 FROM v
-WHERE jobs.id = v.id AND jobs.status = 'pending' AND jobs.lease_owner = ?
+WHERE jobs.id = v.id AND (jobs.status = 'pending') IS TRUE AND jobs.lease_owner = ?
 RETURNING jobs.id`)
 	args = append(args, owner, owner)
 	r, err := t.query(ctx, q.String(), args...)
