@@ -72,6 +72,12 @@ func (p *commitCutter) accept() {
 	}
 }
 
+// isCommitSQL reports whether the NUL-terminated query at the start of b is COMMIT.
+func isCommitSQL(b []byte) bool {
+	q, _, _ := bytes.Cut(b, []byte{0})
+	return strings.EqualFold(strings.TrimSpace(string(q)), "commit")
+}
+
 // toServer forwards the client's messages, parsing the protocol's framing (the
 // startup message has no type byte; every later one is type, int32 length).
 func (p *commitCutter) toServer(client, server net.Conn, cut *atomic.Bool) {
@@ -88,6 +94,8 @@ func (p *commitCutter) toServer(client, server net.Conn, cut *atomic.Bool) {
 	if _, err := server.Write(append(hdr[:], startup...)); err != nil {
 		return
 	}
+	commitStmts := map[string]bool{} // prepared statement names, true for COMMIT
+	boundCommit := false             // a COMMIT was bound since the last Sync
 	for {
 		var h [5]byte
 		if _, err := io.ReadFull(client, h[:]); err != nil {
@@ -97,7 +105,20 @@ func (p *commitCutter) toServer(client, server net.Conn, cut *atomic.Bool) {
 		if _, err := io.ReadFull(client, body); err != nil {
 			return
 		}
-		isCommit := h[0] == 'Q' && strings.EqualFold(strings.TrimSpace(string(bytes.TrimRight(body, "\x00"))), "commit")
+		isCommit := h[0] == 'Q' && isCommitSQL(body)
+		// The extended protocol (a COMMIT pipelined in a batch): Parse names the
+		// statement, Bind runs it, and the server answers after the Sync.
+		switch h[0] {
+		case 'P':
+			name, rest, _ := bytes.Cut(body, []byte{0})
+			commitStmts[string(name)] = isCommitSQL(rest)
+		case 'B':
+			_, rest, _ := bytes.Cut(body, []byte{0})
+			stmt, _, _ := bytes.Cut(rest, []byte{0})
+			boundCommit = boundCommit || commitStmts[string(stmt)]
+		case 'S':
+			isCommit, boundCommit = boundCommit, false
+		}
 		if isCommit && p.armed.CompareAndSwap(true, false) {
 			cut.Store(true)
 			server.Write(append(h[:], body...))
@@ -155,5 +176,66 @@ func TestEnqueueLostCommitReply(t *testing.T) {
 	other.Payload = []byte("changed")
 	if err := s.Enqueue(context.Background(), []Job{other}); !errors.Is(err, ErrDuplicate) {
 		t.Fatalf("Enqueue of a different job under a taken ID: %v, want ErrDuplicate", err)
+	}
+}
+
+// TestMergedEnqueueLostCommitReply: as TestEnqueueLostCommitReply, for a group of
+// Enqueues whose merged INSERT is pipelined with the COMMIT in one batch (the
+// extended protocol). The lost reply leaves the outcome unknown; the committer
+// runs each Enqueue again alone, and each finds its rows.
+func TestMergedEnqueueLostCommitReply(t *testing.T) {
+	dsn := postgresDSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cutter := newCommitCutter(t, u.Host)
+	u.Host = cutter.ln.Addr().String()
+	s, err := Open(context.Background(), u.String())
+	if err != nil {
+		t.Fatalf("Open through the proxy: %v", err)
+	}
+	defer s.Close()
+
+	// Hold the committer until both Enqueues are queued, so they share a group.
+	release := make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- s.committer.do(context.Background(), 1, func(context.Context, tx) (error, error) {
+			<-release
+			return nil, nil
+		})
+	}()
+	now := time.Now()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	var jobs [2]Job
+	for i := range jobs {
+		jobs[i] = Job{ID: NewID(JobIDPrefix, now), Kind: KindCallout, Callout: "C", Form: "Ticket", EntryID: "1", Payload: []byte{byte('a' + i)}, MaxAttempts: 3, CreatedAt: now}
+		wg.Go(func() { errs[i] = s.Enqueue(context.Background(), []Job{jobs[i]}) })
+	}
+	for len(s.committer.ops) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	cutter.armed.Store(true)
+	close(release)
+	wg.Wait()
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Enqueue %d after a lost COMMIT reply: %v (the rows did commit)", i, err)
+		}
+	}
+	if cutter.cuts.Load() != 1 {
+		t.Fatalf("the proxy cut %d commits, want 1: the test did not lose a reply", cutter.cuts.Load())
+	}
+	got, err := s.List(context.Background(), Filter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("stored %d jobs, want the 2 enqueued, once each", len(got))
 	}
 }
