@@ -150,6 +150,48 @@ func nextBreaker(b Breaker, r *BreakerReport, now time.Time) (_ Breaker, changed
 // transitions are what the last run of apply changed (the op may run twice).
 type breakerTx struct {
 	transitions []BreakerTransition
+	// stored is the breakers read by prefetch, once fetched is set.
+	stored  []Breaker
+	fetched bool
+}
+
+// prefetch reads the breakers of the endpoints outs report on, for apply. On
+// PostgreSQL the read goes to the server in one batch with the settle statement
+// (queryLater) rather than in a round trip of its own after it: a Settle whose
+// outcomes are all successes on healthy endpoints then costs no breaker round
+// trip at all. It reads every reporting outcome's endpoint, recorded or not;
+// apply uses those it needs.
+func (bt *breakerTx) prefetch(ctx context.Context, t tx, outs []Outcome) error {
+	bt.stored, bt.fetched = nil, false
+	var eps []string
+	for _, o := range outs {
+		if o.Breaker != nil && o.Breaker.Endpoint != "" && !slices.Contains(eps, o.Breaker.Endpoint) {
+			eps = append(eps, o.Breaker.Endpoint)
+		}
+	}
+	if len(eps) == 0 {
+		return nil
+	}
+	slices.Sort(eps)
+	args := make([]any, len(eps))
+	for i, ep := range eps {
+		args[i] = ep
+	}
+	in := strings.TrimSuffix(strings.Repeat("?, ", len(eps)), ", ")
+	return queryLater(ctx, t, "SELECT "+breakerColumns+" FROM breakers WHERE endpoint IN ("+in+") ORDER BY endpoint", func(r rows) error {
+		for r.Next() {
+			b, err := scanBreaker(r)
+			if err != nil {
+				return err
+			}
+			bt.stored = append(bt.stored, b)
+		}
+		if err := r.Err(); err != nil {
+			return err
+		}
+		bt.fetched = true
+		return nil
+	}, args...)
 }
 
 // apply updates the breakers of the recorded outcomes (results[i] == nil) and
@@ -189,15 +231,18 @@ func (bt *breakerTx) apply(ctx context.Context, s *Store, t tx, outs []Outcome, 
 			}
 		}
 	}
-	in := strings.TrimSuffix(strings.Repeat("?, ", len(eps)), ", ")
-	args := make([]any, len(eps))
-	for i, ep := range eps {
-		args[i] = ep
-	}
-	q := "SELECT " + breakerColumns + " FROM breakers WHERE endpoint IN (" + in + ") ORDER BY endpoint"
-	stored, err := queryAll(ctx, t, scanBreaker, q, args...)
-	if err != nil {
-		return nil, err
+	stored := bt.stored
+	if !bt.fetched { // not prefetched (or its batch not sent yet): read now
+		in := strings.TrimSuffix(strings.Repeat("?, ", len(eps)), ", ")
+		args := make([]any, len(eps))
+		for i, ep := range eps {
+			args[i] = ep
+		}
+		q := "SELECT " + breakerColumns + " FROM breakers WHERE endpoint IN (" + in + ") ORDER BY endpoint"
+		var err error
+		if stored, err = queryAll(ctx, t, scanBreaker, q, args...); err != nil {
+			return nil, err
+		}
 	}
 	cur := make(map[string]Breaker, len(eps))
 	for _, b := range stored {

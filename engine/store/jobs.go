@@ -514,6 +514,9 @@ func (s *Store) Settle(ctx context.Context, owner string, outs []Outcome) (resul
 		// consume own.
 		var follow []Job
 		var regs []RegistrationUpdate
+		if err := bt.prefetch(ctx, t, own); err != nil {
+			return nil, err
+		}
 		for start := 0; start < len(own); start += insertChunk {
 			chunk := own[start:min(len(own), start+insertChunk)]
 			res, err := s.settleChunk(ctx, t, owner, chunk)

@@ -156,6 +156,7 @@ type pgWriteTx struct {
 type pgStmt struct {
 	sql  string
 	args []any
+	scan func(rows) error // reads its rows (queryLater); nil: none are read
 }
 
 // execLater runs q in t, or, when t pipelines (pgWriteTx), queues it to go with
@@ -168,6 +169,27 @@ func execLater(ctx context.Context, t querier, q string, args ...any) error {
 	}
 	_, err := t.exec(ctx, q, args...)
 	return err
+}
+
+// queryLater runs q in t and reads its rows with scan, or, when t pipelines
+// (pgWriteTx), queues it to go with the next statement, whose batch calls scan
+// when it reaches q's rows: for a read whose answer is needed only after that
+// next statement (the breakers of a Settle, read before its UPDATE). The caller
+// learns that scan has run from what scan sets.
+func queryLater(ctx context.Context, t querier, q string, scan func(rows) error, args ...any) error {
+	if p, ok := t.(*pgWriteTx); ok {
+		p.pending = append(p.pending, pgStmt{sql: dollarPlaceholders(q), args: pgArgs(args), scan: scan})
+		return nil
+	}
+	r, err := t.query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := scan(r); err != nil {
+		return err
+	}
+	return r.Close()
 }
 
 // errNotCommitted wraps the error of a statement that a pipelined COMMIT was
@@ -195,17 +217,41 @@ func (t *pgWriteTx) send(ctx context.Context, q string, args []any) (pgx.BatchRe
 	for _, p := range t.pending {
 		b.Queue(p.sql, p.args...)
 	}
-	n := len(t.pending)
-	t.pending = t.pending[:0]
+	sent := t.pending
+	t.pending = nil
 	b.Queue(q, args...)
 	br := t.c.SendBatch(ctx, b)
-	for range n {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return nil, err
-		}
+	if err := readPending(br, sent); err != nil {
+		br.Close()
+		return nil, err
 	}
 	return br, nil
+}
+
+// readPending reads the results of the statements sent from br, in order: the
+// rows of a statement queued with queryLater go to its scan.
+func readPending(br pgx.BatchResults, sent []pgStmt) error {
+	for _, p := range sent {
+		if p.scan == nil {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+			continue
+		}
+		r, err := br.Query()
+		if err != nil {
+			return err
+		}
+		pr := &pgRows{r: r}
+		err = p.scan(pr)
+		if cerr := pr.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *pgWriteTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
@@ -291,21 +337,19 @@ func (t *pgWriteTx) commit(ctx context.Context) error {
 	for _, p := range t.pending {
 		b.Queue(p.sql, p.args...)
 	}
-	n := len(t.pending)
+	sent := t.pending
 	t.pending = nil
 	b.Queue("COMMIT")
 	br := t.c.SendBatch(ctx, b)
-	for range n {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			var pgErr *pgconn.PgError
-			if errors.As(err, &pgErr) {
-				// The server refused the statement and skipped the COMMIT.
-				t.c.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-				return &errNotCommitted{err: err}
-			}
-			return err
+	if err := readPending(br, sent); err != nil {
+		br.Close()
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) {
+			// The server refused the statement and skipped the COMMIT.
+			t.c.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+			return &errNotCommitted{err: err}
 		}
+		return err
 	}
 	tag, err := br.Exec()
 	if cerr := br.Close(); err == nil {
