@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // jobColumns lists the jobs columns in the order scanJob reads them.
@@ -119,33 +121,11 @@ func (s *Store) writeJobs(ctx context.Context, t tx, jobs []Job, leases []rowLea
 			chunkLeases, leases = leases[:n], leases[n:]
 		}
 		var q strings.Builder
-		q.WriteString(`INSERT INTO jobs (id, kind, callout, rule, form, entry_id, event_kind, payload, parent_id,
-	status, attempts, max_attempts, retry_budget, next_at, created_at, updated_at, lease_owner, lease_until) VALUES `)
-		args := make([]any, 0, 17*len(chunk))
-		row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)"
-		if dbClock {
-			// The lease runs on the database's clock (see Claim); NULL stays NULL.
-			row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, now() + CAST(? AS BIGINT) * INTERVAL '1 microsecond')"
-		}
-		for i, j := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString(row)
-			var l rowLease
-			if chunkLeases != nil {
-				l = chunkLeases[i]
-			}
-			var until any // NULL: not leased
-			switch {
-			case l.owner == "":
-			case dbClock:
-				until = l.lease.Microseconds()
-			default:
-				until = l.until
-			}
-			args = append(args, j.ID, string(j.Kind), j.Callout, j.Rule, j.Form, j.EntryID, j.EventKind, j.Payload, j.ParentID,
-				string(StatusPending), j.MaxAttempts, j.MaxAttempts, j.NextAt, j.CreatedAt, j.UpdatedAt, l.owner, until)
+		var args []any
+		if s.db.driver() == DriverPostgres {
+			args = pgInsertJobs(&q, chunk, chunkLeases, dbClock)
+		} else {
+			args = valuesInsertJobs(&q, chunk, chunkLeases)
 		}
 		if !check {
 			// Nothing is read back: on PostgreSQL the insert waits to go with
@@ -187,6 +167,82 @@ func (s *Store) writeJobs(ctx context.Context, t tx, jobs []Job, leases []rowLea
 		}
 	}
 	return nil
+}
+
+// valuesInsertJobs writes to q a multi-row INSERT of chunk with one VALUES row of
+// parameters a job (SQLite), and returns its arguments; leases[i], when leases is
+// not nil, is the lease of chunk[i], on the caller's clock.
+func valuesInsertJobs(q *strings.Builder, chunk []Job, chunkLeases []rowLease) []any {
+	q.WriteString(`INSERT INTO jobs (id, kind, callout, rule, form, entry_id, event_kind, payload, parent_id,
+	status, attempts, max_attempts, retry_budget, next_at, created_at, updated_at, lease_owner, lease_until) VALUES `)
+	args := make([]any, 0, 17*len(chunk))
+	for i, j := range chunk {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)")
+		var l rowLease
+		if chunkLeases != nil {
+			l = chunkLeases[i]
+		}
+		var until any // NULL: not leased
+		if l.owner != "" {
+			until = l.until
+		}
+		args = append(args, j.ID, string(j.Kind), j.Callout, j.Rule, j.Form, j.EntryID, j.EventKind, j.Payload, j.ParentID,
+			string(StatusPending), j.MaxAttempts, j.MaxAttempts, j.NextAt, j.CreatedAt, j.UpdatedAt, l.owner, until)
+	}
+	return args
+}
+
+// pgInsertJobs writes to q the INSERT of chunk on PostgreSQL — one array a
+// column, unnested, so the statement text is the same for every group and pgx
+// prepares it once, and PostgreSQL parses no VALUES list of 17 parameters a row —
+// and returns its arguments. With dbClock the lease runs on the database's clock
+// (see Claim): lease_until is now() plus the lease, NULL when not leased.
+func pgInsertJobs(q *strings.Builder, chunk []Job, chunkLeases []rowLease, dbClock bool) []any {
+	n := len(chunk)
+	ids, kinds, callouts, ruleNames := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	forms, entries, events, parents, owners := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	payloads := make([][]byte, n)
+	maxAttempts := make([]int32, n)
+	nexts, created, updated := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+	leaseUS := make([]pgtype.Int8, n)
+	untils := make([]pgtype.Timestamptz, n)
+	for i, j := range chunk {
+		ids[i], kinds[i], callouts[i], ruleNames[i] = j.ID, string(j.Kind), j.Callout, j.Rule
+		forms[i], entries[i], events[i], parents[i] = j.Form, j.EntryID, j.EventKind, j.ParentID
+		payloads[i] = j.Payload
+		if payloads[i] == nil {
+			payloads[i] = []byte{}
+		}
+		maxAttempts[i] = int32(j.MaxAttempts)
+		nexts[i], created[i], updated[i] = j.NextAt, j.CreatedAt, j.UpdatedAt
+		if chunkLeases != nil && chunkLeases[i].owner != "" {
+			l := chunkLeases[i]
+			owners[i] = l.owner
+			leaseUS[i] = pgtype.Int8{Int64: l.lease.Microseconds(), Valid: true}
+			untils[i] = pgtype.Timestamptz{Time: utc(l.until), Valid: true}
+		}
+	}
+	until := "r.until"
+	leaseArg := any(untils)
+	leaseType := "TIMESTAMPTZ[]"
+	if dbClock {
+		until = "now() + r.until * INTERVAL '1 microsecond'"
+		leaseArg, leaseType = leaseUS, "BIGINT[]"
+	}
+	q.WriteString(`INSERT INTO jobs (id, kind, callout, rule, form, entry_id, event_kind, payload, parent_id,
+	status, attempts, max_attempts, retry_budget, next_at, created_at, updated_at, lease_owner, lease_until)
+SELECT r.id, r.kind, r.callout, r.rule, r.form, r.entry_id, r.event_kind, r.payload, r.parent_id,
+	'pending', 0, r.max_attempts, r.max_attempts, r.next_at, r.created_at, r.updated_at, r.owner, ` + until + `
+FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]),
+	CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS BYTEA[]), CAST(? AS TEXT[]), CAST(? AS INTEGER[]),
+	CAST(? AS TIMESTAMPTZ[]), CAST(? AS TIMESTAMPTZ[]), CAST(? AS TIMESTAMPTZ[]), CAST(? AS TEXT[]), CAST(? AS ` + leaseType + `))
+	AS r (id, kind, callout, rule, form, entry_id, event_kind, payload, parent_id, max_attempts,
+	next_at, created_at, updated_at, owner, until)`)
+	return []any{ids, kinds, callouts, ruleNames, forms, entries, events, payloads, parents, maxAttempts,
+		nexts, created, updated, owners, leaseArg}
 }
 
 // sameJobStored returns nil if the job stored under j.ID is j as Enqueue wrote it
@@ -579,7 +635,7 @@ func checkOutcome(o Outcome) error {
 
 // settleChunk records the outcomes outs (distinct IDs) inside t with set-based
 // statements: one that moves the jobs' previous attempts to job_attempts and one
-// UPDATE … FROM (VALUES …) on PostgreSQL (one round trip for both, as a
+// UPDATE … FROM unnest(arrays) on PostgreSQL (one round trip for both, as a
 // data-modifying WITH). The status test is written (status = 'pending') IS TRUE,
 // which no index serves, so that PostgreSQL finds each job by its primary key:
 // with status = 'pending' the planner, trusting statistics that say few jobs are
@@ -594,26 +650,35 @@ func (s *Store) settleChunk(ctx context.Context, t tx, owner string, outs []Outc
 	if s.db.driver() == DriverSQLite {
 		return s.settleRows(ctx, t, owner, outs)
 	}
-	tt := s.db.timeType()
-	var q strings.Builder
-	q.WriteString(`WITH v (id, status, next, code, err, started, ended, dur, resp) AS (VALUES `)
-	args := make([]any, 0, 9*len(outs)+2)
+	// The outcomes go as one array a column, unnested: one statement text whatever
+	// the batch's size, so pgx prepares it once and PostgreSQL does not parse and
+	// plan a VALUES list of 9 parameters a row at every settle.
+	n := len(outs)
+	ids, statuses, errs := make([]string, n), make([]string, n), make([]string, n)
+	nexts := make([]pgtype.Timestamptz, n) // NULL keeps next_at
+	codes := make([]int32, n)
+	starts, ends := make([]time.Time, n), make([]time.Time, n)
+	durs := make([]int64, n)
+	resps := make([][]byte, n)
 	for i, o := range outs {
-		if i == 0 {
-			// The first row's CASTs type the VALUES columns (PostgreSQL would make
-			// untyped parameters text).
-			q.WriteString("(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS " + tt + "), CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS " + tt + "), CAST(? AS " + tt + "), CAST(? AS BIGINT), CAST(? AS BYTEA))")
-		} else {
-			q.WriteString(", (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		}
 		a := o.Attempt
-		var next any // NULL keeps next_at
+		ids[i], statuses[i], errs[i] = o.ID, string(o.Status), a.Error
 		if o.Status == StatusPending {
-			next = utc(o.NextAt)
+			nexts[i] = pgtype.Timestamptz{Time: utc(o.NextAt), Valid: true}
 		}
-		args = append(args, o.ID, string(o.Status), next, a.StatusCode, a.Error, utc(a.StartedAt), utc(a.StartedAt.Add(a.Duration)),
-			a.Duration.Microseconds(), clipResponse(a.Response))
+		codes[i] = int32(a.StatusCode)
+		starts[i], ends[i] = utc(a.StartedAt), utc(a.StartedAt.Add(a.Duration))
+		durs[i] = a.Duration.Microseconds()
+		resps[i] = clipResponse(a.Response)
+		if resps[i] == nil {
+			resps[i] = []byte{} // an empty bytea, not NULL
+		}
 	}
+	args := []any{ids, statuses, nexts, codes, errs, starts, ends, durs, resps}
+	var q strings.Builder
+	q.WriteString(`WITH v AS (SELECT * FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TIMESTAMPTZ[]),
+	CAST(? AS INTEGER[]), CAST(? AS TEXT[]), CAST(? AS TIMESTAMPTZ[]), CAST(? AS TIMESTAMPTZ[]), CAST(? AS BIGINT[]),
+	CAST(? AS BYTEA[])) AS v (id, status, next, code, err, started, ended, dur, resp)`)
 	q.WriteString(`),
 kept AS (
 	INSERT INTO job_attempts (job_id, n, started_at, duration_us, status_code, error, response)
