@@ -105,7 +105,9 @@ func compileCallout(cfg *rules.Config, c *rules.Callout) (*compiledCallout, erro
 			return nil, err
 		}
 	case rules.FormatJSON:
-		// Rendered per event by the JSON encoder; the checks above are what it shares.
+		// Rendered per event by the JSON encoder; the checks above and the usual
+		// Content-Type (a body with attachments sets its own) are what it shares.
+		cc.header["Content-Type"] = jsonContentType
 	default:
 		return nil, fmt.Errorf("unknown format %q", c.Format)
 	}
@@ -129,9 +131,20 @@ func (e *Encoders) Render(c *rules.Callout, ev *rules.Event) (*Request, error) {
 }
 
 // ForEvent returns a renderer of the callouts fired by ev, which computes what they
-// share — the standard data but the udf — once.
+// share — the standard data but the udf — once. Each request it renders is the
+// caller's own, to modify as it likes.
 func (e *Encoders) ForEvent(ev *rules.Event) EventRenderer {
-	return EventRenderer{enc: e, ev: ev}
+	return EventRenderer{enc: e, ev: ev, reserve: 1}
+}
+
+// ForEventReadOnly is ForEvent for a caller that never modifies the requests it
+// gets (the engine's Handle: a request is what is stored and sent, so it is frozen
+// once rendered). Such a request's Header map is its callout's compiled one, shared
+// by every request of the callout, rather than a copy; and the n requests the
+// caller expects (the callouts the event fires) are allocated together. Modifying
+// the Header of a request it rendered would change it for all of them.
+func (e *Encoders) ForEventReadOnly(ev *rules.Event, n int) EventRenderer {
+	return EventRenderer{enc: e, ev: ev, reserve: max(n, 1), readOnly: true}
 }
 
 // EventRenderer renders the callouts one event fires (Encoders.ForEvent). It is
@@ -150,6 +163,31 @@ type EventRenderer struct {
 	// nvPrefix is the name-value encoding of shared up to the udf value
 	// ("id=…&…&udf="), once a name-value callout has needed it.
 	nvPrefix []byte
+	// readOnly: requests share their callout's header map (ForEventReadOnly).
+	readOnly bool
+	// reqs holds the requests allocated together, handed out in turn; reserve
+	// is how many to allocate at once.
+	reqs    []Request
+	reserve int
+}
+
+// newRequest returns a zero request from the ones allocated together: one
+// allocation for the requests of an event rather than one each.
+func (er *EventRenderer) newRequest() *Request {
+	if len(er.reqs) == cap(er.reqs) {
+		er.reqs = make([]Request, 0, max(er.reserve, 1))
+	}
+	er.reqs = er.reqs[:len(er.reqs)+1]
+	return &er.reqs[len(er.reqs)-1]
+}
+
+// header is the header map of a request of cc: the compiled one itself when the
+// requests are read-only, else a copy.
+func (er *EventRenderer) header(cc *compiledCallout) map[string]string {
+	if er.readOnly {
+		return cc.header
+	}
+	return maps.Clone(cc.header)
 }
 
 // appendNameValue is appendNameValue(b, std) for std from er.standard, with the
@@ -181,10 +219,19 @@ func (er *EventRenderer) Render(c *rules.Callout) (*Request, error) {
 	}
 	r := er.base
 	r.c = c
-	req := &Request{Method: cc.method, URL: c.URL, Header: maps.Clone(cc.header), SecretHeaders: c.SecretHeaders}
 	if c.Format == rules.FormatJSON {
-		if err := r.json(req); err != nil {
+		body, contentType, err := r.jsonBody()
+		if err != nil {
 			return nil, err
+		}
+		req := er.newRequest()
+		*req = Request{Method: cc.method, URL: c.URL, Header: er.header(cc), Body: body, SecretHeaders: c.SecretHeaders}
+		if contentType != jsonContentType {
+			// A multipart body's boundary is its own: never in the shared map.
+			if er.readOnly {
+				req.Header = maps.Clone(cc.header)
+			}
+			req.Header["Content-Type"] = contentType
 		}
 		return req, nil
 	}
@@ -192,6 +239,8 @@ func (er *EventRenderer) Render(c *rules.Callout) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
+	req := er.newRequest()
+	*req = Request{Method: cc.method, URL: c.URL, Header: er.header(cc), SecretHeaders: c.SecretHeaders}
 	switch c.Format {
 	case rules.FormatNameValue:
 		if cc.method == "POST" {

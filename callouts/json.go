@@ -41,6 +41,22 @@ import (
 // "attach-<FieldName>" per attachment carrying its file name and bytes. The boundary
 // is derived from a hash of the content, so rendering is deterministic.
 func (r *renderer) json(req *Request) error {
+	body, contentType, err := r.jsonBody()
+	if err != nil {
+		return err
+	}
+	req.Header["Content-Type"] = contentType
+	req.Body = body
+	return nil
+}
+
+// jsonContentType is the Content-Type of a JSON body without attachments.
+const jsonContentType = "application/json"
+
+// jsonBody is the body json sends and its Content-Type (jsonContentType, or
+// multipart/form-data with its boundary when attachments are sent), so that the
+// compiled path can keep a callout's shared header when the type is the usual one.
+func (r *renderer) jsonBody() (body []byte, contentType string, err error) {
 	fields := r.jsonFields()
 	b := make([]byte, 0, 256)
 	b = append(b, `{"webhook_id":`...)
@@ -79,17 +95,13 @@ func (r *renderer) json(req *Request) error {
 	}
 	b = append(b, '}')
 	if len(attachments) == 0 {
-		req.Header["Content-Type"] = "application/json"
-		req.Body = b
-		return nil
+		return b, jsonContentType, nil
 	}
 	body, boundary, err := multipartBody(b, attachments)
 	if err != nil {
-		return r.errorf("multipart: %v", err)
+		return nil, "", r.errorf("multipart: %v", err)
 	}
-	req.Header["Content-Type"] = "multipart/form-data; boundary=" + boundary
-	req.Body = body
-	return nil
+	return body, "multipart/form-data; boundary=" + boundary, nil
 }
 
 type namedAttachment struct {
