@@ -41,7 +41,7 @@ import (
 // "attach-<FieldName>" per attachment carrying its file name and bytes. The boundary
 // is derived from a hash of the content, so rendering is deterministic.
 func (r *renderer) json(req *Request) error {
-	body, contentType, err := r.jsonBody()
+	body, contentType, err := r.jsonBody(make([]byte, 0, jsonBodySize))
 	if err != nil {
 		return err
 	}
@@ -53,12 +53,16 @@ func (r *renderer) json(req *Request) error {
 // jsonContentType is the Content-Type of a JSON body without attachments.
 const jsonContentType = "application/json"
 
-// jsonBody is the body json sends and its Content-Type (jsonContentType, or
-// multipart/form-data with its boundary when attachments are sent), so that the
-// compiled path can keep a callout's shared header when the type is the usual one.
-func (r *renderer) jsonBody() (body []byte, contentType string, err error) {
+// jsonBodySize is room for the JSON body of a typical update.
+const jsonBodySize = 256
+
+// jsonBody is the body json sends, the JSON appended to b (or, when attachments
+// are sent, a multipart/form-data body of its own holding it), and its
+// Content-Type (jsonContentType, or multipart/form-data with its boundary), so that
+// the compiled path can keep a callout's shared header when the type is the usual
+// one.
+func (r *renderer) jsonBody(b []byte) (body []byte, contentType string, err error) {
 	fields := r.jsonFields()
-	b := make([]byte, 0, 256)
 	b = append(b, `{"webhook_id":`...)
 	b = appendJSONString(b, r.c.WebhookID)
 	b = append(b, `,"entry_event":`...)

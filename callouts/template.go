@@ -77,13 +77,18 @@ func compileTemplate(build func(*stdData) ([]byte, error), escape xmlEscape, int
 	return t, nil
 }
 
-// fill returns the envelope with the values of std.
-func (t *template) fill(std *stdData) []byte {
+// fillSize is room for the envelope with the values of std and a few escapes
+// (more grows the slice).
+func (t *template) fillSize(std *stdData) int {
 	n := t.size
 	for i := range std {
 		n += len(std[i].Value)
 	}
-	b := make([]byte, 0, n+16) // room for a few escapes; more grows the slice
+	return n + 16
+}
+
+// fill appends the envelope with the values of std to b.
+func (t *template) fill(b []byte, std *stdData) []byte {
 	for i := range std {
 		b = append(b, t.static[i]...)
 		if i == 0 && t.intID {
