@@ -42,8 +42,8 @@ type Result struct {
 
 // Fired is one callout fired by one rule.
 type Fired struct {
-	Rule    string            `json:"rule"`
-	Callout string            `json:"callout"`
+	Rule    string `json:"rule"`
+	Callout string `json:"callout"`
 	// Request is what is delivered: read-only (its Header map is shared by the
 	// requests of the callout, see callouts.Encoders.ForEventReadOnly).
 	Request *callouts.Request `json:"-"`
