@@ -408,12 +408,12 @@ func (r *renderer) appendJSONValue(b []byte, v any, f *qualification.Field) []by
 	case time.Time:
 		// What text gives (DateLayout or DateTimeLayout), formatted in place: the
 		// layouts write only digits, '-', '+', ':', '.' and 'T', which need no escape.
-		layout := DateTimeLayout
-		if f != nil && f.Type == qualification.Date {
-			layout = DateLayout
-		}
 		b = append(b, '"')
-		b = v.In(r.loc).AppendFormat(b, layout)
+		if f != nil && f.Type == qualification.Date {
+			b = v.In(r.loc).AppendFormat(b, DateLayout)
+		} else {
+			b = appendDateTime(b, v.In(r.loc))
+		}
 		return append(b, '"')
 	default:
 		s, _ := r.text(v, f)

@@ -30,6 +30,54 @@ type Request struct {
 // zone with seven fraction digits, as in 2021-11-20T10:43:34.9030000-05:00.
 const DateTimeLayout = "2006-01-02T15:04:05.0000000-07:00"
 
+// appendDateTime appends t.Format(DateTimeLayout) to b, written digit by digit
+// rather than by interpreting the layout (a payload holds a few date-times, and
+// Format was most of their cost). Years outside 0–9999, which Format writes with a
+// sign or more digits, are left to it.
+func appendDateTime(b []byte, t time.Time) []byte {
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, DateTimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	_, offset := t.Zone()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond()/100, 7) // seven digits, truncated as Format does
+	// "-07:00": the offset in whole minutes (rounded toward zero, as Format does),
+	// "+" for zero.
+	zone := offset / 60
+	if zone < 0 {
+		b = append(b, '-')
+		zone = -zone
+	} else {
+		b = append(b, '+')
+	}
+	b = appendDigits(b, zone/60, 2)
+	b = append(b, ':')
+	return appendDigits(b, zone%60, 2)
+}
+
+// appendDigits appends the n low decimal digits of v ≥ 0, zero-padded.
+func appendDigits(b []byte, v, n int) []byte {
+	var d [8]byte
+	for i := n - 1; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, d[:n]...)
+}
+
 // DateLayout is how values of date fields are written.
 const DateLayout = "2006-01-02"
 
@@ -216,7 +264,8 @@ func (r *renderer) text(v any, f *qualification.Field) (s string, ok bool) {
 		if f != nil && f.Type == qualification.Date {
 			return v.In(r.loc).Format(DateLayout), true
 		}
-		return v.In(r.loc).Format(DateTimeLayout), true
+		var buf [len(DateTimeLayout)]byte // what a year of four digits needs
+		return string(appendDateTime(buf[:0], v.In(r.loc))), true
 	case *rules.Attachment:
 		if v == nil {
 			return "", false

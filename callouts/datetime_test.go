@@ -1,0 +1,45 @@
+package callouts
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// TestAppendDateTime: appendDateTime writes what Format(DateTimeLayout) writes, for
+// random instants in zones with whole-hour, half-hour, negative and second-level
+// (local mean time) offsets, around the year boundaries where it hands over to
+// Format.
+func TestAppendDateTime(t *testing.T) {
+	var zones []*time.Location
+	for _, name := range []string{"UTC", "America/New_York", "Asia/Kolkata", "Australia/Eucla", "America/St_Johns", "Pacific/Kiritimati"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatalf("zone %s: %v", name, err)
+		}
+		zones = append(zones, loc)
+	}
+	zones = append(zones, time.FixedZone("LMT", -(4*3600+56*60+2)), time.FixedZone("small", -30), time.FixedZone("plus", 5*3600+59))
+	rng := rand.New(rand.NewPCG(14, 5))
+	check := func(tm time.Time) {
+		t.Helper()
+		want := tm.Format(DateTimeLayout)
+		if got := string(appendDateTime([]byte("x"), tm)); got != "x"+want {
+			t.Fatalf("%v: got %q, want %q", tm, got[1:], want)
+		}
+	}
+	edges := []time.Time{
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1883, 11, 18, 12, 3, 57, 0, time.UTC), {},
+	}
+	for _, loc := range zones {
+		for _, e := range edges {
+			check(e.In(loc))
+		}
+		for range 2000 {
+			sec := rng.Int64N(400*365*86400) - 200*365*86400 + time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+			check(time.Unix(sec, rng.Int64N(1e9)).In(loc))
+		}
+	}
+}
