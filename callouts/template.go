@@ -109,6 +109,10 @@ func (x xmlEscape) append(b []byte, s string) []byte {
 		var esc string
 		width := 1
 		if c < utf8.RuneSelf {
+			if x.plain(c) {
+				i++
+				continue
+			}
 			switch {
 			case c == '&':
 				esc = "&amp;"
@@ -147,6 +151,26 @@ func (x xmlEscape) append(b []byte, s string) []byte {
 		last = i
 	}
 	return append(b, s[last:]...)
+}
+
+// The ASCII characters below 64 that each escaping writes as they are (the
+// ones from 64 to 127 are all written as they are): printable ones but & < > for
+// etree, and but " ' too for encoding/xml. Tab and LF are left to the switch.
+const (
+	etreePlainLow = (1<<64 - 1) &^ (1<<0x20 - 1) &^ (1<<'&' | 1<<'<' | 1<<'>')
+	xmlPlainLow   = etreePlainLow &^ (1<<'"' | 1<<'\'')
+)
+
+// plain reports whether the ASCII character c is written as it is, the common
+// case tested before the switch of append.
+func (x xmlEscape) plain(c byte) bool {
+	if c >= 64 {
+		return true
+	}
+	if x == encodingXML {
+		return uint64(xmlPlainLow)>>c&1 != 0
+	}
+	return uint64(etreePlainLow)>>c&1 != 0
 }
 
 // xmlCharInRange reports whether r is a character of XML 1.0 (its Char production), as

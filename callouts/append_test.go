@@ -2,6 +2,8 @@ package callouts
 
 import (
 	"math/rand/v2"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -40,6 +42,31 @@ func TestAppendDateTime(t *testing.T) {
 		for range 2000 {
 			sec := rng.Int64N(400*365*86400) - 200*365*86400 + time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 			check(time.Unix(sec, rng.Int64N(1e9)).In(loc))
+		}
+	}
+}
+
+// TestAppendFormEscaped: appendFormEscaped is url.QueryEscape with ':' kept, for
+// every byte alone and for random strings.
+func TestAppendFormEscaped(t *testing.T) {
+	want := func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "%3A", ":") }
+	for c := range 256 {
+		s := "a" + string([]byte{byte(c)}) + "b"
+		if got := string(appendFormEscaped([]byte("x"), s)); got != "x"+want(s) {
+			t.Fatalf("byte %#x: got %q, want %q", c, got[1:], want(s))
+		}
+	}
+	rng := rand.New(rand.NewPCG(14, 6))
+	for range 2000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+			if rng.IntN(2) == 0 {
+				b[i] = "aZ9-_.~: &=%+/"[rng.IntN(14)]
+			}
+		}
+		if got := string(appendFormEscaped(nil, string(b))); got != want(string(b)) {
+			t.Fatalf("%q: got %q, want %q", b, got, want(string(b)))
 		}
 	}
 }
