@@ -298,6 +298,14 @@ func (r *renderer) fieldText(ref string) (string, bool) {
 	if ref == "" {
 		return "", false
 	}
+	v, f := r.fieldValue(ref)
+	return r.text(v, f)
+}
+
+// fieldValue returns the value of the record field named by a configured
+// reference, and its definition (nil when the schema has none). A datetime stored
+// as text (RFC 3339) is returned as a time.Time.
+func (r *renderer) fieldValue(ref string) (any, *qualification.Field) {
 	f := r.field(ref)
 	name := ref
 	if f != nil {
@@ -309,7 +317,27 @@ func (r *renderer) fieldText(ref string) (string, bool) {
 			v = t
 		}
 	}
-	return r.text(v, f)
+	return v, f
+}
+
+// appendText is text(v, f) for the values whose text is formatted (integers,
+// date-times), appended to b (inB set) so that the standard data's values share
+// one string; any other value's text is returned as s, b unchanged.
+func (r *renderer) appendText(b []byte, v any, f *qualification.Field) (out []byte, s string, ok, inB bool) {
+	switch v := v.(type) {
+	case string:
+		return b, v, true, false
+	case int64:
+		if f == nil || f.Type != qualification.Selection {
+			return strconv.AppendInt(b, v, 10), "", true, true
+		}
+	case time.Time:
+		if f == nil || f.Type != qualification.Date {
+			return appendDateTime(b, v.In(r.loc)), "", true, true
+		}
+	}
+	s, ok = r.text(v, f)
+	return b, s, ok, false
 }
 
 // stdData is the standard callout data in wire order: id, number, status,
@@ -317,38 +345,65 @@ func (r *renderer) fieldText(ref string) (string, bool) {
 // rendering does not allocate for it.
 type stdData [7]stdValue
 
-// standard returns the standard callout data in wire order (design §5).
+// standard returns the standard callout data in wire order (design §5). The
+// values formatted from integers and date-times are written into one buffer and
+// share one string.
 func (r *renderer) standard() (stdData, error) {
 	cf := r.cf
 	var out stdData
-
-	id := stdValue{Name: StdID}
-	if cf.ID != "" {
-		id.Value, id.Null = r.fieldText(cf.ID)
-		id.Null = !id.Null
-		if n, isInt := r.rec[r.fieldName(cf.ID)].(int64); isInt {
-			id.Int, id.IsInt = n, true
+	var scratch [160]byte // the id and two date-times take about 75
+	b := scratch[:0]
+	var inB [len(stdData{})]struct{ start, end int } // the values held in b
+	put := func(i int, name, ref string) {
+		out[i].Name = name
+		if ref == "" {
+			out[i].Null = true
+			return
 		}
+		v, f := r.fieldValue(ref)
+		if i == 0 {
+			if n, isInt := v.(int64); isInt {
+				out[0].Int, out[0].IsInt = n, true
+			}
+		}
+		start := len(b)
+		var ok, held bool
+		b, out[i].Value, ok, held = r.appendText(b, v, f)
+		out[i].Null = !ok
+		if held {
+			inB[i].start, inB[i].end = start, len(b)
+		}
+	}
+
+	if cf.ID != "" {
+		put(0, StdID, cf.ID)
 	} else {
 		// Without a mapping the entry ID identifies the record: a ticket's number,
 		// or the call_… / ext_… ID of an inbound event.
-		id.Value, id.Null = r.ev.EntryID, r.ev.EntryID == ""
+		out[0] = stdValue{Name: StdID, Value: r.ev.EntryID, Null: r.ev.EntryID == ""}
 	}
-	if !id.Null && !id.IsInt {
+	entries := cf.Entries()
+	for i, e := range entries[1:] { // number, status, created_datetime, last_activity_datetime
+		put(1+i, e.Key, e.Field)
+	}
+	out[5] = stdValue{Name: StdDomain, Value: r.cfg.Domain, Null: r.cfg.Domain == ""}
+	put(6, StdUDF, r.c.UDF)
+	if len(b) > 0 {
+		all := string(b)
+		for i, at := range inB {
+			if at.end > at.start {
+				out[i].Value = all[at.start:at.end]
+			}
+		}
+	}
+
+	if id := &out[0]; !id.Null && !id.IsInt {
 		// No integer is required: a text id is sent as text (a <string> in
 		// XML-RPC); one that reads as an integer is normalised and is an <int>.
 		if n, err := strconv.ParseInt(strings.TrimSpace(id.Value), 10, 64); err == nil {
 			id.Int, id.IsInt, id.Value = n, true, strconv.FormatInt(n, 10)
 		}
 	}
-	out[0] = id
-
-	entries := cf.Entries()
-	for i, e := range entries[1:] { // number, status, created_datetime, last_activity_datetime
-		out[1+i] = r.stdText(e.Key, e.Field)
-	}
-	out[5] = stdValue{Name: StdDomain, Value: r.cfg.Domain, Null: r.cfg.Domain == ""}
-	out[6] = r.stdText(StdUDF, r.c.UDF)
 	return out, nil
 }
 
