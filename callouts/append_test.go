@@ -3,9 +3,12 @@ package callouts
 import (
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ruleflow/ruleflow/rules"
 )
 
 // TestAppendDateTime: appendDateTime writes what Format(DateTimeLayout) writes, for
@@ -67,6 +70,26 @@ func TestAppendFormEscaped(t *testing.T) {
 		}
 		if got := string(appendFormEscaped(nil, string(b))); got != want(string(b)) {
 			t.Fatalf("%q: got %q, want %q", b, got, want(string(b)))
+		}
+	}
+}
+
+// TestStandardNamesPlain: the names of the standard data, which appendNameValue
+// writes without escaping, are kept as they are by the form escape.
+func TestStandardNamesPlain(t *testing.T) {
+	cf := rules.CalloutFields{}
+	names := []string{StdDomain, StdUDF}
+	for _, e := range cf.Entries() {
+		names = append(names, e.Key)
+	}
+	for _, n := range []string{StdID, StdNumber, StdStatus, StdCreatedDatetime, StdLastActivityDatetime} {
+		if !slices.Contains(names, n) {
+			t.Errorf("%s is not among the callout_fields entries", n)
+		}
+	}
+	for _, n := range names {
+		if got := string(appendFormEscaped(nil, n)); got != n {
+			t.Errorf("%q escapes to %q", n, got)
 		}
 	}
 }
