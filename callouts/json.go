@@ -70,7 +70,8 @@ func (r *renderer) jsonBody(b []byte) (body []byte, contentType string, err erro
 	b = appendJSONString(b, r.ev.Form)
 	b = append(b, `,"entry_id":`...)
 	b = appendJSONString(b, r.ev.EntryID)
-	var attachments []namedAttachment
+	var attBuf [2]namedAttachment // the usual few, kept off the heap
+	attachments := attBuf[:0]
 	if r.ev.Kind != rules.KindDelete {
 		b = append(b, `,"entry_details":{`...)
 		b, attachments = r.appendEntries(b, attachments)
