@@ -13,7 +13,7 @@ import (
 // statement, several callouts and kinds), claims, a batch Settle mixing delivered,
 // failed and rescheduled outcomes, a retry, a purge — and compares CalloutStats with
 // a COUNT(*) of the jobs table after each step. The PostgreSQL triggers aggregate
-// per statement (010_statement_counts.sql), so a statement touching many rows of
+// per statement (011_statement_counts.sql), so a statement touching many rows of
 // several callouts at once is what they must get right.
 func TestCalloutCountsExact(t *testing.T) {
 	for name, open := range map[string]opener{"sqlite": openSQLiteT, "postgres": openPostgresT} {

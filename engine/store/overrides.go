@@ -152,7 +152,7 @@ type CalloutStat struct {
 // CalloutStats counts the callout deliveries (kind callout) of each name by
 // status and finds each one's newest delivery (the highest ID). Both are kept
 // by triggers in the callout_counts table (009_overrides.sql; per statement on
-// PostgreSQL since 010_statement_counts.sql): a few rows per
+// PostgreSQL since 011_statement_counts.sql): a few rows per
 // callout, however many deliveries the outbox holds.
 func (s *Store) CalloutStats(ctx context.Context, names []string) (map[string]CalloutStat, error) {
 	if s.committer.isClosed() {
