@@ -198,14 +198,16 @@ func TestMergedEnqueueLostCommitReply(t *testing.T) {
 	defer s.Close()
 
 	// Hold the committer until both Enqueues are queued, so they share a group.
-	release := make(chan struct{})
+	release, running := make(chan struct{}), make(chan struct{})
 	held := make(chan error, 1)
 	go func() {
 		held <- s.committer.do(context.Background(), 1, func(context.Context, tx) (error, error) {
+			close(running)
 			<-release
 			return nil, nil
 		})
 	}()
+	<-running // the committer is inside the held op: the Enqueues queue behind it
 	now := time.Now()
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
