@@ -330,8 +330,7 @@ func (e *Engine) breakerReport(ctx context.Context, state *configState, c *rules
 	if c == nil || p.RenderError != "" {
 		return nil
 	}
-	var se *callouts.SendError
-	if sendErr != nil && !errors.As(sendErr, &se) {
+	if _, ok := errors.AsType[*callouts.SendError](sendErr); sendErr != nil && !ok {
 		return nil // not an answer, nor a failure to reach the endpoint
 	}
 	pol := rules.BreakerFor(state.cfg, c)
@@ -349,8 +348,11 @@ func (e *Engine) breakerReport(ctx context.Context, state *configState, c *rules
 		if sendErr != nil {
 			lastErr = sendErr.Error()
 		}
+		// Copies, so that only a report with recipients moves the job and the
+		// result to the heap, not every attempt's.
+		job, code := job, res.StatusCode
 		r.Notify = func(tr store.BreakerTransition) []store.Job {
-			return e.breakerMail(state, c.Name, to, job, tr, res.StatusCode, lastErr)
+			return e.breakerMail(state, c.Name, to, job, tr, code, lastErr)
 		}
 	}
 	return r
