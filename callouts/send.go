@@ -130,12 +130,13 @@ func (s *Sender) now() time.Time {
 // either way (status, duration, the start of the response).
 func (s *Sender) Send(ctx context.Context, req *Request, deliveryID string, timeout time.Duration, cred Credentials) (Result, error) {
 	start := time.Now()
-	res, serr := s.send(ctx, req, deliveryID, timeout, cred)
+	secrets := secretsOf(cred) // once per attempt: it encodes the basic auth value
+	res, serr := s.send(ctx, req, deliveryID, timeout, cred, secrets)
 	res.Duration = time.Since(start)
-	res.Response = scrubBytes(res.Response, cred)
+	res.Response = scrubBytes(res.Response, secrets)
 	var err error
 	if serr != nil {
-		serr.Reason = scrub(serr.Reason, cred)
+		serr.Reason = scrub(serr.Reason, secrets)
 		err = serr
 	}
 	if s.Logger != nil {
@@ -161,7 +162,7 @@ func refused(reason string, err error) (Result, *SendError) {
 	return Result{}, &SendError{Reason: "refused: " + reason, Err: err}
 }
 
-func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, timeout time.Duration, cred Credentials) (Result, *SendError) {
+func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, timeout time.Duration, cred Credentials, secrets []string) (Result, *SendError) {
 	if req == nil {
 		return Result{}, &SendError{Reason: "no request"}
 	}
@@ -238,7 +239,7 @@ func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, time
 	buf := s.buffer()
 	defer s.bufs.Put(buf)
 	*buf = readPrefix(resp.Body, (*buf)[:0], classifyLimit)
-	body := scrubBytes(*buf, cred)
+	body := scrubBytes(*buf, secrets)
 	var res Result
 	cerr := classify(&res, resp, body, s.now())
 	if len(body) > ResponseLimit {
@@ -359,9 +360,9 @@ func secretsOf(cred Credentials) []string {
 	return out
 }
 
-// scrubBytes masks the credentials in a response body (a server may echo them).
-func scrubBytes(b []byte, cred Credentials) []byte {
-	for _, s := range secretsOf(cred) {
+// scrubBytes masks secrets (secretsOf) in a response body (a server may echo them).
+func scrubBytes(b []byte, secrets []string) []byte {
+	for _, s := range secrets {
 		if bytes.Contains(b, []byte(s)) {
 			b = bytes.ReplaceAll(b, []byte(s), []byte(rules.Masked))
 		}
@@ -369,9 +370,9 @@ func scrubBytes(b []byte, cred Credentials) []byte {
 	return b
 }
 
-// scrub masks the credentials in a text (a failure reason).
-func scrub(text string, cred Credentials) string {
-	for _, s := range secretsOf(cred) {
+// scrub masks secrets (secretsOf) in a text (a failure reason).
+func scrub(text string, secrets []string) string {
+	for _, s := range secrets {
 		text = strings.ReplaceAll(text, s, rules.Masked)
 	}
 	return text
