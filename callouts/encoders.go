@@ -1,6 +1,7 @@
 package callouts
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"slices"
@@ -105,7 +106,9 @@ func compileCallout(cfg *rules.Config, c *rules.Callout) (*compiledCallout, erro
 			return nil, err
 		}
 	case rules.FormatJSON:
-		// Rendered per event by the JSON encoder; the checks above are what it shares.
+		// Rendered per event by the JSON encoder; the checks above and the usual
+		// Content-Type (a body with attachments sets its own) are what it shares.
+		cc.header["Content-Type"] = jsonContentType
 	default:
 		return nil, fmt.Errorf("unknown format %q", c.Format)
 	}
@@ -129,9 +132,20 @@ func (e *Encoders) Render(c *rules.Callout, ev *rules.Event) (*Request, error) {
 }
 
 // ForEvent returns a renderer of the callouts fired by ev, which computes what they
-// share — the standard data but the udf — once.
+// share — the standard data but the udf — once. Each request it renders is the
+// caller's own, to modify as it likes.
 func (e *Encoders) ForEvent(ev *rules.Event) EventRenderer {
-	return EventRenderer{enc: e, ev: ev}
+	return EventRenderer{enc: e, ev: ev, reserve: 1}
+}
+
+// ForEventReadOnly is ForEvent for a caller that never modifies the requests it
+// gets (the engine's Handle: a request is what is stored and sent, so it is frozen
+// once rendered). Such a request's Header map is its callout's compiled one, shared
+// by every request of the callout, rather than a copy; and the n requests the
+// caller expects (the callouts the event fires) are allocated together. Modifying
+// the Header of a request it rendered would change it for all of them.
+func (e *Encoders) ForEventReadOnly(ev *rules.Event, n int) EventRenderer {
+	return EventRenderer{enc: e, ev: ev, reserve: max(n, 1), readOnly: true}
 }
 
 // EventRenderer renders the callouts one event fires (Encoders.ForEvent). It is
@@ -147,23 +161,94 @@ type EventRenderer struct {
 	// when haveBase is set; each callout sets its own c.
 	base     renderer
 	haveBase bool
-	// nvPrefix is the name-value encoding of shared up to the udf value
-	// ("id=…&…&udf="), once a name-value callout has needed it.
-	nvPrefix []byte
+	// nvHeadB or nvHeadS is the name-value encoding of shared up to the udf
+	// value ("id=…&…&udf="), once a name-value callout has needed it: a part of
+	// the first such request's body or URL (both never change once rendered).
+	nvHeadB []byte
+	nvHeadS string
+	// readOnly: requests share their callout's header map (ForEventReadOnly).
+	readOnly bool
+	// reqs holds the requests allocated together, handed out in turn; reserve
+	// is how many to allocate at once.
+	reqs    []Request
+	reserve int
+	// bodies is where read-only requests' bodies are written one after the
+	// other (one allocation for the event's bodies); each body is capped, so
+	// that an append to one cannot write over the next.
+	bodies []byte
+}
+
+// bodyRoom is the room reserved per request in bodies: a SOAP or XML-RPC envelope
+// of the standard data is about 550–800 bytes, a name-value or JSON body about
+// 200, a GET none (BenchmarkHandle/fire5: 1,703 bytes for its five). A body that
+// does not fit what is left gets room of its own.
+const bodyRoom = 384
+
+// body returns an empty slice with room for about n bytes, to build a body on
+// and hand to keep: read-only requests' bodies share one allocation (bodies).
+func (er *EventRenderer) body(n int) []byte {
+	if !er.readOnly {
+		return make([]byte, 0, n)
+	}
+	if cap(er.bodies)-len(er.bodies) < n {
+		er.bodies = make([]byte, 0, max(n, er.reserve*bodyRoom))
+	}
+	return er.bodies[len(er.bodies):len(er.bodies)]
+}
+
+// keep returns b, built on a slice from body, as a request's body: when it was
+// built in place in bodies, that part of bodies is taken (an append that
+// outgrew the room left it elsewhere, and bodies keeps the room). The result is
+// capped to its length.
+func (er *EventRenderer) keep(b []byte) []byte {
+	if spare := er.bodies[len(er.bodies):cap(er.bodies)]; len(b) > 0 && len(b) <= len(spare) && &spare[0] == &b[0] {
+		er.bodies = er.bodies[:len(er.bodies)+len(b)]
+	}
+	return b[:len(b):len(b)]
+}
+
+// newRequest returns a zero request from the ones allocated together: one
+// allocation for the requests of an event rather than one each.
+func (er *EventRenderer) newRequest() *Request {
+	if len(er.reqs) == cap(er.reqs) {
+		er.reqs = make([]Request, 0, max(er.reserve, 1))
+	}
+	er.reqs = er.reqs[:len(er.reqs)+1]
+	return &er.reqs[len(er.reqs)-1]
+}
+
+// header is the header map of a request of cc: the compiled one itself when the
+// requests are read-only, else a copy.
+func (er *EventRenderer) header(cc *compiledCallout) map[string]string {
+	if er.readOnly {
+		return cc.header
+	}
+	return maps.Clone(cc.header)
 }
 
 // appendNameValue is appendNameValue(b, std) for std from er.standard, with the
-// part every callout of the event shares escaped once.
-func (er *EventRenderer) appendNameValue(b []byte, std *stdData) []byte {
+// part every callout of the event shares ("id=…&…&udf=", the head) escaped once:
+// head is where it lies in the result, for the caller to take it from the request
+// it becomes (noteHead), frozen once rendered.
+func (er *EventRenderer) appendNameValue(b []byte, std *stdData) (out []byte, headStart, headEnd int) {
 	const udf = len(stdData{}) - 1
-	if er.nvPrefix == nil {
+	headStart = len(b)
+	switch {
+	case er.nvHeadB != nil:
+		b = append(b, er.nvHeadB...)
+	case er.nvHeadS != "":
+		b = append(b, er.nvHeadS...)
+	default:
 		head := *std
-		head[udf].Value = "" // written last, as "udf=": the prefix ends there
-		er.nvPrefix = appendNameValue(make([]byte, 0, nameValueSize(&head)), &head)
+		head[udf].Value = "" // written last, as "udf=": the head ends there
+		b = appendNameValue(b, &head)
 	}
-	b = append(b, er.nvPrefix...)
-	return appendFormEscaped(b, std[udf].Value)
+	headEnd = len(b)
+	return appendFormEscaped(b, std[udf].Value), headStart, headEnd
 }
+
+// haveHead reports whether the name-value head of the event is known.
+func (er *EventRenderer) haveHead() bool { return er.nvHeadB != nil || er.nvHeadS != "" }
 
 // Render builds the HTTP request for callout c, as Render(cfg, c, ev) does with the
 // configuration and the event of er.
@@ -181,10 +266,19 @@ func (er *EventRenderer) Render(c *rules.Callout) (*Request, error) {
 	}
 	r := er.base
 	r.c = c
-	req := &Request{Method: cc.method, URL: c.URL, Header: maps.Clone(cc.header), SecretHeaders: c.SecretHeaders}
 	if c.Format == rules.FormatJSON {
-		if err := r.json(req); err != nil {
+		body, contentType, err := r.jsonBody(er.body(jsonBodySize))
+		if err != nil {
 			return nil, err
+		}
+		req := er.newRequest()
+		*req = Request{Method: cc.method, URL: c.URL, Header: er.header(cc), Body: er.keep(body), SecretHeaders: c.SecretHeaders}
+		if contentType != jsonContentType {
+			// A multipart body's boundary is its own: never in the shared map.
+			if er.readOnly {
+				req.Header = maps.Clone(cc.header)
+			}
+			req.Header["Content-Type"] = contentType
 		}
 		return req, nil
 	}
@@ -192,22 +286,34 @@ func (er *EventRenderer) Render(c *rules.Callout) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
+	req := er.newRequest()
+	*req = Request{Method: cc.method, URL: c.URL, Header: er.header(cc), SecretHeaders: c.SecretHeaders}
 	switch c.Format {
 	case rules.FormatNameValue:
+		had := er.haveHead()
 		if cc.method == "POST" {
-			req.Body = er.appendNameValue(make([]byte, 0, nameValueSize(&std)), &std)
+			b, start, end := er.appendNameValue(er.body(nameValueSize(&std)), &std)
+			req.Body = er.keep(b)
+			if !had {
+				er.nvHeadB = req.Body[start:end:end]
+				if !er.readOnly { // the caller may change its body
+					er.nvHeadB = bytes.Clone(er.nvHeadB)
+				}
+			}
 			break
 		}
 		var buf [512]byte // the URL is built here and copied once into its string
-		u := append(buf[:0], cc.urlPrefix...)
-		u = er.appendNameValue(u, &std)
+		u, start, end := er.appendNameValue(append(buf[:0], cc.urlPrefix...), &std)
 		req.URL = string(append(u, cc.urlSuffix...))
+		if !had {
+			er.nvHeadS = req.URL[start:end]
+		}
 	case rules.FormatSOAP, rules.FormatXMLRPC:
 		t := cc.envelope
 		if cc.intEnvelope != nil && xmlrpcIntID(&std) {
 			t = cc.intEnvelope
 		}
-		req.Body = t.fill(&std)
+		req.Body = er.keep(t.fill(er.body(t.fillSize(&std)), &std))
 	}
 	return req, nil
 }

@@ -3,6 +3,7 @@ package callouts
 import (
 	"bytes"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -46,6 +47,14 @@ func renderBoth(t *testing.T, cfg *rules.Config, enc *Encoders, c *rules.Callout
 	}
 	if !slices.Equal(want.SecretHeaders, got.SecretHeaders) {
 		t.Fatalf("secret headers: library %q, compiled %q", want.SecretHeaders, got.SecretHeaders)
+	}
+	er := enc.ForEventReadOnly(ev, 1) // the engine's way: shared header, bodies together
+	ro, err := er.Render(c)
+	if err != nil {
+		t.Fatalf("read-only render: %v", err)
+	}
+	if w, g := dump(want), dump(ro); !bytes.Equal(w, g) {
+		t.Fatalf("read-only render differs from the library (-library +compiled):\n%s", cmp.Diff(string(w), string(g)))
 	}
 	return got
 }
@@ -305,18 +314,43 @@ func TestEventRenderer(t *testing.T) {
 	cs := []*rules.Callout{nameValueCallout("POST"), noUDF, byID, descUDF, jsonCallout(), soapCallout()}
 	enc := compileWith(t, cfg, cs...)
 	for _, ev := range []*rules.Event{seedEvent(rules.KindCreate), seedEvent(rules.KindUpdate), specialEvent()} {
-		er := enc.ForEvent(ev)
-		for _, c := range cs {
-			want, err := Render(cfg, c, ev)
-			if err != nil {
-				t.Fatal(err)
+		for _, readOnly := range []bool{false, true} {
+			er := enc.ForEvent(ev)
+			if readOnly {
+				er = enc.ForEventReadOnly(ev, 2) // fewer than the callouts: more are allocated
 			}
-			got, err := er.Render(c)
-			if err != nil {
-				t.Fatal(err)
+			var got []*Request
+			for _, c := range cs {
+				req, err := er.Render(c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, req)
+				if !readOnly {
+					want, err := Render(cfg, c, ev)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if diff := cmp.Diff(string(dump(want)), string(dump(req))); diff != "" {
+						t.Errorf("%s (-library +event renderer):\n%s", c.Name, diff)
+					}
+					// The caller's own: changing it changes none of the later ones.
+					clear(req.Body)
+					req.Header["X-Mutated"] = "1"
+				}
 			}
-			if diff := cmp.Diff(string(dump(want)), string(dump(got))); diff != "" {
-				t.Errorf("%s (-library +event renderer):\n%s", c.Name, diff)
+			if !readOnly {
+				continue
+			}
+			// Compared once all are rendered: no body was written over by a later one.
+			for i, c := range cs {
+				want, err := Render(cfg, c, ev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(string(dump(want)), string(dump(got[i]))); diff != "" {
+					t.Errorf("%s (-library +event renderer):\n%s", c.Name, diff)
+				}
 			}
 		}
 	}
@@ -332,6 +366,46 @@ func TestEventRenderer(t *testing.T) {
 		}
 		if diff := cmp.Diff(string(dump(want)), string(dump(got))); diff != "" {
 			t.Errorf("%s, text id (-library +event renderer):\n%s", c.Name, diff)
+		}
+	}
+}
+
+// TestReadOnlySharedHeader: read-only requests share their callout's header map,
+// and a multipart body (whose boundary is its own) gets a copy, leaving the shared
+// map as compiled for the next event.
+func TestReadOnlySharedHeader(t *testing.T) {
+	cfg := testConfig(t)
+	c := jsonCallout()
+	enc := compileWith(t, cfg, c)
+	att := seedEvent(rules.KindCreate)
+	att.After["Attachment1"] = &rules.Attachment{Name: "a.txt", Data: []byte("x")}
+	plain := seedEvent(rules.KindCreate)
+	var got []*Request
+	for _, ev := range []*rules.Event{plain, att, plain} {
+		er := enc.ForEventReadOnly(ev, 1)
+		req, err := er.Render(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Render(cfg, c, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(dump(want)), string(dump(req))); diff != "" {
+			t.Fatalf("(-library +read-only):\n%s", diff)
+		}
+		got = append(got, req)
+	}
+	if ct := got[1].Header["Content-Type"]; !strings.HasPrefix(ct, "multipart/form-data; boundary=") {
+		t.Errorf("attachment: Content-Type %q", ct)
+	}
+	shared := enc.compiled[c].header
+	if ct := shared["Content-Type"]; ct != jsonContentType {
+		t.Errorf("compiled header: Content-Type %q after a multipart render", ct)
+	}
+	for _, i := range []int{0, 2} {
+		if reflect.ValueOf(got[i].Header).UnsafePointer() != reflect.ValueOf(shared).UnsafePointer() {
+			t.Errorf("request %d: header is a copy, want the compiled map", i)
 		}
 	}
 }

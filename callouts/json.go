@@ -41,8 +41,27 @@ import (
 // "attach-<FieldName>" per attachment carrying its file name and bytes. The boundary
 // is derived from a hash of the content, so rendering is deterministic.
 func (r *renderer) json(req *Request) error {
-	fields := r.jsonFields()
-	b := make([]byte, 0, 256)
+	body, contentType, err := r.jsonBody(make([]byte, 0, jsonBodySize))
+	if err != nil {
+		return err
+	}
+	req.Header["Content-Type"] = contentType
+	req.Body = body
+	return nil
+}
+
+// jsonContentType is the Content-Type of a JSON body without attachments.
+const jsonContentType = "application/json"
+
+// jsonBodySize is room for the JSON body of a typical update.
+const jsonBodySize = 256
+
+// jsonBody is the body json sends, the JSON appended to b (or, when attachments
+// are sent, a multipart/form-data body of its own holding it), and its
+// Content-Type (jsonContentType, or multipart/form-data with its boundary), so that
+// the compiled path can keep a callout's shared header when the type is the usual
+// one.
+func (r *renderer) jsonBody(b []byte) (body []byte, contentType string, err error) {
 	b = append(b, `{"webhook_id":`...)
 	b = appendJSONString(b, r.c.WebhookID)
 	b = append(b, `,"entry_event":`...)
@@ -51,45 +70,90 @@ func (r *renderer) json(req *Request) error {
 	b = appendJSONString(b, r.ev.Form)
 	b = append(b, `,"entry_id":`...)
 	b = appendJSONString(b, r.ev.EntryID)
-	var attachments []namedAttachment
+	var attBuf [2]namedAttachment // the usual few, kept off the heap
+	attachments := attBuf[:0]
 	if r.ev.Kind != rules.KindDelete {
 		b = append(b, `,"entry_details":{`...)
-		for i, name := range fields {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, name)
-			b = append(b, ':')
-			v := r.rec[name]
-			if raw, ok := r.externalObject(name, v); ok {
-				b = append(b, raw...)
-				continue
-			}
-			b = r.appendJSONValue(b, v, r.field(name))
-			switch a := v.(type) {
-			case *rules.Attachment:
-				if a != nil {
-					attachments = append(attachments, namedAttachment{name, a})
-				}
-			case rules.Attachment:
-				attachments = append(attachments, namedAttachment{name, &a})
-			}
-		}
+		b, attachments = r.appendEntries(b, attachments)
 		b = append(b, '}')
 	}
 	b = append(b, '}')
 	if len(attachments) == 0 {
-		req.Header["Content-Type"] = "application/json"
-		req.Body = b
-		return nil
+		return b, jsonContentType, nil
 	}
 	body, boundary, err := multipartBody(b, attachments)
 	if err != nil {
-		return r.errorf("multipart: %v", err)
+		return nil, "", r.errorf("multipart: %v", err)
 	}
-	req.Header["Content-Type"] = "multipart/form-data; boundary=" + boundary
-	req.Body = body
-	return nil
+	return body, "multipart/form-data; boundary=" + boundary, nil
+}
+
+// appendEntries appends the members of entry_details (jsonFields, each by
+// appendEntry) and adds the attachments among them to atts.
+func (r *renderer) appendEntries(b []byte, atts []namedAttachment) ([]byte, []namedAttachment) {
+	if r.ev.Kind == rules.KindUpdate && len(r.c.PayloadFields) == 0 && r.ev.Set == nil && r.schema != nil {
+		return r.appendChangedEntries(b, atts)
+	}
+	for i, name := range r.jsonFields() {
+		b, atts = r.appendEntry(b, i, name, r.rec[name], r.field(name), atts)
+	}
+	return b, atts
+}
+
+// appendEntry appends the entry_details member i (a comma before all but the
+// first) for the record key name holding v, of field f (nil when it is not one),
+// and adds v to atts when it is an attachment.
+func (r *renderer) appendEntry(b []byte, i int, name string, v any, f *qualification.Field, atts []namedAttachment) ([]byte, []namedAttachment) {
+	if i > 0 {
+		b = append(b, ',')
+	}
+	b = appendJSONString(b, name)
+	b = append(b, ':')
+	if raw, ok := r.externalObject(name, v); ok {
+		return append(b, raw...), atts
+	}
+	b = r.appendJSONValue(b, v, f)
+	switch a := v.(type) {
+	case *rules.Attachment:
+		if a != nil {
+			atts = append(atts, namedAttachment{name, a})
+		}
+	case rules.Attachment:
+		atts = append(atts, namedAttachment{name, &a})
+	}
+	return b, atts
+}
+
+// appendChangedEntries appends the entries of an update that lists no payload
+// fields and no ev.Set, as jsonFields and appendEntry would (changedInFormOrder's
+// order), reading each field of the form once: its value and its definition are
+// at hand when it is found changed, not looked up again by name.
+func (r *renderer) appendChangedEntries(b []byte, atts []namedAttachment) ([]byte, []namedAttachment) {
+	ev := r.ev
+	n, inAfter, inBefore := 0, 0, 0
+	for i := range r.schema.Fields {
+		f := &r.schema.Fields[i]
+		a, okA := ev.After[f.Name]
+		bv, okB := ev.Before[f.Name]
+		if okA {
+			inAfter++
+		}
+		if okB {
+			inBefore++
+		}
+		if changedValue(a, okA, bv, okB) {
+			b, atts = r.appendEntry(b, n, f.Name, a, f, atts) // a is r.rec[f.Name]: rec is After
+			n++
+		}
+	}
+	if inAfter == len(ev.After) && inBefore == len(ev.Before) {
+		return b, atts // every key is a field of the form: no other can have changed
+	}
+	for _, name := range r.otherChanged(changes{ev: ev}) {
+		b, atts = r.appendEntry(b, n, name, r.rec[name], r.field(name), atts)
+		n++
+	}
+	return b, atts
 }
 
 type namedAttachment struct {
@@ -239,6 +303,12 @@ func (r *renderer) changedInFormOrder(ch changes) []string {
 			return out
 		}
 	}
+	return append(out, r.otherChanged(ch)...)
+}
+
+// otherChanged lists, sorted by name, the changed keys that are not fields of the
+// form (all of them when it has no schema).
+func (r *renderer) otherChanged(ch changes) []string {
 	var rest []string
 	other := func(k string) { // a changed key: kept unless it names a field of the form
 		if r.schema != nil {
@@ -265,7 +335,7 @@ func (r *renderer) changedInFormOrder(ch changes) []string {
 		}
 	}
 	slices.Sort(rest)
-	return append(out, rest...)
+	return rest
 }
 
 // sameValue compares two record values without panicking on uncomparable types.
@@ -339,12 +409,12 @@ func (r *renderer) appendJSONValue(b []byte, v any, f *qualification.Field) []by
 	case time.Time:
 		// What text gives (DateLayout or DateTimeLayout), formatted in place: the
 		// layouts write only digits, '-', '+', ':', '.' and 'T', which need no escape.
-		layout := DateTimeLayout
-		if f != nil && f.Type == qualification.Date {
-			layout = DateLayout
-		}
 		b = append(b, '"')
-		b = v.In(r.loc).AppendFormat(b, layout)
+		if f != nil && f.Type == qualification.Date {
+			b = v.In(r.loc).AppendFormat(b, DateLayout)
+		} else {
+			b = appendDateTime(b, v.In(r.loc))
+		}
 		return append(b, '"')
 	default:
 		s, _ := r.text(v, f)

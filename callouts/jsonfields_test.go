@@ -54,7 +54,7 @@ func TestJSONFieldsMatchesSets(t *testing.T) {
 	noSchema := &rules.Config{Domain: "DEV3.COM", Location: cfg.Location, Forms: []*rules.Form{{Name: "Ticket"}}}
 	keys := []string{"TicketID", "TicketNumber", "Status", "CreateDate", "LastActivityDate", "RMM Alert ID",
 		"Description", "Priority", "Score", "Urgent", "DueDate", "Attachment1", "Extra", "aaa", "Zed", "536870913"}
-	values := []any{nil, "x", "y", int64(1), int64(2), 1.5, true, time.Date(2022, 1, 2, 3, 4, 5, 0, time.UTC), time.Date(2022, 1, 2, 3, 4, 5, 0, time.FixedZone("X", 3600)).In(time.UTC)}
+	values := []any{nil, "x", "y", int64(1), int64(2), 1.5, true, time.Date(2022, 1, 2, 3, 4, 5, 0, time.UTC), time.Date(2022, 1, 2, 3, 4, 5, 0, time.FixedZone("X", 3600)).In(time.UTC), &rules.Attachment{Name: "a.txt", Data: []byte("x")}}
 	rng := rand.New(rand.NewPCG(14, 2026))
 	fieldKeys := 12 // keys[:12] are the fields of the form
 	record := func(onlyFields bool) rules.Record {
@@ -111,6 +111,17 @@ func TestJSONFieldsMatchesSets(t *testing.T) {
 		got, want := r.jsonFields(), r.jsonFieldsBySet()
 		if !slices.Equal(got, want) || (got == nil) != (want == nil) && len(got) > 0 {
 			t.Fatalf("event %d (set %q, payload %q): jsonFields %q, by sets %q\nbefore %v\nafter %v", i, ev.Set, c.PayloadFields, got, want, ev.Before, ev.After)
+		}
+		// appendEntries (which reads each field once for a plain update) writes
+		// what appendEntry gives for the keys jsonFields lists.
+		var wantBody []byte
+		var wantAtts []namedAttachment
+		for k, name := range got {
+			wantBody, wantAtts = r.appendEntry(wantBody, k, name, r.rec[name], r.field(name), wantAtts)
+		}
+		gotBody, gotAtts := r.appendEntries(nil, nil)
+		if string(gotBody) != string(wantBody) || !slices.Equal(gotAtts, wantAtts) {
+			t.Fatalf("event %d (set %q, payload %q): entries\n%s\nwant\n%s", i, ev.Set, c.PayloadFields, gotBody, wantBody)
 		}
 	}
 }

@@ -30,6 +30,54 @@ type Request struct {
 // zone with seven fraction digits, as in 2021-11-20T10:43:34.9030000-05:00.
 const DateTimeLayout = "2006-01-02T15:04:05.0000000-07:00"
 
+// appendDateTime appends t.Format(DateTimeLayout) to b, written digit by digit
+// rather than by interpreting the layout (a payload holds a few date-times, and
+// Format was most of their cost). Years outside 0–9999, which Format writes with a
+// sign or more digits, are left to it.
+func appendDateTime(b []byte, t time.Time) []byte {
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, DateTimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	_, offset := t.Zone()
+	b = appendDigits(b, year, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(month), 2)
+	b = append(b, '-')
+	b = appendDigits(b, day, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, hour, 2)
+	b = append(b, ':')
+	b = appendDigits(b, minute, 2)
+	b = append(b, ':')
+	b = appendDigits(b, sec, 2)
+	b = append(b, '.')
+	b = appendDigits(b, t.Nanosecond()/100, 7) // seven digits, truncated as Format does
+	// "-07:00": the offset in whole minutes (rounded toward zero, as Format does),
+	// "+" for zero.
+	zone := offset / 60
+	if zone < 0 {
+		b = append(b, '-')
+		zone = -zone
+	} else {
+		b = append(b, '+')
+	}
+	b = appendDigits(b, zone/60, 2)
+	b = append(b, ':')
+	return appendDigits(b, zone%60, 2)
+}
+
+// appendDigits appends the n low decimal digits of v ≥ 0, zero-padded.
+func appendDigits(b []byte, v, n int) []byte {
+	var d [8]byte
+	for i := n - 1; i >= 0; i-- {
+		d[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(b, d[:n]...)
+}
+
 // DateLayout is how values of date fields are written.
 const DateLayout = "2006-01-02"
 
@@ -216,7 +264,8 @@ func (r *renderer) text(v any, f *qualification.Field) (s string, ok bool) {
 		if f != nil && f.Type == qualification.Date {
 			return v.In(r.loc).Format(DateLayout), true
 		}
-		return v.In(r.loc).Format(DateTimeLayout), true
+		var buf [len(DateTimeLayout)]byte // what a year of four digits needs
+		return string(appendDateTime(buf[:0], v.In(r.loc))), true
 	case *rules.Attachment:
 		if v == nil {
 			return "", false
@@ -249,6 +298,14 @@ func (r *renderer) fieldText(ref string) (string, bool) {
 	if ref == "" {
 		return "", false
 	}
+	v, f := r.fieldValue(ref)
+	return r.text(v, f)
+}
+
+// fieldValue returns the value of the record field named by a configured
+// reference, and its definition (nil when the schema has none). A datetime stored
+// as text (RFC 3339) is returned as a time.Time.
+func (r *renderer) fieldValue(ref string) (any, *qualification.Field) {
 	f := r.field(ref)
 	name := ref
 	if f != nil {
@@ -260,7 +317,27 @@ func (r *renderer) fieldText(ref string) (string, bool) {
 			v = t
 		}
 	}
-	return r.text(v, f)
+	return v, f
+}
+
+// appendText is text(v, f) for the values whose text is formatted (integers,
+// date-times), appended to b (inB set) so that the standard data's values share
+// one string; any other value's text is returned as s, b unchanged.
+func (r *renderer) appendText(b []byte, v any, f *qualification.Field) (out []byte, s string, ok, inB bool) {
+	switch v := v.(type) {
+	case string:
+		return b, v, true, false
+	case int64:
+		if f == nil || f.Type != qualification.Selection {
+			return strconv.AppendInt(b, v, 10), "", true, true
+		}
+	case time.Time:
+		if f == nil || f.Type != qualification.Date {
+			return appendDateTime(b, v.In(r.loc)), "", true, true
+		}
+	}
+	s, ok = r.text(v, f)
+	return b, s, ok, false
 }
 
 // stdData is the standard callout data in wire order: id, number, status,
@@ -268,38 +345,65 @@ func (r *renderer) fieldText(ref string) (string, bool) {
 // rendering does not allocate for it.
 type stdData [7]stdValue
 
-// standard returns the standard callout data in wire order (design §5).
+// standard returns the standard callout data in wire order (design §5). The
+// values formatted from integers and date-times are written into one buffer and
+// share one string.
 func (r *renderer) standard() (stdData, error) {
 	cf := r.cf
 	var out stdData
-
-	id := stdValue{Name: StdID}
-	if cf.ID != "" {
-		id.Value, id.Null = r.fieldText(cf.ID)
-		id.Null = !id.Null
-		if n, isInt := r.rec[r.fieldName(cf.ID)].(int64); isInt {
-			id.Int, id.IsInt = n, true
+	var scratch [160]byte // the id and two date-times take about 75
+	b := scratch[:0]
+	var inB [len(stdData{})]struct{ start, end int } // the values held in b
+	put := func(i int, name, ref string) {
+		out[i].Name = name
+		if ref == "" {
+			out[i].Null = true
+			return
 		}
+		v, f := r.fieldValue(ref)
+		if i == 0 {
+			if n, isInt := v.(int64); isInt {
+				out[0].Int, out[0].IsInt = n, true
+			}
+		}
+		start := len(b)
+		var ok, held bool
+		b, out[i].Value, ok, held = r.appendText(b, v, f)
+		out[i].Null = !ok
+		if held {
+			inB[i].start, inB[i].end = start, len(b)
+		}
+	}
+
+	if cf.ID != "" {
+		put(0, StdID, cf.ID)
 	} else {
 		// Without a mapping the entry ID identifies the record: a ticket's number,
 		// or the call_… / ext_… ID of an inbound event.
-		id.Value, id.Null = r.ev.EntryID, r.ev.EntryID == ""
+		out[0] = stdValue{Name: StdID, Value: r.ev.EntryID, Null: r.ev.EntryID == ""}
 	}
-	if !id.Null && !id.IsInt {
+	entries := cf.Entries()
+	for i, e := range entries[1:] { // number, status, created_datetime, last_activity_datetime
+		put(1+i, e.Key, e.Field)
+	}
+	out[5] = stdValue{Name: StdDomain, Value: r.cfg.Domain, Null: r.cfg.Domain == ""}
+	put(6, StdUDF, r.c.UDF)
+	if len(b) > 0 {
+		all := string(b)
+		for i, at := range inB {
+			if at.end > at.start {
+				out[i].Value = all[at.start:at.end]
+			}
+		}
+	}
+
+	if id := &out[0]; !id.Null && !id.IsInt {
 		// No integer is required: a text id is sent as text (a <string> in
 		// XML-RPC); one that reads as an integer is normalised and is an <int>.
 		if n, err := strconv.ParseInt(strings.TrimSpace(id.Value), 10, 64); err == nil {
 			id.Int, id.IsInt, id.Value = n, true, strconv.FormatInt(n, 10)
 		}
 	}
-	out[0] = id
-
-	entries := cf.Entries()
-	for i, e := range entries[1:] { // number, status, created_datetime, last_activity_datetime
-		out[1+i] = r.stdText(e.Key, e.Field)
-	}
-	out[5] = stdValue{Name: StdDomain, Value: r.cfg.Domain, Null: r.cfg.Domain == ""}
-	out[6] = r.stdText(StdUDF, r.c.UDF)
 	return out, nil
 }
 

@@ -560,6 +560,24 @@ func benchmarkRender(b *testing.B, renderer func(*rules.Config, []*rules.Callout
 			}
 		})
 	}
+	// issue 14: SOAP, XML-RPC and JSON alternated in one loop, so that load from
+	// other processes hits the three alike, with each one's ratio to JSON.
+	b.Run("paired", func(b *testing.B) {
+		formats := []int{1, 2, 3} // soap, xmlrpc, json in cases
+		var took [3]time.Duration
+		b.ReportAllocs()
+		for b.Loop() {
+			for i, k := range formats {
+				t0 := time.Now()
+				if _, err := render(cases[k].c, cases[k].ev); err != nil {
+					b.Fatal(err)
+				}
+				took[i] += time.Since(t0)
+			}
+		}
+		b.ReportMetric(float64(took[0])/float64(took[2]), "soap/json")
+		b.ReportMetric(float64(took[1])/float64(took[2]), "xmlrpc/json")
+	})
 }
 
 // TestRenderTextID: no integer is required anywhere (issue 11 §1). An id that is

@@ -77,13 +77,18 @@ func compileTemplate(build func(*stdData) ([]byte, error), escape xmlEscape, int
 	return t, nil
 }
 
-// fill returns the envelope with the values of std.
-func (t *template) fill(std *stdData) []byte {
+// fillSize is room for the envelope with the values of std and a few escapes
+// (more grows the slice).
+func (t *template) fillSize(std *stdData) int {
 	n := t.size
 	for i := range std {
 		n += len(std[i].Value)
 	}
-	b := make([]byte, 0, n+16) // room for a few escapes; more grows the slice
+	return n + 16
+}
+
+// fill appends the envelope with the values of std to b.
+func (t *template) fill(b []byte, std *stdData) []byte {
 	for i := range std {
 		b = append(b, t.static[i]...)
 		if i == 0 && t.intID {
@@ -104,6 +109,10 @@ func (x xmlEscape) append(b []byte, s string) []byte {
 		var esc string
 		width := 1
 		if c < utf8.RuneSelf {
+			if x.plain(c) {
+				i++
+				continue
+			}
 			switch {
 			case c == '&':
 				esc = "&amp;"
@@ -142,6 +151,26 @@ func (x xmlEscape) append(b []byte, s string) []byte {
 		last = i
 	}
 	return append(b, s[last:]...)
+}
+
+// The ASCII characters below 64 that each escaping writes as they are (the
+// ones from 64 to 127 are all written as they are): printable ones but & < > for
+// etree, and but " ' too for encoding/xml. Tab and LF are left to the switch.
+const (
+	etreePlainLow = (1<<64 - 1) &^ (1<<0x20 - 1) &^ (1<<'&' | 1<<'<' | 1<<'>')
+	xmlPlainLow   = etreePlainLow &^ (1<<'"' | 1<<'\'')
+)
+
+// plain reports whether the ASCII character c is written as it is, the common
+// case tested before the switch of append.
+func (x xmlEscape) plain(c byte) bool {
+	if c >= 64 {
+		return true
+	}
+	if x == encodingXML {
+		return uint64(xmlPlainLow)>>c&1 != 0
+	}
+	return uint64(etreePlainLow)>>c&1 != 0
 }
 
 // xmlCharInRange reports whether r is a character of XML 1.0 (its Char production), as

@@ -42,8 +42,10 @@ type Result struct {
 
 // Fired is one callout fired by one rule.
 type Fired struct {
-	Rule    string            `json:"rule"`
-	Callout string            `json:"callout"`
+	Rule    string `json:"rule"`
+	Callout string `json:"callout"`
+	// Request is what is delivered: read-only (its Header map is shared by the
+	// requests of the callout, see callouts.Encoders.ForEventReadOnly).
 	Request *callouts.Request `json:"-"`
 	// DeliveryID identifies the delivery in the outbox, and is the request's
 	// Idempotency-Key. It is empty when the engine runs without an outbox.
@@ -134,16 +136,19 @@ func (e *Engine) decide(state *configState, ev *rules.Event) (*Result, []store.J
 // firing go through it alike.
 func (e *Engine) renderMatches(state *configState, ev *rules.Event, res *Result) ([]store.Job, []*DeliveryPayload, error) {
 	matches := res.Matches
-	render := state.encoders.ForEvent(ev)
 	var jobs []store.Job
 	var dps []*DeliveryPayload
 	now := e.now()
 	var renderErrs []error
 	var number string // the event's ticket number, for all its callouts
-	if n := firedCount(matches); n > 0 {
+	n := firedCount(matches)
+	if n > 0 {
 		number = ticketNumber(state.cfg, ev)
 		res.Fired = slices.Grow(res.Fired, n)
 	}
+	// The requests are stored and sent as rendered, never modified (Fired.Request):
+	// they may share their callout's header map.
+	render := state.encoders.ForEventReadOnly(ev, n)
 	for _, m := range matches {
 		for _, c := range m.Fire {
 			fired := Fired{Rule: m.Rule.Name, Callout: c.Name}

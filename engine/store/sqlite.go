@@ -84,6 +84,12 @@ func sqliteURI(d DSN, write bool) string {
 		// big enough for the hot part of the outbox.
 		"_pragma=mmap_size(268435456)",
 		"_pragma=cache_size(-32768)",
+		// Statement journals (a multi-row INSERT or a statement firing the count
+		// triggers keeps one, to undo itself alone on a constraint failure) in
+		// memory: in a temporary file each page of them was a write system call on
+		// the single writer. They never outlive their statement, so this costs no
+		// durability.
+		"_pragma=temp_store(MEMORY)",
 	}
 	if write {
 		q = append(q, "_txlock=immediate")
