@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -236,12 +235,4 @@ func xmlrpcFault(body []byte) string {
 		return "xmlrpc fault: " + excerpt([]byte(err.Error()))
 	}
 	return "xmlrpc fault"
-}
-
-// readPrefix reads at most limit bytes of r, then discards up to another limit bytes
-// so the connection can be reused.
-func readPrefix(r io.Reader, limit int) []byte {
-	b, _ := io.ReadAll(io.LimitReader(r, int64(limit)))
-	io.Copy(io.Discard, io.LimitReader(r, int64(limit)))
-	return b
 }

@@ -3,12 +3,16 @@ package callouts
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +57,12 @@ type Sender struct {
 	// Client sends the requests. nil means a client shared by this Sender's calls,
 	// built by NewClient (egress guard, connection reuse, no redirects followed).
 	Client *http.Client
+	// Transport, when set, takes the requests directly instead of Client: what a
+	// client built by NewGuardedClient does, without its per-request work (a copy
+	// of the headers and the URL kept for redirects that are never followed). Set
+	// it only to the Transport of such a client, or of one that also has no
+	// cookie jar, no timeout and follows no redirects; Client is then not used.
+	Transport http.RoundTripper
 	// UserAgent is sent as User-Agent, e.g. "ruleflow/1.2.0"; empty means "ruleflow".
 	UserAgent string
 	// Now returns the current time for signature timestamps and Retry-After dates;
@@ -64,6 +74,9 @@ type Sender struct {
 
 	once   sync.Once
 	client *http.Client
+	// bufs holds response-reading buffers (*[]byte) for reuse: every attempt reads
+	// the start of a response, and a fresh buffer per attempt is garbage at once.
+	bufs sync.Pool
 }
 
 // NewClient returns the HTTP client a Sender uses when none is given:
@@ -117,12 +130,13 @@ func (s *Sender) now() time.Time {
 // either way (status, duration, the start of the response).
 func (s *Sender) Send(ctx context.Context, req *Request, deliveryID string, timeout time.Duration, cred Credentials) (Result, error) {
 	start := time.Now()
-	res, serr := s.send(ctx, req, deliveryID, timeout, cred)
+	secrets := secretsOf(cred) // once per attempt: it encodes the basic auth value
+	res, serr := s.send(ctx, req, deliveryID, timeout, cred, secrets)
 	res.Duration = time.Since(start)
-	res.Response = scrubBytes(res.Response, cred)
+	res.Response = scrubBytes(res.Response, secrets)
 	var err error
 	if serr != nil {
-		serr.Reason = scrub(serr.Reason, cred)
+		serr.Reason = scrub(serr.Reason, secrets)
 		err = serr
 	}
 	if s.Logger != nil {
@@ -148,7 +162,7 @@ func refused(reason string, err error) (Result, *SendError) {
 	return Result{}, &SendError{Reason: "refused: " + reason, Err: err}
 }
 
-func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, timeout time.Duration, cred Credentials) (Result, *SendError) {
+func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, timeout time.Duration, cred Credentials, secrets []string) (Result, *SendError) {
 	if req == nil {
 		return Result{}, &SendError{Reason: "no request"}
 	}
@@ -158,8 +172,13 @@ func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, time
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	// A caller that already bounds the attempt by its timeout (the engine's
+	// dispatcher does) needs no second context and timer per attempt.
+	if d, ok := ctx.Deadline(); !ok || time.Until(d) > timeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 
 	hreq, err := http.NewRequestWithContext(ctx, req.Method, req.URL, bytes.NewReader(req.Body))
 	if err != nil {
@@ -168,19 +187,28 @@ func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, time
 	if len(req.Body) == 0 {
 		hreq.Body, hreq.GetBody, hreq.ContentLength = http.NoBody, nil, 0
 	}
+	// Every header value is a one-element slice of one backing array, capped so
+	// that a later Add on one header cannot overwrite the next: one allocation for
+	// all values instead of one per header.
+	vals := make([]string, 0, len(req.Header)+2)
+	set := func(k, v string) {
+		vals = append(vals, v)
+		n := len(vals)
+		hreq.Header[k] = vals[n-1 : n : n]
+	}
 	for k, v := range req.Header {
 		if rules.ForbiddenHeader(k) {
 			continue
 		}
-		hreq.Header[k] = []string{v} // kept as spelled: some SOAP servers want "SOAPAction"
+		set(k, v) // kept as spelled: some SOAP servers want "SOAPAction"
 	}
 	ua := s.UserAgent
 	if ua == "" {
 		ua = "ruleflow"
 	}
-	hreq.Header.Set("User-Agent", ua)
+	set("User-Agent", ua) // canonical already, as Header.Set would make it
 	if deliveryID != "" {
-		hreq.Header.Set("Idempotency-Key", deliveryID)
+		set("Idempotency-Key", deliveryID)
 	}
 	if cred.Username != "" {
 		hreq.SetBasicAuth(cred.Username, cred.Password)
@@ -195,11 +223,11 @@ func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, time
 			return refused(err.Error(), err)
 		}
 		hreq.Header[HeaderWebhookID] = []string{deliveryID}
-		hreq.Header[HeaderWebhookTimestamp] = []string{fmt.Sprint(ts.Unix())}
+		hreq.Header[HeaderWebhookTimestamp] = []string{strconv.FormatInt(ts.Unix(), 10)}
 		hreq.Header[HeaderWebhookSignature] = []string{sig}
 	}
 
-	resp, err := s.httpClient().Do(hreq)
+	resp, err := s.do(hreq)
 	if err != nil {
 		cause := err
 		if ue, ok := errors.AsType[*url.Error](err); ok {
@@ -208,16 +236,85 @@ func (s *Sender) send(ctx context.Context, req *Request, deliveryID string, time
 		return Result{}, &SendError{Reason: networkError(ctx, err, timeout), Err: cause}
 	}
 	defer resp.Body.Close()
-	body := readPrefix(resp.Body, classifyLimit)
-	body = scrubBytes(body, cred)
+	buf := s.buffer()
+	defer s.bufs.Put(buf)
+	*buf = readPrefix(resp.Body, (*buf)[:0], classifyLimit)
+	body := scrubBytes(*buf, secrets)
 	var res Result
 	cerr := classify(&res, resp, body, s.now())
 	if len(body) > ResponseLimit {
 		body = body[:ResponseLimit]
 	}
-	res.Response = bytes.Clone(body)
-	res.Header = resp.Header.Clone()
+	res.Response = bytes.Clone(body) // the buffer goes back to the pool
+	// The response's header map is this call's alone (net/http builds one per
+	// response), so the Result takes it without a copy.
+	res.Header = resp.Header
 	return res, cerr
+}
+
+// buffer returns a response-reading buffer from the pool, or a new one.
+func (s *Sender) buffer() *[]byte {
+	if b, ok := s.bufs.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, 4<<10)
+	return &b
+}
+
+// readPrefix appends at most limit bytes of r to b; when r has more, it discards up
+// to another limit bytes, so the connection can be reused.
+func readPrefix(r io.Reader, b []byte, limit int) []byte {
+	for len(b) < limit {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, min(max(cap(b), 512), limit-len(b)))
+		}
+		n, err := r.Read(b[len(b):min(cap(b), limit)])
+		b = b[:len(b)+n]
+		if err != nil {
+			return b // io.EOF: all of it was read
+		}
+	}
+	io.Copy(io.Discard, io.LimitReader(r, int64(limit)))
+	return b
+}
+
+// do sends hreq with Transport if set, else with the client.
+func (s *Sender) do(hreq *http.Request) (*http.Response, error) {
+	rt := s.Transport
+	if rt == nil {
+		return s.httpClient().Do(hreq)
+	}
+	// What http.Client.Do does for a client without jar, timeout or redirects,
+	// errors wrapped as it wraps them.
+	if u := hreq.URL.User; u != nil && hreq.Header.Get("Authorization") == "" {
+		pw, _ := u.Password()
+		hreq.SetBasicAuth(u.Username(), pw)
+	}
+	resp, err := rt.RoundTrip(hreq)
+	switch {
+	case err != nil:
+		if tlsErr, ok := errors.AsType[tls.RecordHeaderError](err); ok && string(tlsErr.RecordHeader[:]) == "HTTP/" {
+			err = http.ErrSchemeMismatch
+		}
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		return nil, &url.Error{Op: urlErrorOp(hreq.Method), URL: redactURL(hreq.URL.String()), Err: err}
+	case resp == nil:
+		return nil, &url.Error{Op: urlErrorOp(hreq.Method), URL: redactURL(hreq.URL.String()),
+			Err: fmt.Errorf("http: RoundTripper implementation (%T) returned a nil *Response with a nil error", rt)}
+	case resp.Body == nil:
+		resp.Body = http.NoBody
+	}
+	return resp, nil
+}
+
+// urlErrorOp is the Op of the *url.Error http.Client.Do returns: "Post" for POST.
+func urlErrorOp(method string) string {
+	if method == "" {
+		return "Get"
+	}
+	return method[:1] + strings.ToLower(method[1:])
 }
 
 // networkError describes a failed exchange without repeating the URL.
@@ -263,9 +360,9 @@ func secretsOf(cred Credentials) []string {
 	return out
 }
 
-// scrubBytes masks the credentials in a response body (a server may echo them).
-func scrubBytes(b []byte, cred Credentials) []byte {
-	for _, s := range secretsOf(cred) {
+// scrubBytes masks secrets (secretsOf) in a response body (a server may echo them).
+func scrubBytes(b []byte, secrets []string) []byte {
+	for _, s := range secrets {
 		if bytes.Contains(b, []byte(s)) {
 			b = bytes.ReplaceAll(b, []byte(s), []byte(rules.Masked))
 		}
@@ -273,9 +370,9 @@ func scrubBytes(b []byte, cred Credentials) []byte {
 	return b
 }
 
-// scrub masks the credentials in a text (a failure reason).
-func scrub(text string, cred Credentials) string {
-	for _, s := range secretsOf(cred) {
+// scrub masks secrets (secretsOf) in a text (a failure reason).
+func scrub(text string, secrets []string) string {
+	for _, s := range secrets {
 		text = strings.ReplaceAll(text, s, rules.Masked)
 	}
 	return text

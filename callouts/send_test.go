@@ -563,3 +563,138 @@ func attemptOf(res Result, err error) attempt {
 	}
 	return a
 }
+
+// TestSendTransportSameAsClient: a Sender given the Transport of NewClient's
+// client sends the same requests and reports the same results and reasons as one
+// going through the client: statuses, faults, redirects not followed, a body
+// longer than what is read, Retry-After, timeouts, refused connections and URLs,
+// basic auth, signatures.
+func TestSendTransportSameAsClient(t *testing.T) {
+	now := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		u, p, _ := r.BasicAuth()
+		w.Header().Set("X-Seen", strings.Join([]string{r.Method, r.URL.Path, r.Header.Get("User-Agent"), r.Header.Get("Idempotency-Key"),
+			r.Header.Get("Content-Type"), r.Header.Get("SOAPAction"), u, p, r.Header.Get(HeaderWebhookSignature)}, "|"))
+		switch r.URL.Path {
+		case "/fault":
+			io.WriteString(w, soap11Fault)
+		case "/redirect":
+			w.Header().Set("Location", "/ok")
+			w.WriteHeader(http.StatusFound)
+		case "/busy":
+			w.Header().Set("Retry-After", "120")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "busy")
+		case "/long":
+			// Longer than is read, not longer than is discarded: the connection is reused.
+			io.WriteString(w, strings.Repeat("y", classifyLimit+classifyLimit/2))
+		case "/slow":
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+		default:
+			io.WriteString(w, "ok")
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String() + "/x"
+	ln.Close()
+	withUser := strings.Replace(srv.URL, "http://", "http://urluser:urlpw@", 1) + "/ok"
+
+	tests := []struct {
+		name    string
+		req     *Request
+		timeout time.Duration
+		cred    Credentials
+	}{
+		{"ok", &Request{Method: "POST", URL: srv.URL + "/ok", Body: []byte("a=1"), Header: map[string]string{"Content-Type": "text/plain", "SOAPAction": "urn:x"}}, time.Second, Credentials{}},
+		{"basic auth and signature", &Request{Method: "POST", URL: srv.URL + "/ok", Body: []byte("b")}, time.Second, Credentials{Username: "u", Password: "pw", SigningSecret: "whsec_c2lnbmluZy1rZXk="}},
+		{"user in url", &Request{Method: "POST", URL: withUser}, time.Second, Credentials{}},
+		{"get", &Request{Method: "GET", URL: srv.URL + "/ok"}, time.Second, Credentials{}},
+		{"fault", &Request{Method: "POST", URL: srv.URL + "/fault"}, time.Second, Credentials{}},
+		{"redirect", &Request{Method: "POST", URL: srv.URL + "/redirect", Body: []byte("c")}, time.Second, Credentials{}},
+		{"busy", &Request{Method: "POST", URL: srv.URL + "/busy"}, time.Second, Credentials{}},
+		{"long", &Request{Method: "POST", URL: srv.URL + "/long"}, time.Second, Credentials{}},
+		{"timeout", &Request{Method: "POST", URL: srv.URL + "/slow"}, 50 * time.Millisecond, Credentials{}},
+		{"refused", &Request{Method: "POST", URL: closed}, time.Second, Credentials{}},
+	}
+	viaClient := &Sender{UserAgent: "ruleflow/t", Now: func() time.Time { return now }}
+	direct := &Sender{UserAgent: "ruleflow/t", Now: func() time.Time { return now }, Transport: NewClient().Transport}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var results [2]Result
+			var reasons [2]string
+			for i, s := range []*Sender{viaClient, direct} {
+				res, err := s.Send(context.Background(), tt.req, "dlv-1", tt.timeout, tt.cred)
+				if err != nil {
+					reasons[i] = err.Error()
+				}
+				res.Duration = 0
+				results[i] = res
+			}
+			if reasons[0] != reasons[1] {
+				t.Errorf("reason: client %q, transport %q", reasons[0], reasons[1])
+			}
+			if tt.name == "refused" || tt.name == "timeout" || tt.name == "user in url" {
+				if reasons[0] == "" {
+					t.Errorf("%s: no error", tt.name)
+				}
+			} else if results[0].Header.Get("X-Seen") == "" {
+				t.Errorf("no response header seen: %+v", results[0])
+			}
+			for _, r := range &results {
+				r.Header.Del("Date")
+			}
+			if diff := cmp.Diff(results[0], results[1]); diff != "" {
+				t.Errorf("Result (client -, transport +):\n%s", diff)
+			}
+		})
+	}
+	// Both senders kept their connections: each opened at most a few.
+	before := conns.Load()
+	for i := range 20 {
+		if _, err := direct.Send(context.Background(), &Request{Method: "POST", URL: srv.URL + "/long"}, strconv.Itoa(i), time.Second, Credentials{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := conns.Load() - before; n > 1 {
+		t.Errorf("20 sends of long answers opened %d connections, want at most 1", n)
+	}
+}
+
+// BenchmarkSendTransport is BenchmarkSend with the request handed to the transport
+// directly (Sender.Transport), as the engine's dispatcher sends.
+func BenchmarkSendTransport(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "<ok/>")
+	}))
+	defer srv.Close()
+	c := soapCallout()
+	c.URL = srv.URL
+	req, err := Render(testConfig(b), c, seedEvent(rules.KindUpdate))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := &Sender{UserAgent: "ruleflow/bench", Transport: NewClient().Transport}
+	cred := Credentials{Username: "svc", Password: "pw", SigningSecret: "whsec_c2lnbmluZy1rZXk="}
+	b.ReportAllocs()
+	for b.Loop() {
+		if res := attemptOf(s.Send(context.Background(), req, "dlv-1", time.Second, cred)); !res.Delivered {
+			b.Fatal(res.Err)
+		}
+	}
+}

@@ -38,6 +38,9 @@ import (
 // interval and at once on its own transitions, to decide without a store read per
 // attempt; another node's opening is seen here within a poll interval.
 
+// storeCallTimeout bounds each store call the checks before an attempt make.
+const storeCallTimeout = 10 * time.Second
+
 // probeKey marks the context of a probe attempt.
 type probeKey struct{}
 
@@ -123,7 +126,9 @@ func (l *limits) breaker(ctx context.Context, endpoint string) store.Breaker {
 	}
 	l.mu.Unlock()
 	if stale {
-		bs, err := l.e.store.Breakers(ctx)
+		sctx, cancel := context.WithTimeout(ctx, storeCallTimeout)
+		bs, err := l.e.store.Breakers(sctx)
+		cancel()
 		l.mu.Lock()
 		l.refreshing, l.refreshed = false, time.Now()
 		if err == nil {
@@ -180,7 +185,9 @@ func (l *limits) permit(ctx context.Context, name string, n int, per time.Durati
 		}
 	}
 	want := min(max(n/16, 1), 64)
-	got, end, err := l.e.store.TakePermits(ctx, name, n, per, want, now)
+	sctx, cancel := context.WithTimeout(ctx, storeCallTimeout)
+	got, end, err := l.e.store.TakePermits(sctx, name, n, per, want, now)
+	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
 			l.e.log.Error("engine: take rate-limit permits", "callout", name, "error", err)
@@ -203,8 +210,10 @@ func (d *dispatcher) hold(state *configState, c claimed) (s settled, probe, held
 	if co == nil {
 		return settled{}, false, false // fails at once, unsent
 	}
-	ctx, cancel := context.WithTimeout(d.sendCtx, 10*time.Second)
-	defer cancel()
+	// Most deliveries pass without a store call (the breaker copy is fresh, the
+	// permits are in hand): the context bounding a store call is made for that call
+	// only, not per delivery.
+	ctx := d.sendCtx
 	now := d.e.now()
 	wait := func(until time.Time, reason string) (settled, bool, bool) {
 		if l.postponed != nil {
@@ -213,7 +222,9 @@ func (d *dispatcher) hold(state *configState, c claimed) (s settled, probe, held
 		return settled{job: c.job, skip: true, postpone: until, fast: c.fast}, false, true
 	}
 	if co.Ordering == rules.OrderingPerEntry && c.job.EntryID != "" {
-		next, earlier, err := d.e.store.EarlierPending(ctx, c.job)
+		sctx, cancel := context.WithTimeout(ctx, storeCallTimeout)
+		next, earlier, err := d.e.store.EarlierPending(sctx, c.job)
+		cancel()
 		switch {
 		case err != nil:
 			if d.sendCtx.Err() == nil {
@@ -229,7 +240,7 @@ func (d *dispatcher) hold(state *configState, c claimed) (s settled, probe, held
 		}
 	}
 	pol := rules.BreakerFor(state.cfg, co)
-	ep := rules.Endpoint(co.URL)
+	ep := state.endpoint(co)
 	wantProbe := false
 	if pol.Failures > 0 && ep != "" {
 		switch b := l.breaker(ctx, ep); {
@@ -248,7 +259,9 @@ func (d *dispatcher) hold(state *configState, c claimed) (s settled, probe, held
 	}
 	if wantProbe {
 		lease := attemptLimit(state, c.job) + d.margin
-		b, ok, err := d.e.store.AcquireProbe(ctx, ep, d.owner, lease, now)
+		sctx, cancel := context.WithTimeout(ctx, storeCallTimeout)
+		b, ok, err := d.e.store.AcquireProbe(sctx, ep, d.owner, lease, now)
+		cancel()
 		if err != nil {
 			if d.sendCtx.Err() == nil {
 				d.e.log.Error("engine: circuit breaker probe", "endpoint", ep, "error", err)
@@ -317,12 +330,11 @@ func (e *Engine) breakerReport(ctx context.Context, state *configState, c *rules
 	if c == nil || p.RenderError != "" {
 		return nil
 	}
-	var se *callouts.SendError
-	if sendErr != nil && !errors.As(sendErr, &se) {
+	if _, ok := errors.AsType[*callouts.SendError](sendErr); sendErr != nil && !ok {
 		return nil // not an answer, nor a failure to reach the endpoint
 	}
 	pol := rules.BreakerFor(state.cfg, c)
-	ep := rules.Endpoint(c.URL)
+	ep := state.endpoint(c)
 	if pol.Failures <= 0 || ep == "" {
 		return nil
 	}
@@ -336,8 +348,11 @@ func (e *Engine) breakerReport(ctx context.Context, state *configState, c *rules
 		if sendErr != nil {
 			lastErr = sendErr.Error()
 		}
+		// Copies, so that only a report with recipients moves the job and the
+		// result to the heap, not every attempt's.
+		job, code := job, res.StatusCode
 		r.Notify = func(tr store.BreakerTransition) []store.Job {
-			return e.breakerMail(state, c.Name, to, job, tr, res.StatusCode, lastErr)
+			return e.breakerMail(state, c.Name, to, job, tr, code, lastErr)
 		}
 	}
 	return r

@@ -64,6 +64,10 @@ type dispatcher struct {
 	stopping bool
 	fastWG   sync.WaitGroup
 	fastPath atomic.Int64 // jobs handed over from memory, for tests
+
+	// settleOuts and settleKinds are settle's lists, kept between batches.
+	settleOuts  []store.Outcome
+	settleKinds []store.Kind
 }
 
 // settled is one attempt's outcome, or a job given back unattempted (skip).
@@ -94,10 +98,17 @@ func newDispatcher(e *Engine) *dispatcher {
 		rand.Read(b[:])
 		owner = fmt.Sprintf("%s-%d-%s", hostName(), os.Getpid(), hex.EncodeToString(b[:]))
 	}
+	sender := &callouts.Sender{Client: e.client, UserAgent: "ruleflow/" + Version(), Now: e.now}
+	if e.opts.HTTPClient == nil && e.tr == nil {
+		// The engine's own guarded client (egress.go), not wrapped for tracing: its
+		// transport takes the requests directly, without the client's per-request
+		// copies for redirects it never follows.
+		sender.Transport = e.client.Transport
+	}
 	d := &dispatcher{
 		e:           e,
 		owner:       owner,
-		sender:      &callouts.Sender{Client: e.client, UserAgent: "ruleflow/" + Version(), Now: e.now},
+		sender:      sender,
 		workers:     workers,
 		margin:      margin,
 		poll:        poll,
@@ -271,17 +282,23 @@ func (d *dispatcher) settleLoop() {
 	}
 }
 
+// settle records batch. It runs on the settleLoop goroutine only, so the outcome
+// and kind lists are the dispatcher's, reused batch after batch.
 func (d *dispatcher) settle(batch []settled) {
 	d.postponeHeld(batch)
-	outs := make([]store.Outcome, 0, len(batch))
-	jobs := make([]store.Job, 0, len(batch))
+	outs, kinds := d.settleOuts[:0], d.settleKinds[:0]
+	defer func() {
+		clear(outs) // drop the references to the outcomes' responses and follow-ups
+		d.settleOuts, d.settleKinds = outs[:0], kinds[:0]
+	}()
 	followUps := false
-	for _, s := range batch {
+	for i := range batch {
+		s := &batch[i]
 		if s.skip {
 			continue
 		}
 		outs = append(outs, s.out)
-		jobs = append(jobs, s.job)
+		kinds = append(kinds, s.job.Kind)
 		followUps = followUps || len(s.out.Follow) > 0
 	}
 	if len(outs) == 0 {
@@ -303,7 +320,7 @@ func (d *dispatcher) settle(batch []settled) {
 		case r != nil:
 			d.e.log.Error("engine: record outcome", "job", outs[i].ID, "error", r)
 		default:
-			d.e.metrics.settled(jobs[i], outs[i])
+			d.e.metrics.settled(kinds[i], outs[i])
 		}
 	}
 	if followUps {

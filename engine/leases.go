@@ -91,7 +91,15 @@ func (d *dispatcher) run(c claimed) settled {
 		}
 		c.until = until
 	}
-	ctx, cancel := context.WithDeadline(d.sendCtx, c.until.Add(-d.reserve()))
+	deadline := c.until.Add(-d.reserve())
+	if c.job.Kind == store.KindCallout && !store.IsTargetCall(c.job) {
+		// A callout's attempt is bounded by its timeout (limit) too: one context
+		// carries both deadlines, so Send adds no context and timer of its own.
+		if byLimit := time.Now().Add(limit); byLimit.Before(deadline) {
+			deadline = byLimit
+		}
+	}
+	ctx, cancel := context.WithDeadline(d.sendCtx, deadline)
 	defer cancel()
 	out := d.e.attempt(asProbe(ctx, probe), state, d.sender, c.job, c.payload, limit)
 	if d.sendCtx.Err() != nil && out.Status != store.StatusDelivered {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +24,49 @@ type metrics struct {
 	orphaned   prometheus.Gauge
 	actions    *actionMetrics
 	timers     *timerMetrics
+
+	// Every attempt and settled job records into one of a few series: each is
+	// looked up once, on first use (so /metrics lists only the series that have
+	// happened, as before), instead of hashing its labels per delivery.
+	latencyBy [2]lazySeries[prometheus.Observer]   // delivered false, true
+	outcomeBy [3][3]lazySeries[prometheus.Counter] // by jobKindIndex, outcomeIndex
+}
+
+// lazySeries is one labelled series of a vector, looked up on first use.
+type lazySeries[T any] struct {
+	once sync.Once
+	s    T
+}
+
+func (l *lazySeries[T]) get(lookup func() T) T {
+	l.once.Do(func() { l.s = lookup() })
+	return l.s
+}
+
+// jobKindIndex is kind's index in metrics.outcomeBy, -1 for another kind.
+func jobKindIndex(kind store.Kind) int {
+	switch kind {
+	case store.KindCallout:
+		return 0
+	case store.KindEmail:
+		return 1
+	case store.KindNote:
+		return 2
+	}
+	return -1
+}
+
+// outcomeIndex is outcome's index in metrics.outcomeBy, -1 for another outcome.
+func outcomeIndex(outcome string) int {
+	switch outcome {
+	case string(store.StatusDelivered):
+		return 0
+	case "retry":
+		return 1
+	case string(store.StatusFailed):
+		return 2
+	}
+	return -1
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -77,14 +121,14 @@ func (m *metrics) attempted(_ string, res callouts.Result, delivered bool) {
 	if m == nil {
 		return
 	}
-	label := "false"
+	i, label := 0, "false"
 	if delivered {
-		label = "true"
+		i, label = 1, "true"
 	}
-	m.latency.WithLabelValues(label).Observe(res.Duration.Seconds())
+	m.latencyBy[i].get(func() prometheus.Observer { return m.latency.WithLabelValues(label) }).Observe(res.Duration.Seconds())
 }
 
-func (m *metrics) settled(job store.Job, out store.Outcome) {
+func (m *metrics) settled(kind store.Kind, out store.Outcome) {
 	if m == nil {
 		return
 	}
@@ -92,7 +136,12 @@ func (m *metrics) settled(job store.Job, out store.Outcome) {
 	if out.Status == store.StatusPending {
 		outcome = "retry"
 	}
-	m.outcomes.WithLabelValues(string(job.Kind), outcome).Inc()
+	k, o := jobKindIndex(kind), outcomeIndex(outcome)
+	if k < 0 || o < 0 {
+		m.outcomes.WithLabelValues(string(kind), outcome).Inc()
+		return
+	}
+	m.outcomeBy[k][o].get(func() prometheus.Counter { return m.outcomes.WithLabelValues(string(kind), outcome) }).Inc()
 }
 
 func (m *metrics) email(sent bool) {

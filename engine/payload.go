@@ -86,7 +86,7 @@ func EncodeDeliveryPayload(p *DeliveryPayload) ([]byte, error) {
 				b = appendString(appendString(b, k), r.Header[k])
 			}
 		}
-		b = appendString(b, string(r.Body))
+		b = appendBytes(b, r.Body)
 		b = appendStrings(b, r.SecretHeaders)
 	}
 	b = appendString(b, p.RenderError)
@@ -95,7 +95,7 @@ func EncodeDeliveryPayload(p *DeliveryPayload) ([]byte, error) {
 	b = binary.AppendVarint(b, int64(p.Policy.Interval))
 	b = binary.AppendVarint(b, int64(p.Policy.MaxInterval))
 	b = binary.AppendVarint(b, int64(p.Policy.Max))
-	b = appendString(b, string(notify))
+	b = appendBytes(b, notify)
 	b = appendStrings(b, p.Recipients)
 	b = appendString(b, p.TraceParent)
 	return b, nil
@@ -157,6 +157,12 @@ func DecodeDeliveryPayload(data []byte) (*DeliveryPayload, error) {
 
 func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// appendBytes is appendString for bytes, without converting them to a string
+// first (a copy for any body longer than a few bytes).
+func appendBytes(b, v []byte) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(v))), v...)
 }
 
 func appendStrings(b []byte, ss []string) []byte {

@@ -32,6 +32,10 @@ type configState struct {
 	mailLimit  time.Duration // the longest a notification e-mail may take
 	orphaned   int           // stored webhooks whose form base does not declare
 
+	// endpoints holds rules.Endpoint of each callout's URL, parsed once per load
+	// rather than twice per attempt (the breaker checks, breaker.go).
+	endpoints map[*rules.Callout]string
+
 	egress      *egress.Policy  // the guard's policy, from cfg.Egress
 	apiWebhooks map[string]bool // IDs of the webhooks registered through the API
 	histRules   sync.Map        // form + "\x00" + kind → *ruleList the history refers to (history.go)
@@ -48,6 +52,15 @@ func (s *configState) callout(name string) *rules.Callout {
 		return c
 	}
 	return s.renamed[name]
+}
+
+// endpoint is rules.Endpoint(c.URL), from the copy parsed at load when c is one
+// of this state's callouts.
+func (s *configState) endpoint(c *rules.Callout) string {
+	if ep, ok := s.endpoints[c]; ok {
+		return ep
+	}
+	return rules.Endpoint(c.URL)
 }
 
 // configDir is the directory a configuration's relative paths start from.
@@ -106,8 +119,10 @@ func (e *Engine) newState(base *rules.Config, stored []*rules.Webhook, fns []*ru
 	s.mailLimit = mailLimit(s)
 	s.maxTimeout = targetCallsTimeout(cfg) // raised below by the callouts'
 	baseDir := configDir(s)
+	s.endpoints = make(map[*rules.Callout]string, len(s.callouts))
 	for name, c := range s.callouts {
 		s.maxTimeout = max(s.maxTimeout, timeoutOf(c))
+		s.endpoints[c] = rules.Endpoint(c.URL)
 		if c.Notify == nil {
 			continue
 		}
