@@ -111,14 +111,14 @@ func DecodeDeliveryPayload(data []byte) (*DeliveryPayload, error) {
 		}
 		return &p, nil
 	}
-	d := payloadDecoder{b: data}
+	d := binReader{b: data}
 	if d.byte() != payloadV1 {
 		return nil, errors.New("delivery payload: empty")
 	}
 	flags := d.byte()
 	if flags&payloadHasRequest != 0 {
 		r := &callouts.Request{Method: d.string(), URL: d.string()}
-		if n := d.count(); n > 0 {
+		if n := d.count(2); n > 0 { // a header is two strings
 			r.Header = make(map[string]string, n)
 			for range n {
 				k := d.string()
@@ -148,108 +148,9 @@ func DecodeDeliveryPayload(data []byte) (*DeliveryPayload, error) {
 	p.TraceParent = d.string()
 	switch {
 	case d.err != nil:
-		return nil, d.err
+		return nil, fmt.Errorf("delivery payload: %w", d.err)
 	case len(d.b) > 0:
 		return nil, fmt.Errorf("delivery payload: %d bytes after the record", len(d.b))
 	}
 	return &p, nil
-}
-
-func appendString(b []byte, s string) []byte {
-	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
-}
-
-// appendBytes is appendString for bytes, without converting them to a string
-// first (a copy for any body longer than a few bytes).
-func appendBytes(b, v []byte) []byte {
-	return append(binary.AppendUvarint(b, uint64(len(v))), v...)
-}
-
-func appendStrings(b []byte, ss []string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(ss)))
-	for _, s := range ss {
-		b = appendString(b, s)
-	}
-	return b
-}
-
-// payloadDecoder reads a version 1 payload; the first error sticks and makes every
-// later read return zero values.
-type payloadDecoder struct {
-	b   []byte
-	err error
-}
-
-var errPayloadShort = errors.New("delivery payload: truncated")
-
-func (d *payloadDecoder) fail(err error) {
-	if d.err == nil {
-		d.err = err
-	}
-	d.b = nil
-}
-
-func (d *payloadDecoder) byte() byte {
-	if len(d.b) == 0 {
-		d.fail(errPayloadShort)
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
-
-func (d *payloadDecoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail(errPayloadShort)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *payloadDecoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail(errPayloadShort)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-// count reads a count of items, each at least one byte long, so a corrupt count
-// cannot make the reader allocate more than the record holds.
-func (d *payloadDecoder) count() int {
-	n := d.uvarint()
-	if n > uint64(len(d.b)) {
-		d.fail(errPayloadShort)
-		return 0
-	}
-	return int(n)
-}
-
-func (d *payloadDecoder) bytes() []byte {
-	n := d.count()
-	if d.err != nil {
-		return nil
-	}
-	v := d.b[:n:n]
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *payloadDecoder) string() string { return string(d.bytes()) }
-
-func (d *payloadDecoder) strings() []string {
-	n := d.count()
-	if n == 0 {
-		return nil
-	}
-	ss := make([]string, n)
-	for i := range ss {
-		ss[i] = d.string()
-	}
-	return ss
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
@@ -49,14 +48,14 @@ func encodeSnapshot(b []byte, rec rules.Record) ([]byte, error) {
 			continue
 		}
 		n++
-		b = appendSnapString(b, k)
+		b = appendString(b, k)
 		switch x := v.(type) {
 		case string:
-			b = appendSnapString(append(b, 's'), x)
+			b = appendString(append(b, 's'), x)
 		case int64:
 			b = binary.AppendVarint(append(b, 'i'), x)
 		case float64:
-			b = binary.LittleEndian.AppendUint64(append(b, 'f'), math.Float64bits(x))
+			b = appendFloat(append(b, 'f'), x)
 		case bool:
 			c := byte(0)
 			if x {
@@ -72,10 +71,10 @@ func encodeSnapshot(b []byte, rec rules.Record) ([]byte, error) {
 		case qualification.DiaryValue:
 			b = binary.AppendUvarint(append(b, 'd'), uint64(len(x)))
 			for _, d := range x {
-				b = appendSnapString(appendSnapTime(appendSnapString(b, d.User), d.Timestamp), d.Text)
+				b = appendString(appendSnapTime(appendString(b, d.User), d.Timestamp), d.Text)
 			}
 		case *rules.Attachment:
-			b = appendSnapString(appendSnapString(append(b, 'a'), x.Name), x.ContentType)
+			b = appendString(appendString(append(b, 'a'), x.Name), x.ContentType)
 		default:
 			return nil, fmt.Errorf("field %q: cannot keep a %T in a record snapshot", k, v)
 		}
@@ -89,10 +88,6 @@ func encodeSnapshot(b []byte, rec rules.Record) ([]byte, error) {
 // bytes); a record with long texts grows the buffer once or twice.
 func snapshotSize(rec rules.Record) int { return 8 + 24*len(rec) }
 
-func appendSnapString(b []byte, s string) []byte {
-	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
-}
-
 func appendSnapTime(b []byte, t time.Time) []byte {
 	if t.IsZero() {
 		return append(b, 0)
@@ -100,95 +95,17 @@ func appendSnapTime(b []byte, t time.Time) []byte {
 	return binary.AppendUvarint(binary.AppendVarint(append(b, 1), t.Unix()), uint64(t.Nanosecond()))
 }
 
-func appendSnapFloat(b []byte, f float64) []byte {
-	return binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
-}
-
 func appendSnapCurrency(b []byte, c *qualification.CurrencyValue) []byte {
-	b = appendSnapTime(appendSnapString(appendSnapFloat(b, c.Value), c.Code), c.ConversionDate)
+	b = appendSnapTime(appendString(appendFloat(b, c.Value), c.Code), c.ConversionDate)
 	b = binary.AppendUvarint(b, uint64(len(c.Functional)))
 	for _, f := range c.Functional {
-		b = appendSnapFloat(appendSnapString(b, f.Code), f.Value)
+		b = appendFloat(appendString(b, f.Code), f.Value)
 	}
 	return b
 }
 
-// errSnapshotShort is what a truncated binary snapshot decodes to.
-var errSnapshotShort = errors.New("truncated")
-
-// snapReader reads a binary snapshot; the first error sticks (err), and every read
-// after it returns zero values.
-type snapReader struct {
-	data []byte
-	err  error
-}
-
-func (r *snapReader) fail(err error) {
-	if r.err == nil {
-		r.err = err
-	}
-	r.data = nil
-}
-
-func (r *snapReader) byte() byte {
-	if len(r.data) < 1 {
-		r.fail(errSnapshotShort)
-		return 0
-	}
-	c := r.data[0]
-	r.data = r.data[1:]
-	return c
-}
-
-func (r *snapReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.data)
-	if n <= 0 {
-		r.fail(errSnapshotShort)
-		return 0
-	}
-	r.data = r.data[n:]
-	return v
-}
-
-func (r *snapReader) varint() int64 {
-	v, n := binary.Varint(r.data)
-	if n <= 0 {
-		r.fail(errSnapshotShort)
-		return 0
-	}
-	r.data = r.data[n:]
-	return v
-}
-
-// count reads a length of items each at least min bytes long, refusing one the
-// rest of the data cannot hold (so a corrupt length allocates nothing huge).
-func (r *snapReader) count(min int) int {
-	n := r.uvarint()
-	if n > uint64(len(r.data)/min) {
-		r.fail(errSnapshotShort)
-		return 0
-	}
-	return int(n)
-}
-
-func (r *snapReader) string() string {
-	n := r.count(1)
-	s := string(r.data[:n])
-	r.data = r.data[n:]
-	return s
-}
-
-func (r *snapReader) float() float64 {
-	if len(r.data) < 8 {
-		r.fail(errSnapshotShort)
-		return 0
-	}
-	f := math.Float64frombits(binary.LittleEndian.Uint64(r.data))
-	r.data = r.data[8:]
-	return f
-}
-
-func (r *snapReader) time() time.Time {
+// time reads a time of a record snapshot (see appendSnapTime).
+func (r *binReader) time() time.Time {
 	switch r.byte() {
 	case 0:
 		return time.Time{}
@@ -216,12 +133,12 @@ func decodeSnapshot(data []byte) (rules.Record, error) {
 		return nil, errors.New("record snapshot: unknown encoding")
 	}
 	if len(data) < 5 {
-		return nil, fmt.Errorf("record snapshot: %w", errSnapshotShort)
+		return nil, fmt.Errorf("record snapshot: %w", errTruncated)
 	}
 	n := int(binary.LittleEndian.Uint32(data[1:]))
-	r := &snapReader{data: data[5:]}
-	if n > len(r.data)/3 { // a name's length, a tag and at least one byte of value each
-		return nil, fmt.Errorf("record snapshot: %d fields in %d bytes: %w", n, len(r.data), errSnapshotShort)
+	r := &binReader{b: data[5:]}
+	if n > len(r.b)/3 { // a name's length, a tag and at least one byte of value each
+		return nil, fmt.Errorf("record snapshot: %d fields in %d bytes: %w", n, len(r.b), errTruncated)
 	}
 	rec := make(rules.Record, n)
 	for i := 0; i < n && r.err == nil; i++ {
@@ -276,8 +193,8 @@ func decodeSnapshot(data []byte) (rules.Record, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("record snapshot: %w", r.err)
 	}
-	if len(r.data) != 0 {
-		return nil, fmt.Errorf("record snapshot: %d bytes after the last field", len(r.data))
+	if len(r.b) != 0 {
+		return nil, fmt.Errorf("record snapshot: %d bytes after the last field", len(r.b))
 	}
 	return rec, nil
 }
