@@ -1014,6 +1014,16 @@ FROM jobs WHERE status = 'pending'`, args, &st.Leased, &st.Due, &oldest)
 	return st, nil
 }
 
+// leaseEndOnCallerClock is the SQL expression of a row's lease_until on the
+// caller's clock, now, and its arguments: on PostgreSQL, where leases run on the
+// database clock, now plus the lease's remaining time; elsewhere lease_until.
+func (s *Store) leaseEndOnCallerClock(now time.Time) (expr string, args []any) {
+	if s.dbLeaseClock() {
+		return "(CAST(? AS TIMESTAMPTZ) + (lease_until - now()))", []any{utc(now)}
+	}
+	return "lease_until", nil
+}
+
 // NextDue returns when the next pending job becomes claimable (its NextAt, or the
 // end of its lease if later), and false if no job is pending. A dispatcher sleeps
 // until then (or until it enqueues something itself). now is the caller's clock:
@@ -1024,10 +1034,7 @@ func (s *Store) NextDue(ctx context.Context, now time.Time) (time.Time, bool, er
 	if s.committer.isClosed() {
 		return time.Time{}, false, ErrClosed
 	}
-	leaseEnd, args := "lease_until", []any(nil)
-	if s.dbLeaseClock() {
-		leaseEnd, args = "(CAST(? AS TIMESTAMPTZ) + (lease_until - now()))", []any{utc(now)}
-	}
+	leaseEnd, args := s.leaseEndOnCallerClock(now)
 	var next time.Time
 	err := readTx(ctx, s.db, func(t tx) error {
 		_, err := queryRow(ctx, t, `SELECT MIN(CASE WHEN lease_until IS NOT NULL AND `+leaseEnd+` > next_at

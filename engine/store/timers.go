@@ -464,10 +464,7 @@ func (s *Store) NextTimerDue(ctx context.Context, now time.Time) (time.Time, boo
 	if s.committer.isClosed() {
 		return time.Time{}, false, ErrClosed
 	}
-	leaseEnd, args := "lease_until", []any(nil)
-	if s.dbLeaseClock() {
-		leaseEnd, args = "(CAST(? AS TIMESTAMPTZ) + (lease_until - now()))", []any{utc(now)}
-	}
+	leaseEnd, args := s.leaseEndOnCallerClock(now)
 	var next time.Time
 	err := readTx(ctx, s.db, func(t tx) error {
 		// The earliest unleased timer comes from the index; leased ones are few.
