@@ -116,10 +116,9 @@ type Engine struct {
 
 	disp      *dispatcher
 	stateMu   sync.Mutex // serialises changes of cfg
-	stopWatch context.CancelFunc
-	stopPurge func()   // stops the background history purge (history.go)
-	tr        *tracing // OpenTelemetry tracing; nil when off (telemetry.go)
-	watchDone chan struct{}
+	stopWatch func()     // stops the registry watch (webhooks.go)
+	stopPurge func()     // stops the background history purge (history.go)
+	tr        *tracing   // OpenTelemetry tracing; nil when off (telemetry.go)
 	closeOnce sync.Once
 	closeErr  error
 	closed    atomic.Bool // set when Close starts; Handle then fails with ErrClosed
@@ -245,7 +244,6 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		e.closed.Store(true)
 		if e.stopWatch != nil {
 			e.stopWatch()
-			<-e.watchDone
 		}
 		e.stopTimers()
 		if e.stopPurge != nil {

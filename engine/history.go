@@ -388,25 +388,11 @@ func (e *Engine) startHistoryPurge() (stop func()) {
 
 // startHistoryPurgeEvery runs PurgeHistory after first, then at every interval.
 func (e *Engine) startHistoryPurgeEvery(first, interval time.Duration) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTimer(first)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if n, err := e.PurgeHistory(ctx); err != nil && ctx.Err() == nil {
-				e.log.Warn("engine: history purge failed", "deleted", n, "error", err)
-			} else if n > 0 {
-				e.log.Debug("engine: history purged", "deleted", n)
-			}
-			t.Reset(interval)
+	return runEvery(first, interval, func(ctx context.Context) {
+		if n, err := e.PurgeHistory(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn("engine: history purge failed", "deleted", n, "error", err)
+		} else if n > 0 {
+			e.log.Debug("engine: history purged", "deleted", n)
 		}
-	}()
-	return func() { cancel(); <-done }
+	})
 }

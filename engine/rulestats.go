@@ -20,10 +20,9 @@ const fireFlushInterval = time.Second
 // counts (the deliveries themselves are never at risk: they are stored before
 // Handle returns). Its zero value is ready; start and stop bracket its flusher.
 type fireCounter struct {
-	mu      sync.Mutex
-	pending map[string]store.RuleStat // by rule name: firings not yet written
-	cancel  context.CancelFunc
-	done    chan struct{}
+	mu       sync.Mutex
+	pending  map[string]store.RuleStat // by rule name: firings not yet written
+	stopLoop func()                    // ends the flusher (runEvery)
 }
 
 // count adds the rules that fired for results. In a rejected batch only the
@@ -107,30 +106,15 @@ func (c *fireCounter) flush(ctx context.Context, e *Engine) {
 
 // start runs the flusher of an engine with a store.
 func (c *fireCounter) start(e *Engine) {
-	ctx, cancel := context.WithCancel(context.Background())
-	c.cancel, c.done = cancel, make(chan struct{})
-	go func() {
-		defer close(c.done)
-		t := time.NewTicker(fireFlushInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				c.flush(ctx, e)
-			}
-		}
-	}()
+	c.stopLoop = runEvery(fireFlushInterval, fireFlushInterval, func(ctx context.Context) { c.flush(ctx, e) })
 }
 
 // stop ends the flusher and writes what is left (before the store closes).
 func (c *fireCounter) stop(e *Engine) {
-	if c.cancel == nil {
+	if c.stopLoop == nil {
 		return
 	}
-	c.cancel()
-	<-c.done
+	c.stopLoop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c.flush(ctx, e)

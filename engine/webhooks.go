@@ -162,23 +162,11 @@ func (e *Engine) RefreshWebhooks(ctx context.Context) error {
 // startWatch polls the store's registry revision so that webhooks registered on
 // another node take effect here too.
 func (e *Engine) startWatch() {
-	ctx, cancel := context.WithCancel(context.Background())
-	e.stopWatch, e.watchDone = cancel, make(chan struct{})
-	go func() {
-		defer close(e.watchDone)
-		t := time.NewTicker(watchInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := e.RefreshWebhooks(ctx); err != nil && ctx.Err() == nil {
-					e.log.Warn("engine: refresh webhooks", "error", err)
-				}
-			}
+	e.stopWatch = runEvery(watchInterval, watchInterval, func(ctx context.Context) {
+		if err := e.RefreshWebhooks(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn("engine: refresh webhooks", "error", err)
 		}
-	}()
+	})
 }
 
 // validateWebhook checks w as the API would register it.
