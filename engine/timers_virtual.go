@@ -95,7 +95,7 @@ func (v *VirtualClock) Advance(until time.Time, inclusive bool, fn func(VirtualF
 			if t.State != store.TimerArmed {
 				continue
 			}
-			if next == nil || timerBefore(&t.Timer, &next.Timer) {
+			if next == nil || t.Timer.Before(&next.Timer) {
 				next = t
 			}
 		}
@@ -110,20 +110,6 @@ func (v *VirtualClock) Advance(until time.Time, inclusive bool, fn func(VirtualF
 			return err
 		}
 	}
-}
-
-// timerBefore orders timers by due time, then record and rule, as the store does.
-func timerBefore(a, b *store.Timer) bool {
-	if !a.DueAt.Equal(b.DueAt) {
-		return a.DueAt.Before(b.DueAt)
-	}
-	if a.Form != b.Form {
-		return a.Form < b.Form
-	}
-	if a.EntryID != b.EntryID {
-		return a.EntryID < b.EntryID
-	}
-	return a.Rule < b.Rule
 }
 
 func (v *VirtualClock) fire(t *virtualTimer) (VirtualFiring, error) {

@@ -348,23 +348,26 @@ func (s *Store) ClaimAndFireTimers(ctx context.Context, owner string, limit int,
 
 func sortTimersByDue(ts []DueTimer) {
 	for i := 1; i < len(ts); i++ { // insertion sort: claims are small and nearly sorted
-		for k := i; k > 0 && timerLess(&ts[k].Timer, &ts[k-1].Timer); k-- {
+		for k := i; k > 0 && ts[k].Timer.Before(&ts[k-1].Timer); k-- {
 			ts[k], ts[k-1] = ts[k-1], ts[k]
 		}
 	}
 }
 
-func timerLess(a, b *Timer) bool {
-	if !a.DueAt.Equal(b.DueAt) {
-		return a.DueAt.Before(b.DueAt)
+// Before reports whether t fires before u in the order the store claims and fires
+// timers: by due time, then form, record and rule (a total order, so firings are
+// deterministic, as replay's virtual clock needs them to be).
+func (t *Timer) Before(u *Timer) bool {
+	if !t.DueAt.Equal(u.DueAt) {
+		return t.DueAt.Before(u.DueAt)
 	}
-	if a.Form != b.Form {
-		return a.Form < b.Form
+	if t.Form != u.Form {
+		return t.Form < u.Form
 	}
-	if a.EntryID != b.EntryID {
-		return a.EntryID < b.EntryID
+	if t.EntryID != u.EntryID {
+		return t.EntryID < u.EntryID
 	}
-	return a.Rule < b.Rule
+	return t.Rule < u.Rule
 }
 
 // FireTimers records the outcomes of timers owner claimed, each with its jobs, in
