@@ -132,14 +132,11 @@ func (p *commitCutter) toServer(client, server net.Conn, cut *atomic.Bool) {
 	}
 }
 
-// TestEnqueueLostCommitReply: the COMMIT of an Enqueue reaches PostgreSQL and
-// commits, but its reply is lost with the connection. Before, Enqueue reported the
-// error although the rows were stored (a caller retrying would then fail on the
-// taken IDs). Now the committer runs the insert again, finds the identical rows
-// and reports success; nothing is duplicated.
-func TestEnqueueLostCommitReply(t *testing.T) {
-	dsn := postgresDSN(t)
-	u, err := url.Parse(dsn)
+// openThroughCommitCutter opens a PostgreSQL store whose connections go through a
+// commitCutter; the store is closed when the test ends.
+func openThroughCommitCutter(t *testing.T) (*Store, *commitCutter) {
+	t.Helper()
+	u, err := url.Parse(postgresDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +146,17 @@ func TestEnqueueLostCommitReply(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open through the proxy: %v", err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
+	return s, cutter
+}
+
+// TestEnqueueLostCommitReply: the COMMIT of an Enqueue reaches PostgreSQL and
+// commits, but its reply is lost with the connection. Before, Enqueue reported the
+// error although the rows were stored (a caller retrying would then fail on the
+// taken IDs). Now the committer runs the insert again, finds the identical rows
+// and reports success; nothing is duplicated.
+func TestEnqueueLostCommitReply(t *testing.T) {
+	s, cutter := openThroughCommitCutter(t)
 
 	now := time.Now()
 	jobs := []Job{
@@ -184,18 +191,7 @@ func TestEnqueueLostCommitReply(t *testing.T) {
 // extended protocol). The lost reply leaves the outcome unknown; the committer
 // runs each Enqueue again alone, and each finds its rows.
 func TestMergedEnqueueLostCommitReply(t *testing.T) {
-	dsn := postgresDSN(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cutter := newCommitCutter(t, u.Host)
-	u.Host = cutter.ln.Addr().String()
-	s, err := Open(context.Background(), u.String())
-	if err != nil {
-		t.Fatalf("Open through the proxy: %v", err)
-	}
-	defer s.Close()
+	s, cutter := openThroughCommitCutter(t)
 
 	// Hold the committer until both Enqueues are queued, so they share a group.
 	release, running := make(chan struct{}), make(chan struct{})
