@@ -125,4 +125,47 @@ func testCalloutCountsExact(t *testing.T, open opener) {
 		t.Fatal(err)
 	}
 	check("purge")
+
+	// A lone Enqueue (the committer runs it by itself, reading back what it
+	// inserted), and one whose ID is taken, which must change nothing.
+	lone := callout("dlv_cnt_lone")
+	lone.Callout, lone.NextAt, lone.MaxAttempts = "B", t0, 2
+	if err := s.Enqueue(ctx, []Job{lone}); err != nil {
+		t.Fatal(err)
+	}
+	check("lone enqueue")
+	if err := s.Enqueue(ctx, []Job{lone}); err == nil {
+		t.Fatal("enqueue of a taken ID: no error")
+	}
+	check("duplicate enqueue")
+
+	// The fast path: inserted leased, settled without a claim, one of each outcome.
+	var leased []Job
+	for i := range 6 {
+		j := callout(fmt.Sprintf("dlv_cnt_fast_%d", i))
+		j.Callout, j.NextAt, j.MaxAttempts = names[i%len(names)], t0, 3
+		leased = append(leased, j)
+	}
+	if err := s.EnqueueLeased(ctx, leased, nil, "fast", time.Minute, t0); err != nil {
+		t.Fatal(err)
+	}
+	check("enqueue leased")
+	fast := make([]Outcome, len(leased))
+	for i, j := range leased {
+		fast[i] = Outcome{ID: j.ID, Status: []Status{StatusDelivered, StatusFailed, StatusPending}[i%3], NextAt: t0.Add(time.Minute), Attempt: attempt(t0, 200, "")}
+	}
+	fast = append(fast, Outcome{ID: "dlv_cnt_missing", Status: StatusDelivered, Attempt: attempt(t0, 200, "")})
+	if _, err := s.Settle(ctx, "fast", fast); err != nil {
+		t.Fatal(err)
+	}
+	check("settle leased")
+	if _, err := s.Settle(ctx, "fast", fast[:1]); err != nil { // settled already: a lost lease, no change
+		t.Fatal(err)
+	}
+	check("settle again")
+
+	if _, err := s.RetryMatching(ctx, RetryFilter{Status: StatusFailed}, t0.Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	check("retry matching")
 }

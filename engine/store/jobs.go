@@ -133,6 +133,9 @@ func (s *Store) writeJobs(ctx context.Context, t tx, jobs []Job, leases []rowLea
 			if err := execLater(ctx, t, q.String(), args...); err != nil {
 				return err
 			}
+			if err := s.applyCounts(ctx, t, insertedCounts(chunk, nil)); err != nil {
+				return err
+			}
 			continue
 		}
 		q.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
@@ -152,6 +155,9 @@ func (s *Store) writeJobs(ctx context.Context, t tx, jobs []Job, leases []rowLea
 		if err := r.Close(); err != nil {
 			return err
 		}
+		if err := s.applyCounts(ctx, t, insertedCounts(chunk, inserted)); err != nil {
+			return err
+		}
 		if len(inserted) != len(chunk) {
 			for _, j := range chunk {
 				if inserted[j.ID] {
@@ -167,6 +173,18 @@ func (s *Store) writeJobs(ctx context.Context, t tx, jobs []Job, leases []rowLea
 		}
 	}
 	return nil
+}
+
+// insertedCounts is the change to callout_counts of inserting chunk, pending —
+// only the jobs in inserted when it is not nil.
+func insertedCounts(chunk []Job, inserted map[string]bool) countChanges {
+	var c countChanges
+	for _, j := range chunk {
+		if j.Kind == KindCallout && (inserted == nil || inserted[j.ID]) {
+			c.add(j.Callout, StatusPending, 1, j.ID)
+		}
+	}
+	return c
 }
 
 // valuesInsertJobs writes to q a multi-row INSERT of chunk with one VALUES row of
@@ -742,7 +760,12 @@ ON CONFLICT (job_id, n) DO NOTHING`)
 	if _, err := t.exec(ctx, q.String(), append(args, owner)...); err != nil {
 		return nil, err
 	}
+	callouts, err := s.settlingCallouts(ctx, t, owner, args)
+	if err != nil {
+		return nil, err
+	}
 	results = make([]error, len(outs))
+	var counts countChanges
 	for i, o := range outs {
 		a := o.Attempt
 		var next any // NULL keeps next_at
@@ -759,13 +782,45 @@ WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
 			return nil, err
 		}
 		if n > 0 {
+			if callout, ok := callouts[o.ID]; ok {
+				counts.move(callout, StatusPending, o.Status, 1)
+			}
 			continue
 		}
 		if results[i], err = unsettled(ctx, t, o.ID); err != nil {
 			return nil, err
 		}
 	}
-	return results, nil
+	return results, s.applyCounts(ctx, t, counts)
+}
+
+// settlingCallouts returns, when the writer keeps callout_counts, the callout of
+// each callout job among ids (the chunk's IDs, then owner) that the settle's
+// UPDATEs will match: pending and leased to owner. It runs in the settle's
+// transaction before them, so it reads exactly the rows they change — one
+// statement for the chunk, cheaper than a RETURNING read for every row.
+func (s *Store) settlingCallouts(ctx context.Context, t tx, owner string, ids []any) (map[string]string, error) {
+	if !s.countsByWriter() {
+		return nil, nil
+	}
+	var q strings.Builder
+	q.WriteString("SELECT id, callout FROM jobs WHERE id IN (?")
+	q.WriteString(strings.Repeat(", ?", len(ids)-1))
+	q.WriteString(") AND kind = 'callout' AND status = 'pending' AND lease_owner = ?")
+	r, err := t.query(ctx, q.String(), append(ids, owner)...)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	out := make(map[string]string, len(ids))
+	for r.Next() {
+		var id, callout string
+		if err := r.Scan(&id, &callout); err != nil {
+			return nil, err
+		}
+		out[id] = callout
+	}
+	return out, r.Err()
 }
 
 // clipResponse is the part of a response body an attempt keeps.
@@ -922,15 +977,20 @@ func (s *Store) Retry(ctx context.Context, id string, now time.Time) error {
 	}
 	now = utc(now)
 	err := writeTx(ctx, s.db, func(t tx) error {
+		var counts countChanges
+		const which = "id = ? AND status <> 'delivered'"
+		if err := s.countGroups(ctx, t, &counts, StatusPending, which, id); err != nil {
+			return err
+		}
 		n, err := t.exec(ctx, `UPDATE jobs SET
 	max_attempts = CASE WHEN status = 'pending' THEN max_attempts ELSE attempts + retry_budget END,
 	status = 'pending', next_at = ?, updated_at = ?
-WHERE id = ? AND status <> 'delivered'`, now, now, id)
+WHERE `+which, now, now, id)
 		if err != nil {
 			return err
 		}
 		if n > 0 {
-			return nil
+			return s.applyCounts(ctx, t, counts)
 		}
 		var status string
 		found, err := queryRow(ctx, t, "SELECT status FROM jobs WHERE id = ?", []any{id}, &status)
@@ -1097,9 +1157,15 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time) (int64, error) {
 		if _, err := t.exec(ctx, "DELETE FROM job_attempts WHERE job_id IN ("+done+")", cutoff); err != nil {
 			return err
 		}
+		var counts countChanges
+		if err := s.countGroups(ctx, t, &counts, "", "id IN ("+done+")", cutoff); err != nil {
+			return err
+		}
 		var err error
-		n, err = t.exec(ctx, "DELETE FROM jobs WHERE id IN ("+done+")", cutoff)
-		return err
+		if n, err = t.exec(ctx, "DELETE FROM jobs WHERE id IN ("+done+")", cutoff); err != nil {
+			return err
+		}
+		return s.applyCounts(ctx, t, counts)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: purge: %w", err)

@@ -287,12 +287,19 @@ func (s *Store) RetryMatching(ctx context.Context, f RetryFilter, now time.Time)
 	now = utc(now)
 	var n int64
 	err = writeTx(ctx, s.db, func(t tx) error {
+		var counts countChanges
+		if err := s.countGroups(ctx, t, &counts, StatusPending, where, args...); err != nil {
+			return err
+		}
 		var err error
 		n, err = t.exec(ctx, `UPDATE jobs SET
 	max_attempts = CASE WHEN status = 'pending' THEN max_attempts ELSE attempts + retry_budget END,
 	status = 'pending', next_at = ?, updated_at = ?
 WHERE `+where, append([]any{now, now}, args...)...)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.applyCounts(ctx, t, counts)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: retry: %w", err)

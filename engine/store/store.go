@@ -145,7 +145,11 @@ type Store struct {
 	// callerLeaseClock makes PostgreSQL leases use the now passed by the caller, as
 	// on SQLite: only for this package's tests, which drive a fixed clock.
 	callerLeaseClock bool
-	onBreaker        func(BreakerTransition)
+	// countsByTrigger says the SQLite schema's row triggers keep callout_counts
+	// (the schema before 012_counts_by_writer.sql): only for this package's
+	// benchmarks, which compare the two.
+	countsByTrigger bool
+	onBreaker       func(BreakerTransition)
 
 	closeOnce sync.Once
 	closeErr  error
