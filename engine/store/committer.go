@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -158,6 +159,14 @@ func (c *committer) run() {
 			}
 		}
 		c.commit(batch)
+		// Yield after handing out results: the callers just woken sit on this
+		// P's run queue, and the next transaction (CPU-bound SQLite) would keep
+		// them there until the scheduler preempts it or the other P steals them,
+		// so the next group would hold only the writes that were already
+		// waiting. Letting them run first lets them come back with their next
+		// writes: on `ruleflow bench` (64 save hooks, SQLite) groups grew from
+		// 18 to 34 inserts and throughput rose 13–20 % (README, session 5).
+		runtime.Gosched()
 	}
 }
 
