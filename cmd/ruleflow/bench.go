@@ -35,6 +35,7 @@ type benchOptions struct {
 	format      string
 	workers     int
 	nodes       int
+	hooksOfNode bool // each node has --concurrency save hooks of its own
 	timeout     time.Duration
 	cpuProfile  string
 }
@@ -59,7 +60,11 @@ With --nodes N (above 1, and a PostgreSQL --store) it runs N engines on that one
 database, as N ruleflow serve nodes would, and spreads the events over them in
 turn; a run with one node comes first, and the report compares the two: the
 throughput of N nodes against one, and the PostgreSQL write transactions
-(commits) per delivery of each.`,
+(commits) per delivery of each. The --concurrency save hooks are shared by the
+nodes, so each node's group commits can hold at most 1/N of them; with
+--hooks-per-node every node has --concurrency save hooks of its own (N times as
+many in all), as when each node serves its own share of a host application's
+servers.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBench(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
@@ -72,6 +77,7 @@ throughput of N nodes against one, and the PostgreSQL write transactions
 	f.StringVar(&o.format, "format", "name-value", "callout format: name-value, soap, xmlrpc or json")
 	f.IntVar(&o.workers, "workers", 0, "delivery workers of the engine; 0 means the engine's default")
 	f.IntVar(&o.nodes, "nodes", 1, "engines (nodes) sharing the --store PostgreSQL outbox; above 1, a one-node run comes first for comparison")
+	f.BoolVar(&o.hooksOfNode, "hooks-per-node", false, "with --nodes: give every node --concurrency save hooks of its own instead of sharing them")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up when the deliveries take longer than this")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the engine runs (not the raw run) to this file, for go tool pprof")
 	return cmd
@@ -208,6 +214,8 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, o benchOptions) err
 	switch {
 	case o.nodes < 1:
 		return fmt.Errorf("--nodes %d: want at least 1", o.nodes)
+	case o.hooksOfNode && o.nodes < 2:
+		return errors.New("--hooks-per-node: needs --nodes above 1")
 	case o.nodes > 1 && !strings.HasPrefix(o.store, "postgres"):
 		return fmt.Errorf("--nodes %d: several nodes need a shared PostgreSQL outbox (--store postgres://…)", o.nodes)
 	}
@@ -280,7 +288,11 @@ func runBench(ctx context.Context, stdout, stderr io.Writer, o benchOptions) err
 	if o.nodes > 1 {
 		fmt.Fprintf(stdout, "commits:    %.3f per delivery (%d write transactions)\n", float64(res.commits)/float64(o.n), res.commits)
 		manyRate := float64(o.n) / many.delivered.Seconds()
-		fmt.Fprintf(stdout, "%d nodes:\n", o.nodes)
+		if o.hooksOfNode {
+			fmt.Fprintf(stdout, "%d nodes, %d save hooks each:\n", o.nodes, o.concurrency)
+		} else {
+			fmt.Fprintf(stdout, "%d nodes, sharing the %d save hooks:\n", o.nodes, o.concurrency)
+		}
 		fmt.Fprintf(stdout, "handled:    %d events in %s (%.0f events/s)\n", o.n, many.handled.Round(time.Millisecond), float64(o.n)/many.handled.Seconds())
 		fmt.Fprintf(stdout, "delivered:  %d in %s: %.0f deliveries/s (%d requests, %d repeated)\n", o.n, many.delivered.Round(time.Millisecond), manyRate, many.requests, many.requests-int64(o.n))
 		fmt.Fprintf(stdout, "latency:    p50 %s, p99 %s (from Handle to receipt)\n", roundLatency(many.p50), roundLatency(many.p99))
@@ -385,15 +397,23 @@ func benchEngine(ctx context.Context, engs []*engine.Engine, recv *benchReceiver
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	start := time.Now()
-	for range o.concurrency {
+	hooks := o.concurrency
+	if o.hooksOfNode {
+		hooks *= len(engs)
+	}
+	for g := range hooks {
 		wg.Go(func() {
 			for {
 				i := next.Add(1)
 				if i > int64(o.n) || ctx.Err() != nil {
 					return
 				}
+				eng := engs[int(i)%len(engs)] // events in turn over the nodes
+				if o.hooksOfNode {
+					eng = engs[g%len(engs)] // a hook calls its own node
+				}
 				t0 := time.Now()
-				r, err := engs[int(i)%len(engs)].Handle(ctx, benchEvent(int(i)))
+				r, err := eng.Handle(ctx, benchEvent(int(i)))
 				if err == nil && len(r.Fired) != 1 {
 					err = fmt.Errorf("event %d fired %d callouts, want 1", i, len(r.Fired))
 				}

@@ -85,6 +85,7 @@ func TestBenchErrors(t *testing.T) {
 		{[]string{"--format", "csv", "--n", "1"}, "ruleflow: --format \"csv\": want name-value, soap, xmlrpc or json\n"},
 		{[]string{"extra"}, "ruleflow: unknown command \"extra\" for \"ruleflow bench\"\n"},
 		{[]string{"--nodes", "0"}, "ruleflow: --nodes 0: want at least 1\n"},
+		{[]string{"--hooks-per-node"}, "ruleflow: --hooks-per-node: needs --nodes above 1\n"},
 		{[]string{"--nodes", "3"}, "ruleflow: --nodes 3: several nodes need a shared PostgreSQL outbox (--store postgres://…)\n"},
 		{[]string{"--nodes", "2", "--store", "sqlite:x.db"}, "ruleflow: --nodes 2: several nodes need a shared PostgreSQL outbox (--store postgres://…)\n"},
 	}
@@ -103,38 +104,50 @@ func TestBenchErrors(t *testing.T) {
 }
 
 // TestBenchNodes runs three engines on one PostgreSQL schema and checks the
-// comparison with one node: every delivery once, commits counted for each run.
+// comparison with one node: every delivery once, commits counted for each run,
+// with the save hooks shared by the nodes and with hooks of each node's own.
 func TestBenchNodes(t *testing.T) {
-	dsn := storetest.PostgresDSN(t, "rf_bench_nodes_")
-	out, stderr, code := runBenchCmd(t, "--n", "60", "--concurrency", "6", "--nodes", "3", "--store", dsn, "--timeout", "60s")
-	if code != exitOK {
-		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
-	}
-	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	want := []string{
-		`^ruleflow bench: 60 events, one name-value callout each, 6 concurrent save hooks, a PostgreSQL outbox$`,
-		`^one node:$`,
-		`^handled:    60 events in [0-9.]+m?s \([0-9]+ events/s\)$`,
-		`^delivered:  60 in [0-9.]+m?s: [0-9]+ deliveries/s \(60 requests, 0 repeated\)$`,
-		`^latency:    p50 [0-9.]+[mµn]?s, p99 [0-9.]+[mµn]?s \(from Handle to receipt\)$`,
-		`^commits:    [0-9]+\.[0-9]{3} per delivery \([1-9][0-9]* write transactions\)$`,
-		`^3 nodes:$`,
-		`^handled:    60 events in [0-9.]+m?s \([0-9]+ events/s\)$`,
-		`^delivered:  60 in [0-9.]+m?s: [0-9]+ deliveries/s \(60 requests, 0 repeated\)$`,
-		`^latency:    p50 [0-9.]+[mµn]?s, p99 [0-9.]+[mµn]?s \(from Handle to receipt\)$`,
-		`^commits:    [0-9]+\.[0-9]{3} per delivery \([1-9][0-9]* write transactions, per node [1-9][0-9]* \+ [1-9][0-9]* \+ [1-9][0-9]*\)$`,
-		`^nodes:      3 nodes deliver [0-9]+\.[0-9]{2}× one node$`,
-		`^raw ceiling: [0-9]+ requests/s \(plain net/http, 6 goroutines, same bodies\)$`,
-		`^ratio:      [0-9]+\.[0-9]{2} of the raw ceiling$`,
-		`^ratio:      [0-9]+\.[0-9]{2} of the raw ceiling with 3 nodes$`,
-	}
-	if len(lines) != len(want) {
-		t.Fatalf("output has %d lines, want %d:\n%s", len(lines), len(want), out)
-	}
-	for i, re := range want {
-		if !regexp.MustCompile(re).MatchString(lines[i]) {
-			t.Errorf("line %d = %q, want it to match %s", i+1, lines[i], re)
-		}
+	for _, tc := range []struct {
+		flags []string
+		head  string
+	}{
+		{nil, `^3 nodes, sharing the 6 save hooks:$`},
+		{[]string{"--hooks-per-node"}, `^3 nodes, 6 save hooks each:$`},
+	} {
+		t.Run(strings.Join(append([]string{"shared"}, tc.flags...), ""), func(t *testing.T) {
+			dsn := storetest.PostgresDSN(t, "rf_bench_nodes_")
+			args := append([]string{"--n", "60", "--concurrency", "6", "--nodes", "3", "--store", dsn, "--timeout", "60s"}, tc.flags...)
+			out, stderr, code := runBenchCmd(t, args...)
+			if code != exitOK {
+				t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+			}
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			want := []string{
+				`^ruleflow bench: 60 events, one name-value callout each, 6 concurrent save hooks, a PostgreSQL outbox$`,
+				`^one node:$`,
+				`^handled:    60 events in [0-9.]+m?s \([0-9]+ events/s\)$`,
+				`^delivered:  60 in [0-9.]+m?s: [0-9]+ deliveries/s \(60 requests, 0 repeated\)$`,
+				`^latency:    p50 [0-9.]+[mµn]?s, p99 [0-9.]+[mµn]?s \(from Handle to receipt\)$`,
+				`^commits:    [0-9]+\.[0-9]{3} per delivery \([1-9][0-9]* write transactions\)$`,
+				tc.head,
+				`^handled:    60 events in [0-9.]+m?s \([0-9]+ events/s\)$`,
+				`^delivered:  60 in [0-9.]+m?s: [0-9]+ deliveries/s \(60 requests, 0 repeated\)$`,
+				`^latency:    p50 [0-9.]+[mµn]?s, p99 [0-9.]+[mµn]?s \(from Handle to receipt\)$`,
+				`^commits:    [0-9]+\.[0-9]{3} per delivery \([1-9][0-9]* write transactions, per node [1-9][0-9]* \+ [1-9][0-9]* \+ [1-9][0-9]*\)$`,
+				`^nodes:      3 nodes deliver [0-9]+\.[0-9]{2}× one node$`,
+				`^raw ceiling: [0-9]+ requests/s \(plain net/http, 6 goroutines, same bodies\)$`,
+				`^ratio:      [0-9]+\.[0-9]{2} of the raw ceiling$`,
+				`^ratio:      [0-9]+\.[0-9]{2} of the raw ceiling with 3 nodes$`,
+			}
+			if len(lines) != len(want) {
+				t.Fatalf("output has %d lines, want %d:\n%s", len(lines), len(want), out)
+			}
+			for i, re := range want {
+				if !regexp.MustCompile(re).MatchString(lines[i]) {
+					t.Errorf("line %d = %q, want it to match %s", i+1, lines[i], re)
+				}
+			}
+		})
 	}
 }
 
