@@ -740,29 +740,33 @@ RETURNING jobs.id`)
 	return results, nil
 }
 
-// settleRows is settleChunk on SQLite: one statement keeps the previous attempts
-// of the whole chunk, then one cached single-row UPDATE per outcome.
+// settleRows is settleChunk on SQLite: one statement reads the jobs the chunk
+// settles, one keeps the previous attempts of those that have any (none on a
+// first attempt, the usual case, and then it does not run), then one cached
+// single-row UPDATE per outcome.
 func (s *Store) settleRows(ctx context.Context, t tx, owner string, outs []Outcome) (results []error, err error) {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO job_attempts (job_id, n, started_at, duration_us, status_code, error, response)
-SELECT id, attempts, last_attempt_at, last_duration_us, last_status_code, last_error, last_response
-FROM jobs WHERE id IN (`)
-	args := make([]any, 0, len(outs)+1)
+	ids := make([]any, len(outs), len(outs)+1)
 	for i, o := range outs {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("?")
-		args = append(args, o.ID)
+		ids[i] = o.ID
 	}
-	q.WriteString(`) AND attempts > 0 AND status = 'pending' AND lease_owner = ?
-ON CONFLICT (job_id, n) DO NOTHING`)
-	if _, err := t.exec(ctx, q.String(), append(args, owner)...); err != nil {
-		return nil, err
-	}
-	callouts, err := s.settlingCallouts(ctx, t, owner, args)
+	settling, err := settlingJobs(ctx, t, owner, ids)
 	if err != nil {
 		return nil, err
+	}
+	var attempted []any
+	for id, j := range settling {
+		if j.attempted {
+			attempted = append(attempted, id)
+		}
+	}
+	if len(attempted) > 0 {
+		q := `INSERT INTO job_attempts (job_id, n, started_at, duration_us, status_code, error, response)
+SELECT id, attempts, last_attempt_at, last_duration_us, last_status_code, last_error, last_response
+FROM jobs WHERE id IN (?` + strings.Repeat(", ?", len(attempted)-1) + `) AND attempts > 0 AND status = 'pending' AND lease_owner = ?
+ON CONFLICT (job_id, n) DO NOTHING`
+		if _, err := t.exec(ctx, q, append(attempted, owner)...); err != nil {
+			return nil, err
+		}
 	}
 	results = make([]error, len(outs))
 	var counts countChanges
@@ -782,8 +786,8 @@ WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
 			return nil, err
 		}
 		if n > 0 {
-			if callout, ok := callouts[o.ID]; ok {
-				counts.move(callout, StatusPending, o.Status, 1)
+			if j := settling[o.ID]; j.kind == KindCallout {
+				counts.move(j.callout, StatusPending, o.Status, 1)
 			}
 			continue
 		}
@@ -794,31 +798,35 @@ WHERE id = ? AND status = 'pending' AND lease_owner = ?`,
 	return results, s.applyCounts(ctx, t, counts)
 }
 
-// settlingCallouts returns, when the writer keeps callout_counts, the callout of
-// each callout job among ids (the chunk's IDs, then owner) that the settle's
-// UPDATEs will match: pending and leased to owner. It runs in the settle's
-// transaction before them, so it reads exactly the rows they change — one
-// statement for the chunk, cheaper than a RETURNING read for every row.
-func (s *Store) settlingCallouts(ctx context.Context, t tx, owner string, ids []any) (map[string]string, error) {
-	if !s.countsByWriter() {
-		return nil, nil
-	}
-	var q strings.Builder
-	q.WriteString("SELECT id, callout FROM jobs WHERE id IN (?")
-	q.WriteString(strings.Repeat(", ?", len(ids)-1))
-	q.WriteString(") AND kind = 'callout' AND status = 'pending' AND lease_owner = ?")
-	r, err := t.query(ctx, q.String(), append(ids, owner)...)
+// settlingJob is what a settle on SQLite reads of a job before it updates it.
+type settlingJob struct {
+	kind      Kind
+	callout   string
+	attempted bool // it has an attempt recorded in its row, to be kept in job_attempts
+}
+
+// settlingJobs reads the jobs among ids that the settle's UPDATEs will match:
+// pending and leased to owner. It runs in the settle's transaction before them
+// (on SQLite's single writer nothing else writes in between), so it reads exactly
+// the rows they change — one statement for the chunk, cheaper than a RETURNING
+// read for every row.
+func settlingJobs(ctx context.Context, t tx, owner string, ids []any) (map[string]settlingJob, error) {
+	q := "SELECT id, kind, callout, attempts > 0 FROM jobs WHERE id IN (?" + strings.Repeat(", ?", len(ids)-1) +
+		") AND status = 'pending' AND lease_owner = ?"
+	r, err := t.query(ctx, q, append(ids, owner)...)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	out := make(map[string]string, len(ids))
+	out := make(map[string]settlingJob, len(ids))
 	for r.Next() {
-		var id, callout string
-		if err := r.Scan(&id, &callout); err != nil {
+		var id, kind string
+		var j settlingJob
+		if err := r.Scan(&id, &kind, &j.callout, &j.attempted); err != nil {
 			return nil, err
 		}
-		out[id] = callout
+		j.kind = Kind(kind)
+		out[id] = j
 	}
 	return out, r.Err()
 }
