@@ -47,6 +47,12 @@ type rows interface {
 	Close() error
 }
 
+// placeholders is the parenthesised list of n parameters of an IN list, "(?, ?, ?)";
+// n must be at least 1.
+func placeholders(n int) string {
+	return "(?" + strings.Repeat(", ?", n-1) + ")"
+}
+
 // queryRow runs q and scans its first row into dest; it reports whether a row existed.
 func queryRow(ctx context.Context, q querier, query string, args []any, dest ...any) (bool, error) {
 	_, ok, err := queryOne(ctx, q, func(r rows) (struct{}, error) { return struct{}{}, r.Scan(dest...) }, query, args...)

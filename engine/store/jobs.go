@@ -762,7 +762,7 @@ func (s *Store) settleRows(ctx context.Context, t tx, owner string, outs []Outco
 	if len(attempted) > 0 {
 		q := `INSERT INTO job_attempts (job_id, n, started_at, duration_us, status_code, error, response)
 SELECT id, attempts, last_attempt_at, last_duration_us, last_status_code, last_error, last_response
-FROM jobs WHERE id IN (?` + strings.Repeat(", ?", len(attempted)-1) + `) AND attempts > 0 AND status = 'pending' AND lease_owner = ?
+FROM jobs WHERE id IN ` + placeholders(len(attempted)) + ` AND attempts > 0 AND status = 'pending' AND lease_owner = ?
 ON CONFLICT (job_id, n) DO NOTHING`
 		if _, err := t.exec(ctx, q, append(attempted, owner)...); err != nil {
 			return nil, err
@@ -811,8 +811,8 @@ type settlingJob struct {
 // the rows they change — one statement for the chunk, cheaper than a RETURNING
 // read for every row.
 func settlingJobs(ctx context.Context, t tx, owner string, ids []any) (map[string]settlingJob, error) {
-	q := "SELECT id, kind, callout, attempts > 0 FROM jobs WHERE id IN (?" + strings.Repeat(", ?", len(ids)-1) +
-		") AND status = 'pending' AND lease_owner = ?"
+	q := "SELECT id, kind, callout, attempts > 0 FROM jobs WHERE id IN " + placeholders(len(ids)) +
+		" AND status = 'pending' AND lease_owner = ?"
 	r, err := t.query(ctx, q, append(ids, owner)...)
 	if err != nil {
 		return nil, err
@@ -949,7 +949,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Job, error) {
 		for i, form := range f.Forms {
 			forms[i] = form
 		}
-		c.add("form IN (?"+strings.Repeat(", ?", len(f.Forms)-1)+")", forms...)
+		c.add("form IN "+placeholders(len(f.Forms)), forms...)
 	}
 	if f.EntryID != "" {
 		c.add("entry_id = ?", f.EntryID)
