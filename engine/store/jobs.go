@@ -698,7 +698,7 @@ func (s *Store) settleChunk(ctx context.Context, t tx, owner string, outs []Outc
 	// nearly empty, that plan is a sequential scan of jobs joined by nested loop to
 	// the unnested arrays, and it stays chosen as the table grows: measured with
 	// auto_explain, 8.9 ms a settle instead of 3 by primary key, in some runs
-	// and not others (hence a run-to-run spread of 3,800–5,000 deliveries/s). With
+	// and not others (most of the bench's run-to-run spread on PostgreSQL). With
 	// sequential scans off for the statement the planner takes jobs_pkey for
 	// every plan, generic or custom; the setting is restored after it, and both
 	// SETs travel in the pipeline with the statements, so cost no round trip.
